@@ -1,0 +1,105 @@
+/**
+ * The contract gates that `npm test` runs: buf lint, buf breaking against the
+ * committed baseline image, and the drift check that gen/ matches what the
+ * generators produce from proto/ today. Each takes the repository root, so the
+ * test suite can prove on a temporary copy that each gate fails when it should.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+
+/** The outcome of one gate. */
+export interface CheckResult {
+  readonly ok: boolean;
+  /** What the gate printed, or the list of drifted files. */
+  readonly output: string;
+}
+
+/** The committed image that buf breaking compares against. */
+export const BASELINE_IMAGE = "proto/baseline.binpb";
+
+/** Directories under gen/ that the generators own. */
+export const GENERATED_DIRS = ["gen/es", "gen/proto"];
+
+function bin(root: string, name: string): string {
+  return join(root, "node_modules", ".bin", name);
+}
+
+function run(cwd: string, command: string, args: string[]): CheckResult {
+  const result = spawnSync(command, args, { cwd, encoding: "utf8" });
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}${result.error ? String(result.error) : ""}`.trim();
+  return { ok: result.status === 0, output };
+}
+
+/** buf lint (STANDARD) over proto/. */
+export function bufLint(root: string, toolsRoot = root): CheckResult {
+  return run(root, bin(toolsRoot, "buf"), ["lint"]);
+}
+
+/** Arguments of `buf build` that give the image of our contracts (with their imports). */
+export const IMAGE_ARGS = ["build", "--path", "proto/selene"];
+
+/** buf breaking (FILE) of today's contracts against the committed baseline image. */
+export function bufBreaking(root: string, against = BASELINE_IMAGE, toolsRoot = root): CheckResult {
+  const out = mkdtempSync(join(tmpdir(), "selene-image-"));
+  try {
+    const current = join(out, "current.binpb");
+    const build = run(root, bin(toolsRoot, "buf"), [...IMAGE_ARGS, "-o", current]);
+    if (!build.ok) return { ok: false, output: `buf build failed:\n${build.output}` };
+    // Image against image: the workspace has two modules, the baseline is one image.
+    const args = ["breaking", current, "--against", join(root, against), "--path", "selene", "--config", "buf.yaml"];
+    return run(root, bin(toolsRoot, "buf"), args);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+function listFiles(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? listFiles(path) : [path];
+  });
+}
+
+/** Compares gen/ with a fresh generation into a temporary directory. */
+export function genDrift(root: string, toolsRoot = root): CheckResult {
+  const out = mkdtempSync(join(tmpdir(), "selene-gen-"));
+  try {
+    const derive = run(root, bin(toolsRoot, "tsx"), [
+      join(toolsRoot, "scripts", "derive-validate-proto.ts"),
+      "--out",
+      join(out, "gen", "proto"),
+    ]);
+    if (!derive.ok) return { ok: false, output: `deriving validate.proto failed:\n${derive.output}` };
+    const generate = run(root, bin(toolsRoot, "buf"), ["generate", "-o", out]);
+    if (!generate.ok) return { ok: false, output: `buf generate failed:\n${generate.output}` };
+    const drifted: string[] = [];
+    for (const dir of GENERATED_DIRS) {
+      const committed = new Set(listFiles(join(root, dir)).map((f) => relative(root, f)));
+      const fresh = new Set(listFiles(join(out, dir)).map((f) => relative(out, f)));
+      for (const file of new Set([...committed, ...fresh])) {
+        if (!committed.has(file)) drifted.push(`missing from gen/: ${file}`);
+        else if (!fresh.has(file)) drifted.push(`stale in gen/ (no longer generated): ${file}`);
+        else if (!readFileSync(join(root, file)).equals(readFileSync(join(out, file))))
+          drifted.push(`differs: ${file}`);
+      }
+    }
+    drifted.sort();
+    return {
+      ok: drifted.length === 0,
+      output:
+        drifted.length === 0
+          ? "gen/ matches proto/"
+          : `gen/ is stale; run \`npm run generate\`:\n${drifted.join("\n")}`,
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}

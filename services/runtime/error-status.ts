@@ -1,0 +1,82 @@
+/**
+ * Puts a SeleneError on the wire and reads it back: the gRPC status code, a
+ * deterministic message, and an ErrorDetail inside the grpc-status-details-bin
+ * trailer (an RpcStatus, wire-compatible with google.rpc.Status). Nothing else
+ * about the error (stack, cause) leaves the process.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { anyPack, anyUnpack, durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Metadata, type StatusObject } from "@grpc/grpc-js";
+import { type ErrorDetail, ErrorDetailSchema, RpcStatusSchema } from "../../gen/es/selene/kernel/v1/error_pb.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { SeleneError } from "./selene-error.js";
+
+/** The trailer that carries the RpcStatus. */
+export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
+/** A plain-text trailer with the reason name, for tools that do not decode details (ghz, curl). */
+export const REASON_KEY = "selene-reason";
+
+/** The ErrorDetail of an error. */
+export function toErrorDetail(err: SeleneError): ErrorDetail {
+  return create(ErrorDetailSchema, {
+    reason: err.reason,
+    retryable: err.retryable,
+    fieldPath: err.fieldPath,
+    metadata: { ...err.metadata },
+    violations: err.violations.map((v) => ({ fieldPath: v.fieldPath, ruleId: v.ruleId, message: v.message })),
+    retryAfter: err.retryAfterMs === undefined ? undefined : durationFromMs(err.retryAfterMs),
+  });
+}
+
+/** The wire message of an error: "[REASON] text". */
+export function wireMessage(err: SeleneError): string {
+  return `[${err.reasonName}] ${err.message}`;
+}
+
+/** Encodes an error as the bytes of the grpc-status-details-bin trailer. */
+export function encodeStatusDetails(err: SeleneError): Uint8Array {
+  return toBinary(
+    RpcStatusSchema,
+    create(RpcStatusSchema, {
+      code: err.status,
+      message: wireMessage(err),
+      details: [anyPack(ErrorDetailSchema, toErrorDetail(err))],
+    }),
+  );
+}
+
+/** The grpc-js status object a server returns for an error. */
+export function toGrpcStatus(err: SeleneError): Partial<StatusObject> {
+  const metadata = new Metadata();
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatusDetails(err)));
+  metadata.set(REASON_KEY, err.reasonName);
+  return { code: err.status, details: wireMessage(err), metadata };
+}
+
+/** Reads the ErrorDetail from grpc-status-details-bin bytes; undefined when absent or unreadable. */
+export function decodeStatusDetails(bytes: Uint8Array): ErrorDetail | undefined {
+  try {
+    const status = fromBinary(RpcStatusSchema, bytes);
+    for (const any of status.details) {
+      const detail = anyUnpack(any, ErrorDetailSchema);
+      if (detail !== undefined) return detail;
+    }
+  } catch {
+    // fall through: a peer sent something that is not an RpcStatus
+  }
+  return undefined;
+}
+
+/** Rebuilds a SeleneError from a received ErrorDetail (client side). */
+export function fromErrorDetail(detail: ErrorDetail, message: string): SeleneError {
+  return new SeleneError(detail.reason === ReasonCode.UNSPECIFIED ? ReasonCode.INTERNAL : detail.reason, message, {
+    fieldPath: detail.fieldPath,
+    violations: detail.violations.map((v) => ({ fieldPath: v.fieldPath, ruleId: v.ruleId, message: v.message })),
+    metadata: detail.metadata,
+    retryable: detail.retryable,
+    retryAfterMs:
+      detail.retryAfter === undefined
+        ? undefined
+        : Number(detail.retryAfter.seconds) * 1000 + Math.floor(detail.retryAfter.nanos / 1e6),
+  });
+}

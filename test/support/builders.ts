@@ -1,0 +1,70 @@
+/** Builders of valid contract messages for tests: override only what a test is about. */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type InvokeResponse, InvokeResponseSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
+import { ContractVersionSchema, type Envelope, EnvelopeSchema } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
+import { FreshnessState } from "../../gen/es/selene/kernel/v1/provenance_pb.js";
+import { type SubmitTurnRequest, SubmitTurnRequestSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
+
+/** A fixed instant, so fixtures encode to the same bytes every run. */
+export const FIXED_MS = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+/** A sha256 digest string of the right shape. */
+export const A_DIGEST = `sha256:${"ab".repeat(32)}`;
+
+/** Fields of an envelope a test may override; `contractVersion: undefined` removes it. */
+export interface EnvelopeOverrides {
+  contractVersion?: { major: number; minor: number } | undefined;
+  tenantId?: string;
+  userId?: string;
+  correlationId?: string;
+  turnId?: string;
+  idempotencyKey?: string;
+}
+
+/** A valid envelope at contract version 1.0. */
+export function anEnvelope(overrides: EnvelopeOverrides = {}): Envelope {
+  const { contractVersion, ...ids } = overrides;
+  const envelope = create(EnvelopeSchema, {
+    contractVersion: { major: 1, minor: 0 },
+    tenantId: "acme",
+    userId: "user-1",
+    correlationId: "corr-1",
+    turnId: "turn-1",
+    idempotencyKey: "key-1",
+    ...ids,
+  });
+  if ("contractVersion" in overrides) {
+    envelope.contractVersion = contractVersion && create(ContractVersionSchema, contractVersion);
+  }
+  return envelope;
+}
+
+/** A valid text turn. */
+export function aTurnRequest(
+  overrides: { envelope?: Envelope; input?: SubmitTurnRequest["input"] } = {},
+): SubmitTurnRequest {
+  return create(SubmitTurnRequestSchema, {
+    envelope: overrides.envelope ?? anEnvelope(),
+    input: overrides.input ?? { case: "text", value: "what is the capital of France?" },
+  });
+}
+
+/** A valid read result with one source of provenance. */
+export function aReadResponse(): InvokeResponse {
+  return create(InvokeResponseSchema, {
+    result: {
+      case: "readResult",
+      value: {
+        text: "Paris",
+        data: { capital: "Paris" },
+        provenance: {
+          sources: [{ id: "kb:capitals", trust: 90, retrievedAt: timestampFromMs(FIXED_MS), contentDigest: A_DIGEST }],
+          retrievedAt: timestampFromMs(FIXED_MS),
+          contentDigest: A_DIGEST,
+          freshness: { state: FreshnessState.FRESH },
+        },
+      },
+    },
+  });
+}
