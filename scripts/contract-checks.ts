@@ -5,7 +5,7 @@
  * test suite can prove on a temporary copy that each gate fails when it should.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
@@ -19,8 +19,8 @@ export interface CheckResult {
 /** The committed image that buf breaking compares against. */
 export const BASELINE_IMAGE = "proto/baseline.binpb";
 
-/** Directories under gen/ that the generators own. */
-export const GENERATED_DIRS = ["gen/es", "gen/proto"];
+/** Directories and files that the generators own (`npm run generate` writes them all). */
+export const GENERATED_PATHS = ["gen/es", "gen/proto", "docs/REASON_CODES.md"];
 
 function bin(root: string, name: string): string {
   return join(root, "node_modules", ".bin", name);
@@ -58,6 +58,7 @@ export function bufBreaking(root: string, against = BASELINE_IMAGE, toolsRoot = 
 function listFiles(dir: string): string[] {
   let entries: string[];
   try {
+    if (!statSync(dir).isDirectory()) return [dir];
     entries = readdirSync(dir);
   } catch {
     return [];
@@ -80,8 +81,15 @@ export function genDrift(root: string, toolsRoot = root): CheckResult {
     if (!derive.ok) return { ok: false, output: `deriving validate.proto failed:\n${derive.output}` };
     const generate = run(root, bin(toolsRoot, "buf"), ["generate", "-o", out]);
     if (!generate.ok) return { ok: false, output: `buf generate failed:\n${generate.output}` };
+    mkdirSync(join(out, "docs"));
+    const docs = run(root, bin(toolsRoot, "tsx"), [
+      join(toolsRoot, "scripts", "gen-reason-codes.ts"),
+      "--out",
+      join(out, "docs", "REASON_CODES.md"),
+    ]);
+    if (!docs.ok) return { ok: false, output: `generating the reason-code catalog failed:\n${docs.output}` };
     const drifted: string[] = [];
-    for (const dir of GENERATED_DIRS) {
+    for (const dir of GENERATED_PATHS) {
       const committed = new Set(listFiles(join(root, dir)).map((f) => relative(root, f)));
       const fresh = new Set(listFiles(join(out, dir)).map((f) => relative(out, f)));
       for (const file of new Set([...committed, ...fresh])) {
@@ -96,8 +104,8 @@ export function genDrift(root: string, toolsRoot = root): CheckResult {
       ok: drifted.length === 0,
       output:
         drifted.length === 0
-          ? "gen/ matches proto/"
-          : `gen/ is stale; run \`npm run generate\`:\n${drifted.join("\n")}`,
+          ? "gen/ and docs/REASON_CODES.md match proto/"
+          : `generated files are stale; run \`npm run generate\`:\n${drifted.join("\n")}`,
     };
   } finally {
     rmSync(out, { recursive: true, force: true });

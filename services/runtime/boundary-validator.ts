@@ -11,6 +11,7 @@ import { pathToString } from "@bufbuild/protobuf/reflect";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
 import type { ContractVersion } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { contractRegexMatch } from "./contract-regex.js";
 import { formatRange, formatVersion, isSupported, supportedRange, type VersionRange } from "./contract-version.js";
 import { SeleneError, sortViolations, type Violation } from "./selene-error.js";
 import { MalformedWireError, scanWire, wireTypeName } from "./wire-scan.js";
@@ -45,7 +46,7 @@ export interface BoundaryValidator {
 export function createBoundaryValidator(options: BoundaryOptions = {}): BoundaryValidator {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const versions = options.versions ?? supportedRange();
-  const rules = createValidator();
+  const rules = createValidator({ regexMatch: contractRegexMatch });
 
   function validate<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array): Verdict<MessageShape<Desc>> {
     try {

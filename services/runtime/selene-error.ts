@@ -61,7 +61,12 @@ export class SeleneError extends Error {
   readonly retryAfterMs: number | undefined;
 
   constructor(reason: ReasonCode, message: string, init: SeleneErrorInit = {}) {
+    // A SeleneError is an expected outcome named by its reason code, not a bug: skip
+    // the stack capture (a third of its cost). A wrapped fault keeps its stack in `cause`.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    Error.stackTraceLimit = stackTraceLimit;
     const info = reasonInfo(reason);
     this.reason = reason;
     this.status = info.status;

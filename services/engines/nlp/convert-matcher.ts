@@ -1,0 +1,166 @@
+/**
+ * Matcher of tools.convert. Accepted shapes (V a number or "a"/"an"/"one", U a unit word):
+ *   "convert" [V] [U] [("to" | "into" | "in") U]     partial allowed: "convert 5 km"
+ *   "how many" U ["is" | "are" | "in" | "make" | "there"]* [V] [U]   whole utterance
+ *   ["what is" | "what's" | "whats" | "how much is"] V U ("to" | "in" | "into") U   whole, complete
+ * Units are normalised to the ids of UNIT_ALIASES (the ids the tools engine accepts); a number
+ * and a unit may be written together ("5km", "-40°F"). Values are canonical decimal strings.
+ */
+import { matchPhrase, type Token } from "./tokenize-utterance.js";
+
+const LENGTH: Record<string, readonly string[]> = {
+  m: ["m", "meter", "meters", "metre", "metres"],
+  km: ["km", "kms", "kilometer", "kilometers", "kilometre", "kilometres"],
+  cm: ["cm", "centimeter", "centimeters", "centimetre", "centimetres"],
+  mi: ["mi", "mile", "miles"],
+  ft: ["ft", "foot", "feet"],
+  in: ["in", "inch", "inches"],
+};
+const MASS: Record<string, readonly string[]> = {
+  kg: ["kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "kilogramme", "kilogrammes"],
+  g: ["g", "gram", "grams", "gramme", "grammes"],
+  lb: ["lb", "lbs", "pound", "pounds"],
+  oz: ["oz", "ounce", "ounces"],
+};
+const TEMPERATURE: Record<string, readonly string[]> = {
+  c: ["c", "°c", "celsius", "centigrade"],
+  f: ["f", "°f", "fahrenheit"],
+  k: ["k", "kelvin", "kelvins"],
+};
+const VOLUME: Record<string, readonly string[]> = {
+  l: ["l", "liter", "liters", "litre", "litres"],
+  ml: ["ml", "milliliter", "milliliters", "millilitre", "millilitres"],
+  gal: ["gal", "gallon", "gallons"],
+};
+
+/** Unit words (lower case) and the unit id they normalise to. */
+export const UNIT_ALIASES: ReadonlyMap<string, string> = new Map(
+  [LENGTH, MASS, TEMPERATURE, VOLUME].flatMap((table) =>
+    Object.entries(table).flatMap(([id, words]) => words.map((word) => [word, id] as const)),
+  ),
+);
+
+const DEGREES = new Set(["degree", "degrees"]);
+const TO_WORDS = new Set(["to", "into", "in"]);
+const HOW_MANY_LINKS = new Set(["is", "are", "in", "make", "there"]);
+const LOOSE_HEADS = [["how", "much", "is"], ["what", "is"], ["what's"], ["whats"]] as const;
+const ONE_WORDS = new Set(["a", "an", "one"]);
+// Bounded digit runs and disjoint classes: linear to match.
+const NUMBER = /^[-+]?\d{1,15}(?:\.\d{1,10})?$/;
+const NUMBER_WITH_UNIT = /^([-+]?\d{1,15}(?:\.\d{1,10})?)(°?[a-z]{1,12})$/;
+
+interface Parsed {
+  readonly value: string;
+  readonly next: number;
+}
+
+interface ParsedValue extends Parsed {
+  /** The unit id written together with the number, if any. */
+  readonly unit: string | undefined;
+}
+
+/** Matches tools.convert; fields `value`, `from_unit`, `to_unit`. */
+export function matchConvert(tokens: readonly Token[]): Record<string, string> | undefined {
+  if (tokens[0]?.key === "convert") return matchConvertCommand(tokens);
+  if (tokens[0]?.key === "how" && tokens[1]?.key === "many") return matchHowMany(tokens);
+  return matchLoose(tokens);
+}
+
+function matchConvertCommand(tokens: readonly Token[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  let next = 1;
+  const value = parseValue(tokens, next, true);
+  if (value !== undefined) {
+    fields.value = value.value;
+    if (value.unit !== undefined) fields.from_unit = value.unit;
+    next = value.next;
+  }
+  if (fields.from_unit === undefined) {
+    const from = parseUnit(tokens, next);
+    if (from !== undefined) {
+      fields.from_unit = from.value;
+      next = from.next;
+    }
+  }
+  if (TO_WORDS.has(tokens[next]?.key ?? "")) {
+    const to = parseUnit(tokens, next + 1);
+    if (to !== undefined) fields.to_unit = to.value;
+  }
+  return fields;
+}
+
+function matchHowMany(tokens: readonly Token[]): Record<string, string> | undefined {
+  const to = parseUnit(tokens, 2);
+  if (to === undefined) return undefined;
+  const fields: Record<string, string> = { to_unit: to.value };
+  let next = to.next;
+  while (HOW_MANY_LINKS.has(tokens[next]?.key ?? "")) next++;
+  const value = parseValue(tokens, next, true);
+  if (value !== undefined) {
+    fields.value = value.value;
+    if (value.unit !== undefined) fields.from_unit = value.unit;
+    next = value.next;
+  }
+  if (fields.from_unit === undefined) {
+    const from = parseUnit(tokens, next);
+    if (from !== undefined) {
+      fields.from_unit = from.value;
+      next = from.next;
+    }
+  }
+  return next === tokens.length ? fields : undefined;
+}
+
+function matchLoose(tokens: readonly Token[]): Record<string, string> | undefined {
+  const head = matchPhrase(tokens, 0, LOOSE_HEADS);
+  const value = parseValue(tokens, head, false);
+  if (value === undefined) return undefined;
+  let next = value.next;
+  let fromUnit = value.unit;
+  if (fromUnit === undefined) {
+    const from = parseUnit(tokens, next);
+    if (from === undefined) return undefined;
+    fromUnit = from.value;
+    next = from.next;
+  }
+  if (!TO_WORDS.has(tokens[next]?.key ?? "")) return undefined;
+  const to = parseUnit(tokens, next + 1);
+  if (to === undefined || to.next !== tokens.length) return undefined;
+  return { value: value.value, from_unit: fromUnit, to_unit: to.value };
+}
+
+function parseValue(tokens: readonly Token[], i: number, allowWords: boolean): ParsedValue | undefined {
+  const key = tokens[i]?.key;
+  if (key === undefined) return undefined;
+  if (allowWords && ONE_WORDS.has(key)) return { value: "1", unit: undefined, next: i + 1 };
+  if (NUMBER.test(key)) return { value: canonicalNumber(key), unit: undefined, next: i + 1 };
+  const joined = NUMBER_WITH_UNIT.exec(key);
+  const unit = joined === null ? undefined : UNIT_ALIASES.get(joined[2]!);
+  if (joined === null || unit === undefined) return undefined;
+  return { value: canonicalNumber(joined[1]!), unit, next: i + 1 };
+}
+
+function parseUnit(tokens: readonly Token[], i: number): Parsed | undefined {
+  const key = tokens[i]?.key;
+  if (key === undefined) return undefined;
+  if (DEGREES.has(key)) {
+    const after = tokens[i + 1]?.key;
+    const id = after === undefined ? undefined : UNIT_ALIASES.get(after);
+    return id !== undefined && TEMPERATURE[id] !== undefined ? { value: id, next: i + 2 } : undefined;
+  }
+  const id = UNIT_ALIASES.get(key);
+  return id === undefined ? undefined : { value: id, next: i + 1 };
+}
+
+// "3.50" -> "3.5", "+05" -> "5", "-0.0" -> "0": one plain decimal spelling per number, never an exponent.
+function canonicalNumber(text: string): string {
+  const negative = text.startsWith("-");
+  const unsigned = negative || text.startsWith("+") ? text.slice(1) : text;
+  const [intPart = "", fraction = ""] = unsigned.split(".");
+  let start = 0;
+  while (start < intPart.length - 1 && intPart[start] === "0") start++;
+  let end = fraction.length;
+  while (end > 0 && fraction[end - 1] === "0") end--;
+  const digits = end > 0 ? `${intPart.slice(start)}.${fraction.slice(0, end)}` : intPart.slice(start);
+  return negative && digits !== "0" ? `-${digits}` : digits;
+}

@@ -1,0 +1,57 @@
+/**
+ * The one table of mTLS identities in the mesh: every workload and client that
+ * gets a certificate from `npm run pki`, with the SPIFFE id carried in its SAN.
+ * The PKI script issues from it; servers build their caller allow-lists from it.
+ */
+
+/** The SPIFFE trust domain of every Selene OS identity. */
+export const TRUST_DOMAIN = "selene.local";
+
+/** Whether an identity serves (and calls) inside the mesh, or only calls it from outside. */
+export type IdentityKind = "workload" | "client";
+
+/** One certificate holder: its file name stem, SPIFFE id and kind. */
+export interface WorkloadIdentity {
+  readonly name: string;
+  readonly spiffeId: string;
+  readonly kind: IdentityKind;
+}
+
+/** The names of the mesh's server processes, in issuing order. */
+export const WORKLOAD_NAMES = Object.freeze([
+  "router",
+  "nlp",
+  "tools",
+  "reminders",
+  "calc",
+  "outbox",
+  "audit",
+  "governance",
+] as const);
+
+/** A mesh server process name. */
+export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
+
+function identity(name: string, namespace: string, kind: IdentityKind): WorkloadIdentity {
+  return Object.freeze({ name, spiffeId: `spiffe://${TRUST_DOMAIN}/ns/${namespace}/sa/${name}`, kind });
+}
+
+/** Every identity the PKI issues: the workloads, then the external clients. */
+export const IDENTITIES: readonly WorkloadIdentity[] = Object.freeze([
+  ...WORKLOAD_NAMES.map((name) => identity(name, "selene", "workload")),
+  // The router maps demo-app to tenant "demo"; operator reaches operator-only reads and mutations.
+  identity("demo-app", "clients", "client"),
+  identity("operator", "operators", "client"),
+]);
+
+/** The identity with this name, or undefined when the table has none. */
+export function findIdentity(name: string): WorkloadIdentity | undefined {
+  return IDENTITIES.find((entry) => entry.name === name);
+}
+
+/** The SPIFFE id of a named identity; throws for a name outside the table (a wiring bug). */
+export function spiffeIdOf(name: string): string {
+  const found = findIdentity(name);
+  if (found === undefined) throw new Error(`unknown workload identity "${name}"`);
+  return found.spiffeId;
+}

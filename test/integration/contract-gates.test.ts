@@ -1,0 +1,74 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { bufBreaking, bufLint, genDrift } from "../../scripts/contract-checks.js";
+
+const root = process.cwd();
+const TURN_PROTO = "proto/selene/os/v1/turn.proto";
+
+/** A throwaway copy of the contracts and generated code, sharing node_modules. */
+function copyOfContracts(): string {
+  const dir = mkdtempSync(join(tmpdir(), "selene-contracts-"));
+  for (const path of ["proto", "gen", "docs", "buf.yaml", "buf.gen.yaml"]) {
+    cpSync(join(root, path), join(dir, path), { recursive: true });
+  }
+  symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+function editTurnProto(dir: string, edit: (text: string) => string): void {
+  const path = join(dir, TURN_PROTO);
+  const before = readFileSync(path, "utf8");
+  const after = edit(before);
+  expect(after).not.to.equal(before, "the edit must change the file");
+  writeFileSync(path, after);
+}
+
+describe("contract gates", function () {
+  this.timeout(60_000);
+  let dir: string;
+
+  beforeEach(() => {
+    dir = copyOfContracts();
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("pass on an unchanged copy", () => {
+    expect(bufLint(dir, root).ok, "lint").to.equal(true);
+    expect(bufBreaking(dir, undefined, root).ok, "breaking").to.equal(true);
+    expect(genDrift(dir, root).ok, "drift").to.equal(true);
+  });
+
+  it("fail buf breaking when a field is deleted from a proto", () => {
+    editTurnProto(dir, (t) =>
+      t.replace(/\n\s*\/\/ True to perform the effect, false to decline it\.\n\s*bool accept = 2;/, ""),
+    );
+    const result = bufBreaking(dir, undefined, root);
+    expect(result.ok).to.equal(false);
+    expect(result.output).to.contain('Previously present field "2" with name "accept"');
+  });
+
+  it("fail the drift check when a proto changes and gen/ is not regenerated", () => {
+    editTurnProto(dir, (t) =>
+      t.replace("bool accept = 2;", "bool accept = 2;\n  // A note for the user.\n  string note = 3;"),
+    );
+    const result = genDrift(dir, root);
+    expect(result.ok).to.equal(false);
+    expect(result.output).to.contain("differs: gen/es/selene/os/v1/turn_pb.ts");
+  });
+
+  it("let an additive change through buf breaking", () => {
+    editTurnProto(dir, (t) =>
+      t.replace("bool accept = 2;", "bool accept = 2;\n  // A note for the user.\n  string note = 3;"),
+    );
+    expect(bufBreaking(dir, undefined, root).ok).to.equal(true);
+  });
+
+  it("fail buf lint on a field named against the style guide", () => {
+    editTurnProto(dir, (t) => t.replace("bool accept = 2;", "bool acceptNow = 2;"));
+    expect(bufLint(dir, root).ok).to.equal(false);
+  });
+});

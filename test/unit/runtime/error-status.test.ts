@@ -1,0 +1,47 @@
+import { expect } from "chai";
+import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
+import {
+  decodeStatusDetails,
+  fromErrorDetail,
+  REASON_KEY,
+  STATUS_DETAILS_KEY,
+  toGrpcStatus,
+} from "../../../services/runtime/error-status.js";
+import { SeleneError } from "../../../services/runtime/selene-error.js";
+
+describe("error status", () => {
+  const error = new SeleneError(ReasonCode.IDEMPOTENCY_IN_FLIGHT, "the first request is still running", {
+    fieldPath: "envelope.idempotency_key",
+    metadata: { key: "k-1" },
+    retryAfterMs: 250,
+    cause: new Error("SELECT secret FROM internals"),
+  });
+
+  it("puts status, reason and a deterministic message on the wire", () => {
+    const wire = toGrpcStatus(error);
+    expect(wire.code).to.equal(error.status);
+    expect(wire.details).to.equal("[IDEMPOTENCY_IN_FLIGHT] the first request is still running");
+    expect(wire.metadata?.get(REASON_KEY)).to.deep.equal(["IDEMPOTENCY_IN_FLIGHT"]);
+  });
+
+  it("round-trips the ErrorDetail through grpc-status-details-bin", () => {
+    const bytes = toGrpcStatus(error).metadata?.get(STATUS_DETAILS_KEY)[0] as Buffer;
+    const detail = decodeStatusDetails(bytes);
+    expect(detail?.reason).to.equal(ReasonCode.IDEMPOTENCY_IN_FLIGHT);
+    const back = fromErrorDetail(detail!, "msg");
+    expect(back.retryable).to.equal(true);
+    expect(back.retryAfterMs).to.equal(250);
+    expect(back.fieldPath).to.equal("envelope.idempotency_key");
+    expect(back.metadata).to.deep.equal({ key: "k-1" });
+  });
+
+  it("never carries the cause or a stack", () => {
+    const bytes = toGrpcStatus(error).metadata?.get(STATUS_DETAILS_KEY)[0] as Buffer;
+    expect(bytes.toString("latin1")).not.to.contain("SELECT");
+    expect(bytes.toString("latin1")).not.to.contain("at ");
+  });
+
+  it("ignores trailer bytes that are not a status", () => {
+    expect(decodeStatusDetails(Uint8Array.from([0xff, 0xff, 0xff]))).to.equal(undefined);
+  });
+});
