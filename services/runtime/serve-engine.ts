@@ -1,0 +1,48 @@
+/**
+ * The composition shared by every TypeScript engine: its EngineService handlers
+ * served over mTLS to the router's identity only (anyone else gets
+ * PERMISSION_DENIED with MEDIATION_BYPASS), with health, reflection and a drain
+ * on SIGTERM.
+ */
+import { EngineService } from "../../gen/es/selene/engine/v1/engine_pb.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { createBoundaryValidator } from "./boundary-validator.js";
+import { startGrpcServer } from "./grpc-server.js";
+import type { Logger } from "./logger.js";
+import { onShutdown } from "./on-shutdown.js";
+import type { ServiceConfig } from "./service-config.js";
+import { serverCredentials } from "./tls-credentials.js";
+import { allowOnly, implementService, type ServiceHandlers } from "./unary-service.js";
+import { spiffeIdOf } from "./workload-identities.js";
+
+/** The handlers an engine provides. */
+export type EngineHandlers = ServiceHandlers<(typeof EngineService)["method"]>;
+
+/** Serves an engine until SIGTERM; `close` releases the engine's own resources after the drain. */
+export async function serveEngine(
+  config: ServiceConfig,
+  logger: Logger,
+  handlers: EngineHandlers,
+  close: () => Promise<void> = async () => {},
+): Promise<void> {
+  const self = spiffeIdOf(config.name);
+  const implementation = implementService(EngineService, handlers, {
+    validator: createBoundaryValidator(),
+    logger,
+    authorize: allowOnly([spiffeIdOf("router")], ReasonCode.MEDIATION_BYPASS),
+    self,
+  });
+  const server = await startGrpcServer({
+    address: config.address,
+    healthAddress: config.healthAddress,
+    credentials: serverCredentials(config.pkiDir, config.name, {
+      onReload: (reload) => logger.info({ reload }, "certificate reloaded"),
+    }),
+    services: [{ service: EngineService, implementation }],
+    logger,
+  });
+  onShutdown(logger, async () => {
+    await server.shutdown();
+    await close();
+  });
+}

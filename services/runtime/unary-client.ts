@@ -1,0 +1,126 @@
+/**
+ * A typed unary client over grpc-js whose requests and responses pass through
+ * the boundary validator as bytes. Errors come back as SeleneError: the peer's
+ * own reason when it sent an ErrorDetail, otherwise a reason chosen by the
+ * caller for transport faults (unreachable, deadline), so that callers always
+ * branch on a reason code.
+ */
+import { create, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import {
+  type ChannelCredentials,
+  type ChannelOptions,
+  Client,
+  Metadata,
+  type ServiceError,
+  status,
+} from "@grpc/grpc-js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import type { BoundaryValidator } from "./boundary-validator.js";
+import { decodeStatusDetails, fromErrorDetail, STATUS_DETAILS_KEY } from "./error-status.js";
+import { methodPath } from "./raw-service-definition.js";
+import { SeleneError } from "./selene-error.js";
+import { CORRELATION_KEY } from "./unary-service.js";
+
+/** Reasons a client reports for faults the peer did not describe itself. */
+export interface FaultReasons {
+  /** The peer could not be reached, or the TLS handshake failed. */
+  readonly unavailable: ReasonCode;
+  /** The call ran past its deadline. */
+  readonly deadlineExceeded: ReasonCode;
+  /** The peer's response failed the boundary validator. */
+  readonly invalidResponse: ReasonCode;
+}
+
+/** How to reach a peer. */
+export interface UnaryClientOptions {
+  /** host:port. */
+  readonly address: string;
+  readonly credentials: ChannelCredentials;
+  readonly validator: BoundaryValidator;
+  /** The peer's workload name; sent as the TLS server name instead of an IP address. */
+  readonly serverName: string;
+  readonly faults: FaultReasons;
+  readonly channelOptions?: ChannelOptions;
+}
+
+/** Per-call settings. */
+export interface CallOptions {
+  /** Absolute deadline, epoch milliseconds. */
+  readonly deadline: number;
+  readonly correlationId: string;
+}
+
+/** A typed client of one service. */
+export interface UnaryClient<T extends GenServiceMethods> {
+  call<K extends keyof T & string>(
+    method: K,
+    request: MessageInitShape<T[K]["input"]>,
+    options: CallOptions,
+  ): Promise<MessageShape<T[K]["output"]>>;
+  close(): void;
+}
+
+function transportError(err: ServiceError, faults: FaultReasons, address: string): SeleneError {
+  const details = err.metadata?.get(STATUS_DETAILS_KEY)[0];
+  const detail = details instanceof Buffer ? decodeStatusDetails(details) : undefined;
+  if (detail !== undefined) return fromErrorDetail(detail, err.details);
+  if (err.code === status.DEADLINE_EXCEEDED) {
+    return new SeleneError(faults.deadlineExceeded, `${address} did not answer before the deadline`);
+  }
+  if (err.code === status.UNAVAILABLE || err.code === status.CANCELLED) {
+    return new SeleneError(faults.unavailable, `${address} is unavailable`, { cause: err });
+  }
+  return new SeleneError(ReasonCode.INTERNAL, `${address} failed without a reason`, { cause: err });
+}
+
+/** Creates a client of `service` at `options.address`. */
+export function createUnaryClient<T extends GenServiceMethods>(
+  service: GenService<T>,
+  options: UnaryClientOptions,
+): UnaryClient<T> {
+  const client = new Client(options.address, options.credentials, {
+    "grpc.ssl_target_name_override": options.serverName,
+    "grpc.default_authority": options.serverName,
+    ...options.channelOptions,
+  });
+  const passThrough = (b: Buffer) => b;
+  return {
+    call(methodName, request, callOptions) {
+      const method = service.method[methodName]!;
+      const bytes = toBinary(method.input, create(method.input, request));
+      const metadata = new Metadata();
+      metadata.set(CORRELATION_KEY, callOptions.correlationId);
+      return new Promise((resolve, reject) => {
+        client.makeUnaryRequest(
+          methodPath(method),
+          passThrough,
+          passThrough,
+          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          metadata,
+          { deadline: callOptions.deadline },
+          (err, response) => {
+            if (err) {
+              reject(transportError(err, options.faults, options.address));
+              return;
+            }
+            const verdict = options.validator.validate(method.output, response ?? Buffer.alloc(0));
+            if (verdict.ok) {
+              resolve(verdict.message as MessageShape<T[typeof methodName]["output"]>);
+              return;
+            }
+            reject(
+              new SeleneError(options.faults.invalidResponse, `${options.address} sent an invalid response`, {
+                violations: verdict.error.violations,
+                cause: verdict.error,
+              }),
+            );
+          },
+        );
+      });
+    },
+    close() {
+      client.close();
+    },
+  };
+}
