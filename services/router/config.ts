@@ -1,0 +1,74 @@
+/** The router's configuration: the only reader of its environment; validated and frozen. */
+import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../runtime/local-ports.js";
+import {
+  addressVariable,
+  ConfigError,
+  type Env,
+  readAddress,
+  readServiceConfig,
+  type ServiceConfig,
+} from "../runtime/service-config.js";
+import { spiffeIdOf } from "../runtime/workload-identities.js";
+
+/** The engines the router calls, by workload name. */
+export const ENGINE_NAMES = ["nlp", "tools", "reminders", "calc"] as const;
+
+/** An engine's workload name. */
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
+/** The router's settings. */
+export interface RouterConfig extends ServiceConfig {
+  /** host:port of the Connect (JSON over HTTPS) port. */
+  readonly connectAddress: string;
+  /** Engine addresses by name. */
+  readonly engines: Readonly<Record<EngineName, string>>;
+  /** Client SPIFFE id -> the tenant it acts for. */
+  readonly clientTenants: ReadonlyMap<string, string>;
+  /** Postgres connection string. */
+  readonly databaseUrl: string;
+  /** Turn budget when the caller sets no deadline, ms. */
+  readonly defaultTurnDeadlineMs: number;
+  /** How long a simulation stays confirmable, ms. */
+  readonly simulationTtlMs: number;
+}
+
+function readClientTenants(env: Env): ReadonlyMap<string, string> {
+  // SELENE_CLIENT_TENANTS="spiffe://…/demo-app=demo,spiffe://…/other=acme"
+  const raw = env.SELENE_CLIENT_TENANTS ?? `${spiffeIdOf("demo-app")}=demo`;
+  const map = new Map<string, string>();
+  for (const entry of raw.split(",").filter((e) => e.trim() !== "")) {
+    const at = entry.lastIndexOf("=");
+    const id = entry.slice(0, at).trim();
+    const tenant = entry.slice(at + 1).trim();
+    if (at < 0 || !id.startsWith("spiffe://") || !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(tenant)) {
+      throw new ConfigError(`SELENE_CLIENT_TENANTS entry "${entry}" must be spiffe://…=tenant`);
+    }
+    map.set(id, tenant);
+  }
+  return map;
+}
+
+function readPositiveMs(env: Env, variable: string, fallback: number): number {
+  const value = Number(env[variable] ?? fallback);
+  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${variable} must be a positive integer (ms)`);
+  return value;
+}
+
+/** Reads the router's settings from `env`. */
+export function readRouterConfig(env: Env): RouterConfig {
+  const base = readServiceConfig(env, "router");
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) throw new ConfigError("DATABASE_URL must be set for the router (npm start sets it)");
+  const engines = Object.fromEntries(
+    ENGINE_NAMES.map((name) => [name, readAddress(env, addressVariable(name), `127.0.0.1:${LOCAL_PORTS[name].grpc}`)]),
+  ) as Record<EngineName, string>;
+  return Object.freeze({
+    ...base,
+    connectAddress: readAddress(env, "SELENE_ROUTER_CONNECT_ADDR", `127.0.0.1:${LOCAL_CONNECT_PORT}`),
+    engines: Object.freeze(engines),
+    clientTenants: readClientTenants(env),
+    databaseUrl,
+    defaultTurnDeadlineMs: readPositiveMs(env, "SELENE_TURN_DEADLINE_MS", 5000),
+    simulationTtlMs: readPositiveMs(env, "SELENE_SIMULATION_TTL_MS", 10 * 60_000),
+  });
+}
