@@ -1,0 +1,75 @@
+/**
+ * The processes of the local mesh, in start order (engines first, the router
+ * last), with the command and environment of each. Ports come from
+ * LOCAL_PORTS, shifted by `portOffset` so tests can run a mesh beside another.
+ */
+import { join } from "node:path";
+import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../services/runtime/local-ports.js";
+import { addressVariable } from "../services/runtime/service-config.js";
+
+/** One process of the mesh. */
+export interface MeshProcess {
+  readonly name: keyof typeof LOCAL_PORTS;
+  readonly command: string;
+  readonly args: readonly string[];
+  /** host:port of its plaintext health port. */
+  readonly healthAddress: string;
+}
+
+/** Where the mesh runs. */
+export interface MeshLayout {
+  /** The repository root (compiled code lives in dist/). */
+  readonly root: string;
+  readonly pkiDir: string;
+  readonly databaseUrl: string;
+  readonly portOffset: number;
+  readonly logLevel: string;
+}
+
+/** The engines and the router, in start order. */
+export const MESH_ORDER = ["nlp", "tools", "reminders", "calc", "router"] as const;
+
+const PYTHON = "/usr/bin/python3";
+
+/** The address of process `name`'s gRPC port. */
+export function grpcAddress(name: keyof typeof LOCAL_PORTS, portOffset: number): string {
+  return `127.0.0.1:${LOCAL_PORTS[name].grpc + portOffset}`;
+}
+
+/** The router's Connect address. */
+export function connectAddress(portOffset: number): string {
+  return `127.0.0.1:${LOCAL_CONNECT_PORT + portOffset}`;
+}
+
+/** The environment every process of the mesh gets. */
+export function meshEnv(layout: MeshLayout): Record<string, string> {
+  const env: Record<string, string> = {
+    SELENE_PKI_DIR: layout.pkiDir,
+    DATABASE_URL: layout.databaseUrl,
+    LOG_LEVEL: layout.logLevel,
+    SELENE_ROUTER_CONNECT_ADDR: connectAddress(layout.portOffset),
+    SELENE_PYTHON_STUBS: join(layout.root, "dist", "python"),
+  };
+  for (const name of Object.keys(LOCAL_PORTS) as Array<keyof typeof LOCAL_PORTS>) {
+    env[addressVariable(name)] = grpcAddress(name, layout.portOffset);
+    env[`SELENE_${name.toUpperCase()}_HEALTH_ADDR`] = `127.0.0.1:${LOCAL_PORTS[name].health + layout.portOffset}`;
+  }
+  return env;
+}
+
+/** The mesh's processes. */
+export function meshProcesses(layout: MeshLayout): MeshProcess[] {
+  const node = (path: string) => ({ command: process.execPath, args: [join(layout.root, "dist", path)] });
+  const commands = {
+    nlp: node("services/engines/nlp/main.js"),
+    tools: node("services/engines/tools/main.js"),
+    reminders: node("services/engines/reminders/main.js"),
+    calc: { command: PYTHON, args: [join(layout.root, "services", "engines", "calc", "calc_engine.py")] },
+    router: node("services/router/main.js"),
+  };
+  return MESH_ORDER.map((name) => ({
+    name,
+    ...commands[name],
+    healthAddress: `127.0.0.1:${LOCAL_PORTS[name].health + layout.portOffset}`,
+  }));
+}

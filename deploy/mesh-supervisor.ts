@@ -1,0 +1,86 @@
+/**
+ * Starts the mesh's processes in order, each after the previous reports
+ * SERVING on its health port, and stops them all on request: SIGTERM, then
+ * SIGKILL after a grace period, so no process outlives the launcher. Each
+ * process's output goes to its own log file.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { waitHealthy } from "./health-probe.js";
+import type { MeshProcess } from "./mesh-processes.js";
+
+/** A running mesh. */
+export interface RunningMesh {
+  /** Stops every process, the router first; resolves when all have exited. */
+  stop(graceMs?: number): Promise<void>;
+  /** Kills one process at once (for fault tests). */
+  kill(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Exit codes of processes that have stopped, by name. */
+  readonly exits: ReadonlyMap<string, number | null>;
+}
+
+/** How to start. */
+export interface StartOptions {
+  readonly env: Record<string, string>;
+  readonly logDir: string;
+  /** Called after each process is SERVING (a progress line). */
+  readonly onReady?: (name: string, ms: number) => void;
+  readonly healthTimeoutMs?: number;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+/** Starts `processes` in order; on any failure, stops what was started and throws. */
+export async function startMesh(processes: readonly MeshProcess[], options: StartOptions): Promise<RunningMesh> {
+  mkdirSync(options.logDir, { recursive: true });
+  const children = new Map<string, ChildProcess>();
+  const exits = new Map<string, number | null>();
+
+  async function stopAll(graceMs = 8000): Promise<void> {
+    for (const name of [...children.keys()].reverse()) {
+      const child = children.get(name)!;
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exited(child);
+      clearTimeout(timer);
+    }
+  }
+
+  for (const proc of processes) {
+    const started = Date.now();
+    const log = createWriteStream(join(options.logDir, `${proc.name}.log`), { flags: "a" });
+    const child = spawn(proc.command, [...proc.args], {
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    child.once("exit", (code) => exits.set(proc.name, code));
+    children.set(proc.name, child);
+    const healthy = await waitHealthy(
+      proc.healthAddress,
+      Date.now() + (options.healthTimeoutMs ?? 20_000),
+      () => child.exitCode === null && child.signalCode === null,
+    );
+    if (!healthy) {
+      await stopAll(2000);
+      throw new Error(`${proc.name} did not become healthy; see ${join(options.logDir, `${proc.name}.log`)}`);
+    }
+    options.onReady?.(proc.name, Date.now() - started);
+  }
+
+  return {
+    stop: stopAll,
+    async kill(name, signal = "SIGKILL") {
+      const child = children.get(name);
+      if (child === undefined) throw new Error(`no process ${name}`);
+      child.kill(signal);
+      await exited(child);
+    },
+    exits,
+  };
+}
