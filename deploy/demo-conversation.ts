@@ -37,7 +37,9 @@ export function describeOutcome(response: TurnResponse): string[] {
       ];
     }
     case "clarify":
-      return [`CLARIFY  ${o.value.question}  (missing: ${o.value.missingField}; e.g. ${o.value.exampleAnswers.join(" / ")})`];
+      return [
+        `CLARIFY  ${o.value.question}  (missing: ${o.value.missingField}; e.g. ${o.value.exampleAnswers.join(" / ")})`,
+      ];
     case "confirm":
       return [
         `CONFIRM  ${o.value.preview?.summary}`,

@@ -22,6 +22,8 @@ const steps: Array<[string, () => CheckResult]> = [
   ["gen/ drift", () => genDrift(root)],
   ["code lint (biome)", command(bin("biome"), ["check", "."])],
   ["type check", command(bin("tsc"), ["-p", "tsconfig.json", "--noEmit"])],
+  // The end-to-end tests run the compiled mesh, as `npm start` does.
+  ["build (tsc + Python stubs)", command("npm", ["run", "--silent", "build"])],
   ["tests (mocha)", command(bin("mocha"), process.argv.slice(2))],
 ];
 

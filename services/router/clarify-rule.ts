@@ -16,7 +16,10 @@ function byteOrder(a: string, b: string): number {
 }
 
 /** The one field to ask about, or undefined when nothing is missing. */
-export function highestPriorityMissing(missing: readonly string[], requiredFields: readonly string[]): string | undefined {
+export function highestPriorityMissing(
+  missing: readonly string[],
+  requiredFields: readonly string[],
+): string | undefined {
   const rank = (field: string) => {
     const index = requiredFields.indexOf(field);
     return index < 0 ? requiredFields.length : index;

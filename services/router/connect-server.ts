@@ -6,11 +6,17 @@
  * pipeline as a gRPC call. Errors carry the same reason code and ErrorDetail.
  */
 import { createSecureServer, type Http2SecureServer } from "node:http2";
-import { Metadata } from "@grpc/grpc-js";
 import type { TLSSocket } from "node:tls";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextKey, createContextValues, type ConnectRouter } from "@connectrpc/connect";
+import {
+  type Code,
+  ConnectError,
+  type ConnectRouter,
+  createContextKey,
+  createContextValues,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Metadata } from "@grpc/grpc-js";
 import { ErrorDetailSchema } from "../../gen/es/selene/kernel/v1/error_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnRequestSchema, SubmitTurnResponseSchema, TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
@@ -56,7 +62,10 @@ export async function startConnectServer(
         try {
           if (caller === undefined) throw new SeleneError(ReasonCode.IDENTITY_MISSING, "no client certificate");
           if (!options.clientTenants.has(caller)) {
-            throw new SeleneError(ReasonCode.CALLER_NOT_ALLOWED, `caller ${caller} is not allowed to call this service`);
+            throw new SeleneError(
+              ReasonCode.CALLER_NOT_ALLOWED,
+              `caller ${caller} is not allowed to call this service`,
+            );
           }
           const verdict = validator.validate(SubmitTurnRequestSchema, toBinary(SubmitTurnRequestSchema, request));
           if (!verdict.ok) throw verdict.error;
@@ -75,7 +84,8 @@ export async function startConnectServer(
           if (!checked.ok) throw new SeleneError(ReasonCode.INTERNAL, "invalid response", { cause: checked.error });
           return response;
         } catch (e) {
-          const error = e instanceof SeleneError ? e : new SeleneError(ReasonCode.INTERNAL, "internal error", { cause: e });
+          const error =
+            e instanceof SeleneError ? e : new SeleneError(ReasonCode.INTERNAL, "internal error", { cause: e });
           if (error.reason === ReasonCode.INTERNAL) rpcLogger.error({ err: error.cause ?? error }, "rpc failed");
           else rpcLogger.info({ reason: error.reasonName, caller }, "rpc refused");
           throw toConnectError(error);

@@ -44,7 +44,10 @@ const grpcServer = await startGrpcServer({
     onReload: (reload) => logger.info({ reload }, "certificate reloaded"),
   }),
   services: [
-    { service: TurnService, implementation: turnServiceImplementation(submitTurn, config.clientTenants, validator, logger) },
+    {
+      service: TurnService,
+      implementation: turnServiceImplementation(submitTurn, config.clientTenants, validator, logger),
+    },
   ],
   logger,
 });

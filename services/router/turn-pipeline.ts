@@ -80,7 +80,13 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
     }
   }
 
-  async function answer(envelope: Envelope, capability: RegisteredCapability, u: Understanding, deadline: number, ctx: CallContext): Promise<Outcome> {
+  async function answer(
+    envelope: Envelope,
+    capability: RegisteredCapability,
+    u: Understanding,
+    deadline: number,
+    ctx: CallContext,
+  ): Promise<Outcome> {
     try {
       const response = await deps.registry
         .client(capability.engine)
@@ -95,14 +101,23 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
       const { text, data, provenance } = response.result.value;
       return { case: "answer", value: { intent: capability.name, text, data, provenance } };
     } catch (e) {
-      if (e instanceof SeleneError && (e.reason === ReasonCode.ENGINE_REJECTED || e.reason === ReasonCode.FIELD_INVALID)) {
+      if (
+        e instanceof SeleneError &&
+        (e.reason === ReasonCode.ENGINE_REJECTED || e.reason === ReasonCode.FIELD_INVALID)
+      ) {
         return refused(e.reason, e.message.replace(/^\[[A-Z_]+\] /, ""));
       }
       throw e;
     }
   }
 
-  async function simulate(envelope: Envelope, capability: RegisteredCapability, u: Understanding, deadline: number, ctx: CallContext): Promise<Outcome> {
+  async function simulate(
+    envelope: Envelope,
+    capability: RegisteredCapability,
+    u: Understanding,
+    deadline: number,
+    ctx: CallContext,
+  ): Promise<Outcome> {
     const response = await deps.registry
       .client(capability.engine)
       .call(
@@ -173,7 +188,8 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
       request.input.case === "confirmation"
         ? await confirmationTurn(envelope, request.input.value.simulationId)
         : await textTurn(envelope, request.input.value ?? "", deadline, ctx);
-    const reason = outcome.case === "refused" ? ReasonCode[(outcome.value as { reason: ReasonCode }).reason] : undefined;
+    const reason =
+      outcome.case === "refused" ? ReasonCode[(outcome.value as { reason: ReasonCode }).reason] : undefined;
     ctx.logger.info({ outcome: outcome.case, reason, tenant_id: envelope.tenantId }, "turn decided");
     return { turnId: envelope.turnId, correlationId: envelope.correlationId, outcome };
   };

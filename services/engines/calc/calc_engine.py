@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""The calc engine: a Python process in the Selene OS mesh, under the same contracts and identities.
+
+    SELENE_PKI_DIR=.selene/pki /usr/bin/python3 services/engines/calc/calc_engine.py
+
+Composition root: config (environment, config.py) -> stubs on sys.path -> logger -> servers ->
+serve -> drain. It serves selene.engine.v1.EngineService and grpc.health.v1.Health over mTLS
+(calc.crt, clients must present a certificate signed by the CA, and only the router may call),
+and Health alone on a plaintext port for Kubernetes probes, which cannot present a client
+certificate. Once both ports are bound it logs one line {"msg":"listening","addr":...,
+"health_addr":...}; SIGTERM or SIGINT drains (health turns NOT_SERVING, in-flight calls get a
+grace period) and the process exits 0.
+
+Needs the Debian packages python3-grpcio and python3-protobuf, and the stubs that
+`npx tsx deploy/build-python.ts` generates (SELENE_PYTHON_STUBS, default dist/python).
+"""
+
+from __future__ import annotations
+
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import threading  # noqa: E402
+from concurrent import futures  # noqa: E402
+
+import jsonlog  # noqa: E402
+from config import ConfigError, load_config  # noqa: E402
+
+GRACE_SECONDS = 10.0
+MAX_WORKERS = 16
+MAX_CONCURRENT_RPCS = 256
+SERVER_OPTIONS = (
+    # Fail to start when the port is taken instead of sharing it with another process.
+    ("grpc.so_reuseport", 0),
+)
+
+
+def main() -> int:
+    try:
+        config = load_config()
+    except ConfigError as err:
+        jsonlog.error("invalid configuration", error=str(err))
+        return 2
+    if not os.path.isfile(os.path.join(config.python_stubs, "selene", "engine", "v1", "engine_pb2.py")):
+        jsonlog.error(
+            "the Python stubs are missing: run `npx tsx deploy/build-python.ts` or set SELENE_PYTHON_STUBS",
+            python_stubs=config.python_stubs,
+        )
+        return 2
+    sys.path.insert(0, config.python_stubs)
+    os.environ["GRPC_VERBOSITY"] = config.grpc_verbosity  # read by grpc core when it loads, just below
+
+    import grpc  # noqa: PLC0415 - after the stubs are importable
+    import health_service  # noqa: PLC0415
+    import identity  # noqa: PLC0415
+    import rules  # noqa: PLC0415
+    from engine_service import METHODS, EngineService  # noqa: PLC0415
+
+    rules.check_supported(descriptor for pair in METHODS.values() for descriptor in (c.DESCRIPTOR for c in pair))
+    try:
+        credentials = identity.server_credentials(config.pki_dir)
+    except (OSError, ValueError) as err:
+        jsonlog.error(
+            "cannot load the mTLS files: run `npx tsx deploy/pki.ts` or set SELENE_PKI_DIR",
+            pki_dir=config.pki_dir,
+            error=str(err),
+        )
+        return 2
+
+    health = health_service.HealthService()
+    engine = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="calc-rpc"),
+        options=SERVER_OPTIONS,
+        maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
+    )
+    engine.add_generic_rpc_handlers((EngineService().generic_handler(),))
+    health_service.add_to_server(health, engine)
+    probes = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="calc-health"),
+        options=SERVER_OPTIONS,
+        maximum_concurrent_rpcs=64,
+    )
+    health_service.add_to_server(health, probes)
+
+    try:
+        addr = _bound(config.addr, engine.add_secure_port(config.addr, credentials))
+        health_addr = _bound(config.health_addr, probes.add_insecure_port(config.health_addr))
+    except RuntimeError as err:
+        jsonlog.error("cannot bind", addr=config.addr, health_addr=config.health_addr, error=str(err))
+        return 1
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        jsonlog.info("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    engine.start()
+    probes.start()
+    jsonlog.info(
+        "listening",
+        addr=addr,
+        health_addr=health_addr,
+        spiffe_id=identity.ENGINE_SPIFFE_ID,
+        allowed_callers=sorted(identity.ALLOWED_CALLERS),
+        pid=os.getpid(),
+    )
+
+    while not stop.wait(timeout=60):
+        pass
+
+    health.set_all(health_service.NOT_SERVING)
+    health.close()
+    stopped = [engine.stop(GRACE_SECONDS), probes.stop(GRACE_SECONDS)]
+    for event in stopped:
+        event.wait()
+    jsonlog.info("stopped")
+    return 0
+
+
+def _bound(requested: str, port: int) -> str:
+    """The address actually bound (port 0 asks for a free one); grpc returns 0 when binding failed."""
+    if port == 0:
+        raise RuntimeError(f"could not bind {requested}")
+    host = requested.rpartition(":")[0]
+    return f"{host}:{port}"
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(0)
+    except Exception as err:  # noqa: BLE001 - the last line of defence: one JSON line, exit 1
+        jsonlog.error("engine failed", error=repr(err))
+        sys.exit(1)

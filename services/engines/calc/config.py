@@ -1,0 +1,71 @@
+"""The calc engine's configuration: the only reader of the environment, validated and frozen.
+
+SELENE_PKI_DIR           the mTLS files: ca.crt, calc.crt, calc.key   (default .selene/pki)
+SELENE_CALC_ADDR         host:port of the mTLS EngineService           (default 127.0.0.1:50064)
+SELENE_CALC_HEALTH_ADDR  host:port of the plaintext health-only port  (default 127.0.0.1:50164)
+SELENE_PYTHON_STUBS      the generated stubs (deploy/build-python.ts)  (default dist/python)
+GRPC_VERBOSITY           grpc core's own logging                       (default NONE)
+
+grpc core writes its log lines (such as a refused TLS handshake) to stderr in its own plain-text
+format, which would break the one-JSON-object-per-line log; it is silenced unless GRPC_VERBOSITY
+asks for it (ERROR, INFO or DEBUG) while debugging.
+
+Port 0 asks the kernel for a free port; the "listening" log line names the bound ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_PKI_DIR = ".selene/pki"
+DEFAULT_ADDR = "127.0.0.1:50064"
+DEFAULT_HEALTH_ADDR = "127.0.0.1:50164"
+DEFAULT_PYTHON_STUBS = "dist/python"
+DEFAULT_GRPC_VERBOSITY = "NONE"
+_GRPC_VERBOSITIES = ("NONE", "ERROR", "INFO", "DEBUG")
+
+
+class ConfigError(ValueError):
+    """A variable holds a value the engine cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    pki_dir: str
+    addr: str
+    health_addr: str
+    python_stubs: str
+    grpc_verbosity: str
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """Reads and checks the variables; relative paths resolve against the working directory."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str, default: str) -> str:
+        value = env.get(name, "")
+        return default if value.strip() == "" else value.strip()
+
+    addr = _address("SELENE_CALC_ADDR", get("SELENE_CALC_ADDR", DEFAULT_ADDR))
+    health_addr = _address("SELENE_CALC_HEALTH_ADDR", get("SELENE_CALC_HEALTH_ADDR", DEFAULT_HEALTH_ADDR))
+    if addr == health_addr and not addr.endswith(":0"):
+        raise ConfigError(f"SELENE_CALC_ADDR and SELENE_CALC_HEALTH_ADDR must differ, both are {addr}")
+    verbosity = get("GRPC_VERBOSITY", DEFAULT_GRPC_VERBOSITY).upper()
+    if verbosity not in _GRPC_VERBOSITIES:
+        raise ConfigError(f"GRPC_VERBOSITY must be one of {', '.join(_GRPC_VERBOSITIES)}, got {verbosity!r}")
+    return Config(
+        pki_dir=os.path.abspath(get("SELENE_PKI_DIR", DEFAULT_PKI_DIR)),
+        addr=addr,
+        health_addr=health_addr,
+        python_stubs=os.path.abspath(get("SELENE_PYTHON_STUBS", DEFAULT_PYTHON_STUBS)),
+        grpc_verbosity=verbosity,
+    )
+
+
+def _address(name: str, value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if sep == "" or host == "" or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{name} must be host:port, got {value!r}")
+    return value

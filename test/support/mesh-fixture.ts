@@ -1,0 +1,58 @@
+/**
+ * A real mesh for end-to-end tests: compiled processes (run `npm run build`
+ * first; `npm test` does), real mTLS certificates in a temp directory, a
+ * throwaway database, ports shifted away from a running `npm start`.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { grpcAddress, type MeshLayout, meshEnv, meshProcesses } from "../../deploy/mesh-processes.js";
+import { type RunningMesh, startMesh } from "../../deploy/mesh-supervisor.js";
+import { migrateAll } from "../../deploy/migrate.js";
+import { ensurePki } from "../../deploy/pki.js";
+import { createTestDatabase } from "./test-database.js";
+
+/** A running test mesh. */
+export interface TestMesh {
+  readonly layout: MeshLayout;
+  readonly mesh: RunningMesh;
+  readonly pkiDir: string;
+  readonly logDir: string;
+  /** The environment the processes got (to start an extra process beside them). */
+  readonly env: Record<string, string>;
+  readonly routerAddress: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the mesh; `portOffset` keeps concurrent meshes apart. */
+export async function startTestMesh(portOffset: number): Promise<TestMesh> {
+  const dir = mkdtempSync(join(tmpdir(), "selene-mesh-"));
+  const pkiDir = join(dir, "pki");
+  const logDir = join(dir, "logs");
+  await ensurePki({ dir: pkiDir });
+  const db = await createTestDatabase();
+  await migrateAll(db.url, ["router", "reminders"], pino({ level: "silent" }));
+  const layout: MeshLayout = { root: process.cwd(), pkiDir, databaseUrl: db.url, portOffset, logLevel: "info" };
+  const env = meshEnv(layout);
+  let mesh: RunningMesh;
+  try {
+    mesh = await startMesh(meshProcesses(layout), { env, logDir });
+  } catch (e) {
+    await db.drop();
+    throw e;
+  }
+  return {
+    layout,
+    mesh,
+    pkiDir,
+    logDir,
+    env,
+    routerAddress: grpcAddress("router", portOffset),
+    async stop() {
+      await mesh.stop();
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
