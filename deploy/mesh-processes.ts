@@ -26,8 +26,11 @@ export interface MeshLayout {
   readonly logLevel: string;
 }
 
-/** The engines and the router, in start order. */
-export const MESH_ORDER = ["nlp", "tools", "reminders", "calc", "router"] as const;
+/** The services that own a schema, migrated before the processes start. */
+export const MIGRATED_SERVICES = ["router", "reminders", "outbox"] as const;
+
+/** The engines, the outbox and the router, in start order. */
+export const MESH_ORDER = ["nlp", "tools", "reminders", "calc", "outbox", "router"] as const;
 
 const PYTHON = "/usr/bin/python3";
 
@@ -64,6 +67,7 @@ export function meshProcesses(layout: MeshLayout): MeshProcess[] {
     nlp: node("services/engines/nlp/main.js"),
     tools: node("services/engines/tools/main.js"),
     reminders: node("services/engines/reminders/main.js"),
+    outbox: node("services/outbox/main.js"),
     calc: { command: PYTHON, args: [join(layout.root, "services", "engines", "calc", "calc_engine.py")] },
     router: node("services/router/main.js"),
   };

@@ -16,8 +16,10 @@ export interface RunningMesh {
   stop(graceMs?: number): Promise<void>;
   /** Kills one process at once (for fault tests). */
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
-  /** Exit codes of processes that have stopped, by name. */
-  readonly exits: ReadonlyMap<string, number | null>;
+  /** Starts a stopped process again, with `extraEnv` on top (for fault tests); resolves when SERVING. */
+  restart(name: string, extraEnv?: Record<string, string>): Promise<void>;
+  /** Resolves with the signal that ended a process (null for a plain exit) once it has exited. */
+  exited(name: string): Promise<NodeJS.Signals | null>;
 }
 
 /** How to start. */
@@ -38,7 +40,6 @@ function exited(child: ChildProcess): Promise<void> {
 export async function startMesh(processes: readonly MeshProcess[], options: StartOptions): Promise<RunningMesh> {
   mkdirSync(options.logDir, { recursive: true });
   const children = new Map<string, ChildProcess>();
-  const exits = new Map<string, number | null>();
 
   async function stopAll(graceMs = 8000): Promise<void> {
     for (const name of [...children.keys()].reverse()) {
@@ -50,16 +51,15 @@ export async function startMesh(processes: readonly MeshProcess[], options: Star
     }
   }
 
-  for (const proc of processes) {
+  async function launch(proc: MeshProcess, extraEnv: Record<string, string> = {}): Promise<void> {
     const started = Date.now();
     const log = createWriteStream(join(options.logDir, `${proc.name}.log`), { flags: "a" });
     const child = spawn(proc.command, [...proc.args], {
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, ...options.env, ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
-    child.once("exit", (code) => exits.set(proc.name, code));
     children.set(proc.name, child);
     const healthy = await waitHealthy(
       proc.healthAddress,
@@ -73,6 +73,8 @@ export async function startMesh(processes: readonly MeshProcess[], options: Star
     options.onReady?.(proc.name, Date.now() - started);
   }
 
+  for (const proc of processes) await launch(proc);
+
   return {
     stop: stopAll,
     async kill(name, signal = "SIGKILL") {
@@ -81,6 +83,20 @@ export async function startMesh(processes: readonly MeshProcess[], options: Star
       child.kill(signal);
       await exited(child);
     },
-    exits,
+    async restart(name, extraEnv) {
+      const proc = processes.find((p) => p.name === name);
+      if (proc === undefined) throw new Error(`no process ${name}`);
+      const running = children.get(name);
+      if (running !== undefined && running.exitCode === null && running.signalCode === null) {
+        throw new Error(`${name} is still running`);
+      }
+      await launch(proc, extraEnv);
+    },
+    async exited(name) {
+      const child = children.get(name);
+      if (child === undefined) throw new Error(`no process ${name}`);
+      await exited(child);
+      return child.signalCode;
+    },
   };
 }

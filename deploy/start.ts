@@ -14,14 +14,18 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { runDemoConversation } from "./demo-conversation.js";
-import { connectAddress, grpcAddress, type MeshLayout, meshEnv, meshProcesses } from "./mesh-processes.js";
+import {
+  connectAddress,
+  grpcAddress,
+  type MeshLayout,
+  MIGRATED_SERVICES,
+  meshEnv,
+  meshProcesses,
+} from "./mesh-processes.js";
 import { startMesh } from "./mesh-supervisor.js";
 import { migrateAll } from "./migrate.js";
 import { ensurePki } from "./pki.js";
 import { startPostgres } from "./postgres.js";
-
-/** The schemas migrated at start, by owning service. */
-const MIGRATED_SERVICES = ["router", "reminders"];
 
 const root = resolve(fileURLToPath(import.meta.url), "..", "..", "..");
 const home = resolve(process.env.SELENE_HOME ?? join(root, ".selene"));

@@ -9,6 +9,7 @@ import {
   type ServiceConfig,
 } from "../runtime/service-config.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
+import { CRASH_POINTS, type CrashPoint } from "./crash-points.js";
 
 /** The engines the router calls, by workload name. */
 export const ENGINE_NAMES = ["nlp", "tools", "reminders", "calc"] as const;
@@ -30,6 +31,18 @@ export interface RouterConfig extends ServiceConfig {
   readonly defaultTurnDeadlineMs: number;
   /** How long a simulation stays confirmable, ms. */
   readonly simulationTtlMs: number;
+  /** host:port of the outbox service. */
+  readonly outboxAddress: string;
+  /** How long turn idempotency records are kept, ms (default 24 h). */
+  readonly idempotencyRetentionMs: number;
+  /** How long the executor holds a leased effect, ms. */
+  readonly executorLeaseMs: number;
+  /** How long a turn's idempotency claim outlives its deadline, ms. */
+  readonly claimMarginMs: number;
+  /** This router replica's executor id. */
+  readonly executorId: string;
+  /** Crash-test fault injection (SELENE_CRASH_AT); never set in production. */
+  readonly crashAt: CrashPoint | undefined;
 }
 
 function readClientTenants(env: Env): ReadonlyMap<string, string> {
@@ -54,6 +67,15 @@ function readPositiveMs(env: Env, variable: string, fallback: number): number {
   return value;
 }
 
+function readCrashPoint(env: Env): CrashPoint | undefined {
+  const value = env.SELENE_CRASH_AT;
+  if (value === undefined || value === "") return undefined;
+  if (!(CRASH_POINTS as readonly string[]).includes(value)) {
+    throw new ConfigError(`SELENE_CRASH_AT must be one of ${CRASH_POINTS.join(", ")}`);
+  }
+  return value as CrashPoint;
+}
+
 /** Reads the router's settings from `env`. */
 export function readRouterConfig(env: Env): RouterConfig {
   const base = readServiceConfig(env, "router");
@@ -70,5 +92,11 @@ export function readRouterConfig(env: Env): RouterConfig {
     databaseUrl,
     defaultTurnDeadlineMs: readPositiveMs(env, "SELENE_TURN_DEADLINE_MS", 5000),
     simulationTtlMs: readPositiveMs(env, "SELENE_SIMULATION_TTL_MS", 10 * 60_000),
+    outboxAddress: readAddress(env, addressVariable("outbox"), `127.0.0.1:${LOCAL_PORTS.outbox.grpc}`),
+    idempotencyRetentionMs: readPositiveMs(env, "SELENE_IDEMPOTENCY_RETENTION_MS", 24 * 3600_000),
+    executorLeaseMs: readPositiveMs(env, "SELENE_EXECUTOR_LEASE_MS", 30_000),
+    claimMarginMs: readPositiveMs(env, "SELENE_CLAIM_MARGIN_MS", 5000),
+    executorId: env.SELENE_EXECUTOR_ID ?? `router-${env.HOSTNAME ?? "local"}-${process.pid}`,
+    crashAt: readCrashPoint(env),
   });
 }

@@ -1,6 +1,6 @@
 /**
  * The router's composition root: config -> logger -> db -> engine clients ->
- * serve gRPC and Connect -> drain on SIGTERM.
+ * outbox client and effect executor -> serve gRPC and Connect -> drain on SIGTERM.
  */
 import pg from "pg";
 import { TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
@@ -10,11 +10,17 @@ import { createLogger } from "../runtime/logger.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
+import { createConfirmTurn } from "./confirm-turn.js";
 import { startConnectServer } from "./connect-server.js";
+import { crashHook } from "./crash-points.js";
+import { startEffectExecutor } from "./effect-executor.js";
 import { createEngineClient, type EngineClient } from "./engine-client.js";
 import { createEngineRegistry } from "./engine-registry.js";
+import { createOutboxClient } from "./outbox-client.js";
 import { createSimulationStore } from "./simulation-store.js";
+import { withTurnIdempotency } from "./turn-idempotency.js";
 import { createTurnPipeline } from "./turn-pipeline.js";
+import { createTurnRecords } from "./turn-records.js";
 import { turnServiceImplementation } from "./turn-service.js";
 
 const config = readRouterConfig(process.env);
@@ -29,13 +35,38 @@ const clients = Object.fromEntries(
 const registry = createEngineRegistry(clients);
 await registry.describeAll(logger, Date.now() + 3000);
 
-const submitTurn = createTurnPipeline({
-  registry,
-  simulations: createSimulationStore(pool),
-  clientTenants: config.clientTenants,
-  defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,
-  simulationTtlMs: config.simulationTtlMs,
+const outbox = createOutboxClient(config.outboxAddress, config.pkiDir, validator);
+const crash = crashHook(config.crashAt);
+const executor = startEffectExecutor(outbox, registry, logger.child({ component: "executor" }), {
+  executorId: config.executorId,
+  batchSize: 32,
+  leaseMs: config.executorLeaseMs,
+  idleMs: 100,
+  commitTimeoutMs: 5000,
+  crash,
 });
+const simulations = createSimulationStore(pool);
+const turnRecords = createTurnRecords(pool, config.idempotencyRetentionMs);
+const submitTurn = withTurnIdempotency(
+  createTurnPipeline({
+    registry,
+    simulations,
+    clientTenants: config.clientTenants,
+    defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,
+    simulationTtlMs: config.simulationTtlMs,
+    confirm: createConfirmTurn({ simulations, outbox, crash, pokeExecutor: () => executor.poke() }),
+  }),
+  turnRecords,
+  { claimMarginMs: config.claimMarginMs, duplicateWaitMs: 3000, defaultTurnDeadlineMs: config.defaultTurnDeadlineMs },
+);
+// The retention job of turn idempotency records.
+const purge = setInterval(() => {
+  turnRecords.purgeExpired().then(
+    (n) => n > 0 && logger.info({ purged: n }, "expired turn records purged"),
+    (err: unknown) => logger.warn({ err }, "purging turn records failed"),
+  );
+}, 60_000);
+purge.unref();
 
 const grpcServer = await startGrpcServer({
   address: config.address,
@@ -62,7 +93,10 @@ const connect = await startConnectServer(submitTurn, {
 });
 
 onShutdown(logger, async () => {
+  clearInterval(purge);
   await Promise.all([grpcServer.shutdown(), connect.close()]);
+  await executor.stop();
+  outbox.close();
   registry.close();
   await pool.end();
 });

@@ -25,6 +25,8 @@ export interface SimulationStore {
   save(simulation: Omit<Simulation, "status">, correlationId: string): Promise<Simulation>;
   /** The tenant's simulation, or undefined. */
   find(tenantId: string, simulationId: string): Promise<Simulation | undefined>;
+  /** Moves an active simulation to `status`; returns the simulation as it is afterwards. */
+  resolve(tenantId: string, simulationId: string, status: "confirmed" | "declined"): Promise<Simulation | undefined>;
 }
 
 /** The deterministic simulation id of a turn. */
@@ -84,6 +86,13 @@ export function createSimulationStore(pool: pg.Pool): SimulationStore {
       const stored = await this.find(s.tenantId, s.simulationId);
       if (stored === undefined) throw new Error(`simulation ${s.simulationId} vanished after insert`);
       return stored;
+    },
+    async resolve(tenantId, simulationId, status) {
+      await pool.query(
+        `UPDATE router.simulations SET status = $3 WHERE tenant_id = $1 AND simulation_id = $2 AND status = 'active'`,
+        [tenantId, simulationId, status],
+      );
+      return this.find(tenantId, simulationId);
     },
     async find(tenantId, simulationId) {
       const result = await pool.query<Row>(

@@ -3,7 +3,7 @@
  * validate (done by the boundary) -> identity (mTLS peer -> tenant) ->
  * understand (nlp engine) -> clarify (one deterministic question) -> answer
  * (read-only capability, with provenance) or simulate (effect dry run) and
- * CONFIRM. Policy outcomes (not understood, no engine for the intent, the
+ * CONFIRM; a confirmation turn goes to the outbox (confirm-turn.ts). Policy outcomes (not understood, no engine for the intent, the
  * engine has no answer) are REFUSED outcomes with a reason code; faults (an
  * engine down or too slow, a bad response) are gRPC errors with a reason code.
  */
@@ -16,6 +16,7 @@ import type { SubmitTurnRequest, SubmitTurnResponseSchema } from "../../gen/es/s
 import { SeleneError } from "../runtime/selene-error.js";
 import type { CallContext } from "../runtime/unary-service.js";
 import { chooseClarify } from "./clarify-rule.js";
+import type { ConfirmTurn } from "./confirm-turn.js";
 import type { EngineRegistry, RegisteredCapability } from "./engine-registry.js";
 import { type SimulationStore, simulationIdOf } from "./simulation-store.js";
 import { hopDeadline } from "./turn-deadline.js";
@@ -31,6 +32,8 @@ export interface TurnPipelineDeps {
   readonly clientTenants: ReadonlyMap<string, string>;
   readonly defaultTurnDeadlineMs: number;
   readonly simulationTtlMs: number;
+  /** Handles confirmation turns (outbox -> executor -> engine). */
+  readonly confirm: ConfirmTurn;
   readonly now?: () => number;
 }
 
@@ -163,30 +166,13 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
       : answer(envelope, capability, u, deadline, ctx);
   }
 
-  async function confirmationTurn(envelope: Envelope, simulationId: string): Promise<Outcome> {
-    const simulation = await deps.simulations.find(envelope.tenantId, simulationId);
-    if (simulation === undefined) {
-      throw new SeleneError(ReasonCode.SIMULATION_NOT_FOUND, "no such simulation for this tenant", {
-        fieldPath: "confirmation.simulation_id",
-      });
-    }
-    if (simulation.status !== "active") {
-      return refused(ReasonCode.SIMULATION_ALREADY_RESOLVED, `The simulation is already ${simulation.status}.`);
-    }
-    if (simulation.expiresAt.getTime() <= now()) {
-      return refused(ReasonCode.SIMULATION_EXPIRED, "The simulation expired; ask again.");
-    }
-    // Committing a confirmed effect goes through the outbox, which this mesh does not run yet.
-    throw new SeleneError(ReasonCode.DEPENDENCY_UNAVAILABLE, "effects cannot be committed: no outbox is deployed");
-  }
-
   return async (request, ctx) => {
     const envelope = request.envelope!;
     tenantOf(deps.clientTenants, ctx.caller, envelope);
     const deadline = ctx.deadline ?? now() + deps.defaultTurnDeadlineMs;
     const outcome =
       request.input.case === "confirmation"
-        ? await confirmationTurn(envelope, request.input.value.simulationId)
+        ? await deps.confirm(envelope, request.input.value, deadline, ctx)
         : await textTurn(envelope, request.input.value ?? "", deadline, ctx);
     const reason =
       outcome.case === "refused" ? ReasonCode[(outcome.value as { reason: ReasonCode }).reason] : undefined;

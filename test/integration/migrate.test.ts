@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,11 @@ import { MigrationError, migrate, migrateAll } from "../../deploy/migrate.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../deploy/migrations", import.meta.url));
+/** The router's migration versions on disk, in order (the list grows with the router). */
+const ROUTER = readdirSync(join(MIGRATIONS, "router"))
+  .filter((f) => f.endsWith(".sql"))
+  .map((f) => f.slice(0, -4))
+  .sort();
 const silent = pino({ level: "silent" });
 
 /** A logger whose JSON lines land in `lines`. */
@@ -58,24 +64,21 @@ describe("migrate", () => {
 
   it("applies the router and reminders migrations, logging a line per migration", async () => {
     const { logger, lines } = capturingLogger();
-    expect(await migrate(pool, "router", logger)).to.deep.equal({ applied: ["0001_simulations"] });
+    expect(await migrate(pool, "router", logger)).to.deep.equal({ applied: ROUTER });
     expect(await migrate(pool, "reminders", logger)).to.deep.equal({ applied: ["0001_reminders"] });
     for (const table of ["router.simulations", "reminders.reminders", "reminders.processed_keys"]) {
       expect(await tableExists(pool, table), table).to.equal(true);
     }
     expect(
       lines.filter((line) => line.msg === "migration applied").map((line) => [line.service, line.version]),
-    ).to.deep.equal([
-      ["router", "0001_simulations"],
-      ["reminders", "0001_reminders"],
-    ]);
+    ).to.deep.equal([...ROUTER.map((version) => ["router", version]), ["reminders", "0001_reminders"]]);
     expect(await versions(pool, "reminders")).to.deep.equal(["0001_reminders"]);
   });
 
   it("applies nothing on a second run", async () => {
     expect(await migrate(pool, "router", silent)).to.deep.equal({ applied: [] });
     expect(await migrate(pool, "reminders", silent)).to.deep.equal({ applied: [] });
-    expect(await versions(pool, "router")).to.deep.equal(["0001_simulations"]);
+    expect(await versions(pool, "router")).to.deep.equal(ROUTER);
   });
 
   it("applies a new file and only that file", async () => {
@@ -123,9 +126,9 @@ describe("migrate", () => {
         pools.flatMap((each) => [migrate(each, "reminders", silent), migrate(each, "router", silent)]),
       );
       const applied = results.flatMap((result) => result.applied).sort();
-      expect(applied).to.deep.equal(["0001_reminders", "0001_simulations"]);
+      expect(applied).to.deep.equal(["0001_reminders", ...ROUTER].sort());
       expect(await versions(pools[0]!, "reminders")).to.deep.equal(["0001_reminders"]);
-      expect(await versions(pools[0]!, "router")).to.deep.equal(["0001_simulations"]);
+      expect(await versions(pools[0]!, "router")).to.deep.equal(ROUTER);
     } finally {
       await Promise.all(pools.map((each) => each.end()));
       await fresh.drop();
@@ -136,7 +139,7 @@ describe("migrate", () => {
     const fresh = await createTestDatabase();
     try {
       expect(await migrateAll(fresh.url, ["router", "reminders"], silent)).to.deep.equal({
-        router: ["0001_simulations"],
+        router: ROUTER,
         reminders: ["0001_reminders"],
       });
       expect(await migrateAll(fresh.url, ["router", "reminders"], silent)).to.deep.equal({ router: [], reminders: [] });

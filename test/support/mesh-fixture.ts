@@ -7,7 +7,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { grpcAddress, type MeshLayout, meshEnv, meshProcesses } from "../../deploy/mesh-processes.js";
+import {
+  grpcAddress,
+  type MeshLayout,
+  MIGRATED_SERVICES,
+  meshEnv,
+  meshProcesses,
+} from "../../deploy/mesh-processes.js";
 import { type RunningMesh, startMesh } from "../../deploy/mesh-supervisor.js";
 import { migrateAll } from "../../deploy/migrate.js";
 import { ensurePki } from "../../deploy/pki.js";
@@ -32,7 +38,7 @@ export async function startTestMesh(portOffset: number): Promise<TestMesh> {
   const logDir = join(dir, "logs");
   await ensurePki({ dir: pkiDir });
   const db = await createTestDatabase();
-  await migrateAll(db.url, ["router", "reminders"], pino({ level: "silent" }));
+  await migrateAll(db.url, MIGRATED_SERVICES, pino({ level: "silent" }));
   const layout: MeshLayout = { root: process.cwd(), pkiDir, databaseUrl: db.url, portOffset, logLevel: "info" };
   const env = meshEnv(layout);
   let mesh: RunningMesh;

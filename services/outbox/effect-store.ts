@@ -1,0 +1,409 @@
+/**
+ * The outbox's durable state: effects stored once per (tenant, idempotency key), leased to
+ * executors with `FOR UPDATE SKIP LOCKED` so that concurrent executors never share one, and moved
+ * through PENDING -> LEASED -> DONE (or DEAD_LETTER) with every change appended to
+ * outbox.effect_events in the change's own transaction. Time comes from the injected clock and
+ * is passed to SQL as a parameter, so tests can move it.
+ */
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Pool, PoolClient } from "pg";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { type Effect, type LeasedEffect, LeasedEffectSchema } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { sha256Digest } from "../runtime/content-digest.js";
+import { SeleneError } from "../runtime/selene-error.js";
+import { EFFECT_COLUMNS, type EffectRow, effectOf, LAPSED_SQL, LEASE_SQL } from "./effect-sql.js";
+import { nextDelayMs, policyFor, type RetryPolicies } from "./retry-policy.js";
+
+/** An effect to store, as the router enqueues it after a confirmation. */
+export interface EnqueueInput {
+  readonly tenantId: string;
+  /** Unique within the tenant; a second enqueue with it must carry the same payload. */
+  readonly idempotencyKey: string;
+  /** The EFFECT capability, such as "reminders.create"; selects the retry policy. */
+  readonly effectType: string;
+  readonly simulationId: string;
+  /** The serialized engine CommitRequest. */
+  readonly payload: Uint8Array;
+  /** "sha256:" digest of the payload bytes. */
+  readonly payloadDigest: string;
+}
+
+/** What one executor asks of Lease. */
+export interface LeaseInput {
+  readonly executorId: string;
+  readonly maxEffects: number;
+  /** How long the executor holds each effect, ms. */
+  readonly leaseMs: number;
+}
+
+/** A lease holder's report of success. */
+export interface AckInput {
+  readonly effectId: string;
+  readonly leaseToken: string;
+  /** The engine's effect id. */
+  readonly resultId: string;
+}
+
+/** A lease holder's report of a failed attempt. */
+export interface NackInput {
+  readonly effectId: string;
+  readonly leaseToken: string;
+  readonly error: string;
+  readonly reason: ReasonCode;
+  /** False dead-letters the effect at once. */
+  readonly retryable: boolean;
+}
+
+/** Which dead letters to list. */
+export interface DeadLetterQuery {
+  /** Only this tenant's; undefined or "" for all. */
+  readonly tenantId?: string;
+  /** At most this many; 0 means the default of 50. */
+  readonly pageSize: number;
+  /** "" for the first page, else a previous page's nextPageToken. */
+  readonly pageToken: string;
+}
+
+/** One page of dead letters, newest first. */
+export interface DeadLetterPage {
+  readonly effects: Effect[];
+  /** "" on the last page. */
+  readonly nextPageToken: string;
+}
+
+/** The outbox's store over one Postgres pool. */
+export interface EffectStore {
+  /** Stores the effect, or returns the one stored under its key (created false) when the payload matches. */
+  enqueue(input: EnqueueInput): Promise<{ effect: Effect; created: boolean }>;
+  /** Leases up to maxEffects due effects (pending and due, or leased with a lapsed lease), oldest due first. */
+  lease(input: LeaseInput): Promise<LeasedEffect[]>;
+  /** Marks a leased effect done; a replay with the same result id returns it unchanged. */
+  ack(input: AckInput): Promise<Effect>;
+  /** Schedules the next attempt with backoff, or dead-letters the effect when it may not retry. */
+  nack(input: NackInput): Promise<Effect>;
+  /** One effect of a tenant; EFFECT_NOT_FOUND for another tenant's. */
+  get(tenantId: string, effectId: string): Promise<Effect>;
+  /** Dead letters, newest first, by keyset pages. */
+  listDeadLetters(query: DeadLetterQuery): Promise<DeadLetterPage>;
+  /** Gives a dead letter a new round of attempts. */
+  retryDeadLetter(effectId: string): Promise<Effect>;
+  /** Closes a dead letter for good; `reason` is recorded in its history. */
+  discardDeadLetter(effectId: string, reason: string): Promise<Effect>;
+  /** Deletes done and discarded effects (with their history) final for longer than `olderThanMs`; returns how many. */
+  purgeDone(olderThanMs: number): Promise<number>;
+}
+
+/** Test seams of the store. */
+export interface EffectStoreOptions {
+  /** The clock; defaults to the current time. */
+  readonly now?: () => Date;
+  /** The backoff jitter source, values in [0, 1); defaults to Math.random. */
+  readonly random?: () => number;
+}
+
+/** A decided change: the mutable columns to set and what the history records. */
+interface Change {
+  readonly set: Partial<EffectRow>;
+  readonly reason?: number;
+  readonly error?: string;
+}
+
+const DEFAULT_PAGE_SIZE = 50;
+const PURGE_BATCH = 1000;
+
+function notFound(effectId: string): SeleneError {
+  return new SeleneError(ReasonCode.EFFECT_NOT_FOUND, `no effect ${effectId}`, { fieldPath: "effect_id" });
+}
+
+function stateConflict(row: EffectRow, operation: string): SeleneError {
+  return new SeleneError(ReasonCode.EFFECT_STATE_CONFLICT, `cannot ${operation} an effect in state ${row.state}`, {
+    fieldPath: "effect_id",
+    metadata: { state: row.state },
+  });
+}
+
+function leaseNotHeld(row: EffectRow): SeleneError {
+  return new SeleneError(ReasonCode.LEASE_NOT_HELD, "the lease token does not hold this effect's lease", {
+    fieldPath: "lease_token",
+    metadata: { state: row.state },
+  });
+}
+
+/** Creates the store; the pool must reach a database migrated with deploy/migrations/outbox. */
+export function createEffectStore(pool: Pool, policies: RetryPolicies, options: EffectStoreOptions = {}): EffectStore {
+  const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+
+  /** Locks one effect, lets `decide` choose a change (undefined: none), writes it and its event. */
+  function transition(effectId: string, decide: (row: EffectRow, at: Date) => Change | undefined): Promise<Effect> {
+    return inTransaction(pool, async (client) => {
+      const found = await client.query<EffectRow>(
+        `select ${EFFECT_COLUMNS} from outbox.effects where effect_id = $1 for update`,
+        [effectId],
+      );
+      const row = found.rows[0];
+      if (row === undefined) throw notFound(effectId);
+      const at = now();
+      const change = decide(row, at);
+      if (change === undefined) return effectOf(row);
+      const next: EffectRow = { ...row, ...change.set, updated_at: at };
+      const updated = await client.query<EffectRow>(
+        `update outbox.effects set state = $2, attempts = $3, max_attempts = $4, next_attempt_at = $5,
+           lease_token = $6, lease_owner = $7, lease_expires_at = $8, last_error = $9, last_reason = $10,
+           result_id = $11, updated_at = $12, done_at = $13
+         where effect_id = $1 returning ${EFFECT_COLUMNS}`,
+        [
+          effectId,
+          next.state,
+          next.attempts,
+          next.max_attempts,
+          next.next_attempt_at,
+          next.lease_token,
+          next.lease_owner,
+          next.lease_expires_at,
+          next.last_error,
+          next.last_reason,
+          next.result_id,
+          next.updated_at,
+          next.done_at,
+        ],
+      );
+      await client.query(
+        `insert into outbox.effect_events (effect_id, at, from_state, to_state, attempt, reason, error)
+         values ($1, $2, $3, $4, $5, $6, $7)`,
+        [effectId, at, row.state, next.state, next.attempts, change.reason ?? 0, change.error ?? ""],
+      );
+      return effectOf(updated.rows[0]!);
+    });
+  }
+
+  async function insertOrFind(input: EnqueueInput): Promise<{ row: EffectRow; created: boolean } | undefined> {
+    const at = now();
+    const inserted = await pool.query<EffectRow>(
+      `with inserted as (
+         insert into outbox.effects (effect_id, tenant_id, idempotency_key, effect_type, simulation_id, payload,
+           payload_digest, state, attempts, max_attempts, next_attempt_at, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz)
+         on conflict (tenant_id, idempotency_key) do nothing
+         returning ${EFFECT_COLUMNS}
+       ), event as (
+         insert into outbox.effect_events (effect_id, at, from_state, to_state, attempt)
+         select effect_id, $9::timestamptz, null, 'pending', 0 from inserted
+       )
+       select ${EFFECT_COLUMNS} from inserted`,
+      [
+        randomUUID(),
+        input.tenantId,
+        input.idempotencyKey,
+        input.effectType,
+        input.simulationId,
+        Buffer.from(input.payload.buffer, input.payload.byteOffset, input.payload.byteLength),
+        input.payloadDigest,
+        policyFor(policies, input.effectType).maxAttempts,
+        at,
+      ],
+    );
+    if (inserted.rows[0] !== undefined) return { row: inserted.rows[0], created: true };
+    // The key is taken: ON CONFLICT waited for its holder to commit, so this read sees its row.
+    const stored = await pool.query<EffectRow>(
+      `select ${EFFECT_COLUMNS} from outbox.effects where tenant_id = $1 and idempotency_key = $2`,
+      [input.tenantId, input.idempotencyKey],
+    );
+    return stored.rows[0] === undefined ? undefined : { row: stored.rows[0], created: false };
+  }
+
+  return {
+    async enqueue(input) {
+      if (sha256Digest(input.payload) !== input.payloadDigest) {
+        throw new SeleneError(ReasonCode.FIELD_INVALID, "payload_digest is not the sha256 digest of the payload", {
+          violations: [{ fieldPath: "payload_digest", ruleId: "payload_digest.sha256", message: "digest mismatch" }],
+        });
+      }
+      // A stored effect purged between the insert and the read frees the key: insert again.
+      for (let round = 0; round < 3; round++) {
+        const found = await insertOrFind(input);
+        if (found === undefined) continue;
+        const { row, created } = found;
+        const same =
+          row.payload_digest === input.payloadDigest &&
+          row.effect_type === input.effectType &&
+          row.simulation_id === input.simulationId;
+        if (!same) {
+          throw new SeleneError(
+            ReasonCode.IDEMPOTENCY_KEY_REUSED,
+            "this idempotency key already holds a different effect",
+            { fieldPath: "envelope.idempotency_key" },
+          );
+        }
+        return { effect: effectOf(row), created };
+      }
+      throw new Error("an effect's idempotency key was taken and freed three times in a row");
+    },
+
+    async lease(input) {
+      const at = now();
+      await pool.query(LAPSED_SQL, [at]);
+      const rows = await pool.query<EffectRow>(LEASE_SQL, [
+        at,
+        input.maxEffects,
+        input.executorId,
+        new Date(at.getTime() + input.leaseMs),
+      ]);
+      return rows.rows.map((row) =>
+        create(LeasedEffectSchema, {
+          effect: effectOf(row),
+          leaseToken: row.lease_token!,
+          leaseExpiresAt: timestampFromDate(row.lease_expires_at!),
+        }),
+      );
+    },
+
+    ack(input) {
+      return transition(input.effectId, (row, at) => {
+        if (row.state === "done" && row.result_id === input.resultId) return undefined; // a replayed ack
+        if (row.state !== "leased" || row.lease_token !== input.leaseToken) throw leaseNotHeld(row);
+        return { set: { state: "done", result_id: input.resultId, done_at: at } };
+      });
+    },
+
+    nack(input) {
+      return transition(input.effectId, (row, at) => {
+        if (row.state !== "leased" || row.lease_token !== input.leaseToken) {
+          // A replayed nack: its lease ended with it and nobody has leased the effect since.
+          const replay =
+            (row.state === "pending" || row.state === "dead_letter") && row.lease_token === input.leaseToken;
+          if (replay) return undefined;
+          throw leaseNotHeld(row);
+        }
+        const failure = { last_error: input.error, last_reason: input.reason };
+        const event = { reason: input.reason, error: input.error };
+        if (input.retryable && row.attempts < row.max_attempts) {
+          const delayMs = nextDelayMs(policyFor(policies, row.effect_type), row.attempts, random);
+          return { set: { state: "pending", next_attempt_at: new Date(at.getTime() + delayMs), ...failure }, ...event };
+        }
+        return { set: { state: "dead_letter", ...failure }, ...event };
+      });
+    },
+
+    async get(tenantId, effectId) {
+      const rows = await pool.query<EffectRow>(
+        `select ${EFFECT_COLUMNS} from outbox.effects where tenant_id = $1 and effect_id = $2`,
+        [tenantId, effectId],
+      );
+      const row = rows.rows[0];
+      if (row === undefined) throw notFound(effectId);
+      return effectOf(row);
+    },
+
+    async listDeadLetters(query) {
+      const size = query.pageSize === 0 ? DEFAULT_PAGE_SIZE : query.pageSize;
+      const after = query.pageToken === "" ? undefined : decodePageToken(query.pageToken);
+      const rows = await pool.query<EffectRow & { cursor_at: string }>(
+        `select ${EFFECT_COLUMNS}, to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at
+         from outbox.effects
+         where state = 'dead_letter' and ($1::text = '' or tenant_id = $1::text)
+           and ($2::timestamptz is null or (updated_at, effect_id) < ($2::timestamptz, $3::text))
+         order by updated_at desc, effect_id desc
+         limit $4`,
+        [query.tenantId ?? "", after?.at ?? null, after?.id ?? "", size + 1],
+      );
+      const page = rows.rows.slice(0, size);
+      const last = page.at(-1);
+      const more = rows.rows.length > size && last !== undefined;
+      return {
+        effects: page.map(effectOf),
+        nextPageToken: more ? encodePageToken({ at: last.cursor_at, id: last.effect_id }) : "",
+      };
+    },
+
+    retryDeadLetter(effectId) {
+      return transition(effectId, (row, at) => {
+        if (row.state !== "dead_letter") throw stateConflict(row, "retry");
+        return {
+          set: {
+            state: "pending",
+            attempts: 0,
+            max_attempts: policyFor(policies, row.effect_type).maxAttempts,
+            next_attempt_at: at,
+            lease_token: null,
+            lease_owner: null,
+            lease_expires_at: null,
+          },
+        };
+      });
+    },
+
+    discardDeadLetter(effectId, reason) {
+      return transition(effectId, (row, at) => {
+        if (row.state === "discarded") return undefined; // a replayed discard
+        if (row.state !== "dead_letter") throw stateConflict(row, "discard");
+        return { set: { state: "discarded", done_at: at }, error: reason };
+      });
+    },
+
+    async purgeDone(olderThanMs) {
+      const cutoff = new Date(now().getTime() - olderThanMs);
+      let purged = 0;
+      // In batches, so one run never holds many row locks at once; events go by ON DELETE CASCADE.
+      for (;;) {
+        const deleted = await pool.query(
+          `with doomed as materialized (
+             select effect_id from outbox.effects
+             where state in ('done', 'discarded') and done_at <= $1::timestamptz
+             order by done_at limit $2
+             for update skip locked
+           )
+           delete from outbox.effects e using doomed where e.effect_id = doomed.effect_id`,
+          [cutoff, PURGE_BATCH],
+        );
+        purged += deleted.rowCount ?? 0;
+        if ((deleted.rowCount ?? 0) < PURGE_BATCH) return purged;
+      }
+    },
+  };
+}
+
+interface PageCursor {
+  readonly at: string;
+  readonly id: string;
+}
+
+function encodePageToken(cursor: PageCursor): string {
+  return Buffer.from(JSON.stringify([cursor.at, cursor.id]), "utf8").toString("base64url");
+}
+
+function decodePageToken(token: string): PageCursor {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown[];
+    if (typeof at === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(at) && typeof id === "string") {
+      return { at, id };
+    }
+  } catch {
+    // fall through: not a token this service issued
+  }
+  throw new SeleneError(ReasonCode.FIELD_INVALID, "page_token is not a token from a previous page", {
+    violations: [{ fieldPath: "page_token", ruleId: "page_token.valid", message: "unknown page token" }],
+  });
+}
+
+/** Runs `work` in a READ COMMITTED transaction: commit on success, rollback (and rethrow) on failure. */
+async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("begin isolation level read committed");
+    const result = await work(client);
+    await client.query("commit");
+    client.release();
+    return result;
+  } catch (err) {
+    try {
+      await client.query("rollback");
+      client.release();
+    } catch (rollbackError) {
+      client.release(rollbackError as Error);
+    }
+    throw err;
+  }
+}

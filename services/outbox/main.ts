@@ -1,0 +1,51 @@
+/**
+ * The outbox's composition root: config -> logger -> db -> store -> serve gRPC -> retention job
+ * -> drain on SIGTERM (the server first, so no call is cut off, then the pool).
+ */
+import pg from "pg";
+import { OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { createBoundaryValidator } from "../runtime/boundary-validator.js";
+import { startGrpcServer } from "../runtime/grpc-server.js";
+import { createLogger } from "../runtime/logger.js";
+import { onShutdown } from "../runtime/on-shutdown.js";
+import { serverCredentials } from "../runtime/tls-credentials.js";
+import { readOutboxConfig } from "./config.js";
+import { createEffectStore } from "./effect-store.js";
+import { outboxServiceImplementation } from "./outbox-service.js";
+
+const config = readOutboxConfig(process.env);
+const logger = createLogger("outbox", config.logLevel);
+const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
+const store = createEffectStore(pool, config.retryPolicies);
+
+const server = await startGrpcServer({
+  address: config.address,
+  healthAddress: config.healthAddress,
+  credentials: serverCredentials(config.pkiDir, config.name, {
+    onReload: (reload) => logger.info({ reload }, "certificate reloaded"),
+  }),
+  services: [
+    {
+      service: OutboxService,
+      implementation: outboxServiceImplementation(store, { validator: createBoundaryValidator(), logger }),
+    },
+  ],
+  logger,
+});
+
+// The retention job: done and discarded effects leave with their history after the retention.
+const retention = logger.child({ component: "retention" });
+const purge = setInterval(() => {
+  store.purgeDone(config.retentionMs).then(
+    (n) => n > 0 && retention.info({ purged: n }, "final effects purged"),
+    (err: unknown) => retention.warn({ err }, "purging final effects failed"),
+  );
+}, config.purgeIntervalMs);
+purge.unref();
+
+onShutdown(logger, async () => {
+  clearInterval(purge);
+  await server.shutdown();
+  await pool.end();
+});

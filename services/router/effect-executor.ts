@@ -1,0 +1,145 @@
+/**
+ * The router's effect executor: leases due effects from the outbox and commits
+ * each through its engine, so the router stays the sole client of every engine
+ * and the outbox never calls one. The engine dedupes by the effect's
+ * idempotency key, so a commit that is retried after a crash (the lease lapses
+ * and the effect comes back) returns the first result; the executor then acks.
+ * A retryable failure is nacked for a later attempt; a permanent one
+ * dead-letters the effect.
+ */
+import { fromBinary } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { CommitRequestSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import type { LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { CURRENT_CONTRACT_VERSION } from "../runtime/contract-version.js";
+import type { Logger } from "../runtime/logger.js";
+import { SeleneError } from "../runtime/selene-error.js";
+import type { CrashHook } from "./crash-points.js";
+import type { EngineRegistry } from "./engine-registry.js";
+import type { OutboxClient } from "./outbox-client.js";
+
+/** Settings of the executor. */
+export interface ExecutorOptions {
+  readonly executorId: string;
+  readonly batchSize: number;
+  readonly leaseMs: number;
+  /** How long to wait before polling again when nothing was due, ms. */
+  readonly idleMs: number;
+  /** The deadline of one engine commit, ms. */
+  readonly commitTimeoutMs: number;
+  /** Fault injection for the crash tests. */
+  readonly crash: CrashHook;
+}
+
+/** A running executor. */
+export interface EffectExecutor {
+  /** Lets the current batch finish, then stops. */
+  stop(): Promise<void>;
+  /** Polls now instead of waiting for the idle timer (after an enqueue). */
+  poke(): void;
+}
+
+/** Starts the executor loop. */
+export function startEffectExecutor(
+  outbox: OutboxClient,
+  registry: EngineRegistry,
+  logger: Logger,
+  options: ExecutorOptions,
+): EffectExecutor {
+  let running = true;
+  let wake: (() => void) | undefined;
+  const system = (correlationId: string) => ({ contractVersion: CURRENT_CONTRACT_VERSION, correlationId });
+  const callOptions = (correlationId: string) => ({ deadline: Date.now() + options.commitTimeoutMs, correlationId });
+
+  async function perform(leased: LeasedEffect): Promise<void> {
+    const effect = leased.effect!;
+    const correlationId = `effect-${effect.effectId}`.slice(0, 64);
+    const log = logger.child({ correlation_id: correlationId, effect_id: effect.effectId, tenant_id: effect.tenantId });
+    options.crash("while-leased");
+    try {
+      const request = fromBinary(CommitRequestSchema, effect.payload);
+      const capability = registry.lookup(request.capability);
+      if (capability === undefined) throw new SeleneError(ReasonCode.CAPABILITY_UNKNOWN, "no engine serves the effect");
+      const result = await registry.client(capability.engine).call("commit", request, callOptions(correlationId));
+      options.crash("after-commit");
+      await outbox.call(
+        "ack",
+        {
+          envelope: system(correlationId),
+          effectId: effect.effectId,
+          leaseToken: leased.leaseToken,
+          resultId: result.effectId,
+        },
+        callOptions(correlationId),
+      );
+      log.info({ attempt: effect.attempts, deduplicated: result.deduplicated }, "effect done");
+    } catch (e) {
+      const error = e instanceof SeleneError ? e : new SeleneError(ReasonCode.INTERNAL, "commit failed", { cause: e });
+      log.warn(
+        { reason: error.reasonName, retryable: error.retryable, attempt: effect.attempts },
+        "effect attempt failed",
+      );
+      await outbox
+        .call(
+          "nack",
+          {
+            envelope: system(correlationId),
+            effectId: effect.effectId,
+            leaseToken: leased.leaseToken,
+            error: error.message.slice(0, 2048),
+            reason: error.reason,
+            retryable: error.retryable,
+          },
+          callOptions(correlationId),
+        )
+        .catch((err: unknown) => log.warn({ err }, "nack failed; the lease will lapse and the effect come back"));
+    }
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      let leases: LeasedEffect[] = [];
+      let pauseMs = options.idleMs;
+      try {
+        const response = await outbox.call(
+          "lease",
+          {
+            envelope: system(`lease-${options.executorId}`.slice(0, 64)),
+            executorId: options.executorId,
+            maxEffects: options.batchSize,
+            leaseDuration: durationFromMs(options.leaseMs),
+          },
+          callOptions(`lease-${options.executorId}`.slice(0, 64)),
+        );
+        leases = response.leases;
+      } catch (e) {
+        logger.warn({ err: e }, "lease failed");
+        pauseMs = Math.max(options.idleMs, 1000); // the outbox is unreachable: do not spin
+      }
+      await Promise.all(leases.map(perform));
+      if (leases.length < options.batchSize && running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pauseMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    }
+  }
+
+  const done = loop();
+  return {
+    async stop() {
+      running = false;
+      wake?.();
+      await done;
+    },
+    poke() {
+      wake?.();
+    },
+  };
+}

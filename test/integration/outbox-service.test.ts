@@ -1,0 +1,243 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { status } from "@grpc/grpc-js";
+import { expect } from "chai";
+import pg from "pg";
+import { pino } from "pino";
+import { migrate } from "../../deploy/migrate.js";
+import { ensurePki } from "../../deploy/pki.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { EffectState, OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { createEffectStore } from "../../services/outbox/effect-store.js";
+import { outboxServiceImplementation } from "../../services/outbox/outbox-service.js";
+import { DEFAULT_RETRY_POLICIES } from "../../services/outbox/retry-policy.js";
+import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
+import { sha256Digest } from "../../services/runtime/content-digest.js";
+import { CURRENT_CONTRACT_VERSION } from "../../services/runtime/contract-version.js";
+import { type RunningGrpcServer, startGrpcServer } from "../../services/runtime/grpc-server.js";
+import { SeleneError } from "../../services/runtime/selene-error.js";
+import { clientCredentials, serverCredentials } from "../../services/runtime/tls-credentials.js";
+import { createUnaryClient, type UnaryClient } from "../../services/runtime/unary-client.js";
+import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+
+type OutboxClient = UnaryClient<(typeof OutboxService)["method"]>;
+
+const SYSTEM = { contractVersion: CURRENT_CONTRACT_VERSION, correlationId: "outbox-test" };
+let keys = 0;
+
+/** An Enqueue request of tenant "acme" with a fresh key and a payload its digest covers. */
+function anEnqueue() {
+  keys += 1;
+  const payload = randomBytes(24);
+  return {
+    envelope: {
+      contractVersion: CURRENT_CONTRACT_VERSION,
+      tenantId: "acme",
+      userId: "user-1",
+      correlationId: "outbox-test",
+      turnId: `turn-${keys}`,
+      idempotencyKey: `effect:sim-${keys}`,
+    },
+    effectType: "reminders.create",
+    simulationId: `sim-${keys}`,
+    payload,
+    payloadDigest: sha256Digest(payload),
+  };
+}
+
+/** Per-call options with a fresh 10 s deadline. */
+function withDeadline() {
+  return { deadline: Date.now() + 10_000, correlationId: "outbox-test" };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<SeleneError> {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error, "expected a SeleneError").to.be.instanceOf(SeleneError);
+  return error as SeleneError;
+}
+
+describe("outbox service over mTLS", () => {
+  let pkiDir: string;
+  let database: TestDatabase;
+  let pool: pg.Pool;
+  let server: RunningGrpcServer;
+  const clients: OutboxClient[] = [];
+  let router: OutboxClient;
+  let nlp: OutboxClient;
+  let operator: OutboxClient;
+
+  function clientAs(name: string): OutboxClient {
+    const client = createUnaryClient(OutboxService, {
+      address: `127.0.0.1:${server.port}`,
+      serverName: "outbox",
+      credentials: clientCredentials(pkiDir, name, spiffeIdOf("outbox")),
+      validator: createBoundaryValidator(),
+      faults: {
+        unavailable: ReasonCode.DEPENDENCY_UNAVAILABLE,
+        deadlineExceeded: ReasonCode.DEADLINE_EXCEEDED,
+        invalidResponse: ReasonCode.INTERNAL,
+      },
+    });
+    clients.push(client);
+    return client;
+  }
+
+  before(async () => {
+    pkiDir = await mkdtemp(join(tmpdir(), "selene-outbox-pki-"));
+    await ensurePki({ dir: pkiDir });
+    database = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: database.url, max: 5 });
+    const logger = pino({ level: "silent" });
+    await migrate(pool, "outbox", logger);
+    const store = createEffectStore(pool, DEFAULT_RETRY_POLICIES);
+    server = await startGrpcServer({
+      address: "127.0.0.1:0",
+      healthAddress: "127.0.0.1:0",
+      credentials: serverCredentials(pkiDir, "outbox"),
+      services: [
+        {
+          service: OutboxService,
+          implementation: outboxServiceImplementation(store, { validator: createBoundaryValidator(), logger }),
+        },
+      ],
+      logger,
+    });
+    router = clientAs("router");
+    nlp = clientAs("nlp");
+    operator = clientAs("operator");
+  });
+
+  after(async () => {
+    for (const client of clients) client.close();
+    await server?.shutdown(1000);
+    await pool?.end();
+    await database?.drop();
+    if (pkiDir !== undefined) await rm(pkiDir, { recursive: true, force: true });
+  });
+
+  /** Leases every due effect as the router. */
+  async function leaseAll() {
+    const response = await router.call(
+      "lease",
+      { envelope: SYSTEM, executorId: "router-test", maxEffects: 100, leaseDuration: durationFromMs(30_000) },
+      withDeadline(),
+    );
+    return response.leases;
+  }
+
+  it("lets the router enqueue, lease, ack and read an effect", async () => {
+    const request = anEnqueue();
+    const enqueued = await router.call("enqueue", request, withDeadline());
+    expect(enqueued.created).to.equal(true);
+    expect(enqueued.effect).to.include({
+      state: EffectState.PENDING,
+      tenantId: "acme",
+      effectType: "reminders.create",
+    });
+    const replay = await router.call("enqueue", request, withDeadline());
+    expect(replay.created).to.equal(false);
+    expect(replay.effect!.effectId).to.equal(enqueued.effect!.effectId);
+
+    const leases = await leaseAll();
+    const lease = leases.find((l) => l.effect!.effectId === enqueued.effect!.effectId);
+    expect(lease, "the enqueued effect is leased").to.not.equal(undefined);
+    expect(lease!.effect).to.include({ state: EffectState.LEASED, attempts: 1 });
+
+    const acked = await router.call(
+      "ack",
+      { envelope: SYSTEM, effectId: lease!.effect!.effectId, leaseToken: lease!.leaseToken, resultId: "r-1" },
+      withDeadline(),
+    );
+    expect(acked.effect).to.include({ state: EffectState.DONE, resultId: "r-1" });
+    const read = await router.call(
+      "getEffect",
+      { envelope: request.envelope, effectId: lease!.effect!.effectId },
+      withDeadline(),
+    );
+    expect(read.effect!.state).to.equal(EffectState.DONE);
+    const otherTenant = { ...request.envelope, tenantId: "globex" };
+    const hidden = await errorOf(
+      router.call("getEffect", { envelope: otherTenant, effectId: lease!.effect!.effectId }, withDeadline()),
+    );
+    expect(hidden.reason).to.equal(ReasonCode.EFFECT_NOT_FOUND);
+  });
+
+  it("refuses a payload digest that does not cover the payload, and a reused key with another payload", async () => {
+    const request = anEnqueue();
+    const mismatch = await errorOf(
+      router.call("enqueue", { ...request, payloadDigest: sha256Digest("other") }, withDeadline()),
+    );
+    expect(mismatch).to.include({ reason: ReasonCode.FIELD_INVALID, fieldPath: "payload_digest" });
+    await router.call("enqueue", request, withDeadline());
+    const other = randomBytes(24);
+    const reused = await errorOf(
+      router.call("enqueue", { ...request, payload: other, payloadDigest: sha256Digest(other) }, withDeadline()),
+    );
+    expect(reused).to.include({ reason: ReasonCode.IDEMPOTENCY_KEY_REUSED, status: status.FAILED_PRECONDITION });
+  });
+
+  it("denies the nlp identity every method with CALLER_NOT_ALLOWED", async () => {
+    const enqueue = await errorOf(nlp.call("enqueue", anEnqueue(), withDeadline()));
+    expect(enqueue).to.include({ reason: ReasonCode.CALLER_NOT_ALLOWED, status: status.PERMISSION_DENIED });
+    const lease = await errorOf(
+      nlp.call(
+        "lease",
+        { envelope: SYSTEM, executorId: "nlp", maxEffects: 1, leaseDuration: durationFromMs(1000) },
+        withDeadline(),
+      ),
+    );
+    expect(lease.reason).to.equal(ReasonCode.CALLER_NOT_ALLOWED);
+    const list = await errorOf(nlp.call("listDeadLetters", { envelope: SYSTEM, pageSize: 10 }, withDeadline()));
+    expect(list.reason).to.equal(ReasonCode.CALLER_NOT_ALLOWED);
+  });
+
+  it("lets the operator list, retry and discard dead letters, but not lease", async () => {
+    const { effect } = await router.call("enqueue", anEnqueue(), withDeadline());
+    const lease = (await leaseAll()).find((l) => l.effect!.effectId === effect!.effectId)!;
+    await router.call(
+      "nack",
+      {
+        envelope: SYSTEM,
+        effectId: effect!.effectId,
+        leaseToken: lease.leaseToken,
+        error: "no such reminder",
+        reason: ReasonCode.ENGINE_REJECTED,
+        retryable: false,
+      },
+      withDeadline(),
+    );
+
+    const listed = await operator.call("listDeadLetters", { envelope: SYSTEM, tenantId: "acme" }, withDeadline());
+    const dead = listed.effects.find((e) => e.effectId === effect!.effectId);
+    expect(dead).to.include({ state: EffectState.DEAD_LETTER, lastError: "no such reminder" });
+
+    const retried = await operator.call(
+      "retryDeadLetter",
+      { envelope: SYSTEM, effectId: effect!.effectId },
+      withDeadline(),
+    );
+    expect(retried.effect).to.include({ state: EffectState.PENDING, attempts: 0 });
+    const conflict = await errorOf(
+      operator.call("discardDeadLetter", { envelope: SYSTEM, effectId: effect!.effectId, reason: "x" }, withDeadline()),
+    );
+    expect(conflict.reason).to.equal(ReasonCode.EFFECT_STATE_CONFLICT);
+
+    const operatorLease = await errorOf(
+      operator.call(
+        "lease",
+        { envelope: SYSTEM, executorId: "operator", maxEffects: 1, leaseDuration: durationFromMs(1000) },
+        withDeadline(),
+      ),
+    );
+    expect(operatorLease).to.include({ reason: ReasonCode.CALLER_NOT_ALLOWED, status: status.PERMISSION_DENIED });
+    const routerList = await errorOf(router.call("listDeadLetters", { envelope: SYSTEM }, withDeadline()));
+    expect(routerList.reason).to.equal(ReasonCode.CALLER_NOT_ALLOWED);
+  });
+});

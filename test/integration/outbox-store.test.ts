@@ -1,0 +1,509 @@
+import { randomBytes } from "node:crypto";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { expect } from "chai";
+import pg from "pg";
+import { pino } from "pino";
+import { migrate } from "../../deploy/migrate.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { type Effect, EffectState, type LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { createEffectStore, type EffectStore, type EnqueueInput } from "../../services/outbox/effect-store.js";
+import { parseRetryPolicies } from "../../services/outbox/retry-policy.js";
+import { sha256Digest } from "../../services/runtime/content-digest.js";
+import { SeleneError } from "../../services/runtime/selene-error.js";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+
+const START = Date.parse("2030-01-01T00:00:00.000Z");
+// "test.flaky" retries 3 times with a 1 s base; "test.once" gets one attempt; others use the defaults.
+const POLICIES = parseRetryPolicies("test.flaky=3:1000:60000,test.once=1:100:100");
+
+let keys = 0;
+
+/** A valid enqueue whose digest covers its payload; override only what the test is about. */
+function anEffect(overrides: Partial<EnqueueInput> = {}): EnqueueInput {
+  keys += 1;
+  const payload = overrides.payload ?? randomBytes(32);
+  return {
+    tenantId: "tenant-a",
+    idempotencyKey: `effect:sim-${keys}`,
+    effectType: "reminders.create",
+    simulationId: `sim-${keys}`,
+    payload,
+    payloadDigest: sha256Digest(payload),
+    ...overrides,
+  };
+}
+
+async function reasonOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error, "expected a SeleneError").to.be.instanceOf(SeleneError);
+  return (error as SeleneError).reasonName;
+}
+
+function ms(timestamp: Effect["nextAttemptAt"]): number {
+  return timestampDate(timestamp!).getTime();
+}
+
+describe("outbox effect store", () => {
+  let database: TestDatabase;
+  let pool: pg.Pool;
+  let store: EffectStore;
+  let clock = START;
+  let jitter = 0.5;
+
+  before(async () => {
+    database = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: database.url, max: 20 });
+    await migrate(pool, "outbox", pino({ level: "silent" }));
+    store = createEffectStore(pool, POLICIES, { now: () => new Date(clock), random: () => jitter });
+  });
+
+  beforeEach(async () => {
+    clock = START;
+    jitter = 0.5;
+    await pool.query("truncate outbox.effects, outbox.effect_events");
+  });
+
+  after(async () => {
+    await pool?.end();
+    await database?.drop();
+  });
+
+  async function events(effectId: string): Promise<Array<{ from: string | null; to: string; attempt: number }>> {
+    const rows = await pool.query<{ from_state: string | null; to_state: string; attempt: number }>(
+      "select from_state, to_state, attempt from outbox.effect_events where effect_id = $1 order by event_id",
+      [effectId],
+    );
+    return rows.rows.map((row) => ({ from: row.from_state, to: row.to_state, attempt: row.attempt }));
+  }
+
+  async function leaseOne(executorId = "executor-1", leaseMs = 30_000): Promise<LeasedEffect> {
+    const leases = await store.lease({ executorId, maxEffects: 1, leaseMs });
+    expect(leases, "expected one due effect").to.have.length(1);
+    return leases[0]!;
+  }
+
+  describe("enqueue", () => {
+    it("stores a pending effect with its payload, due now, and records its creation", async () => {
+      const input = anEffect();
+      const { effect, created } = await store.enqueue(input);
+      expect(created).to.equal(true);
+      expect(effect.effectId).to.not.equal("");
+      expect(effect).to.include({
+        tenantId: "tenant-a",
+        idempotencyKey: input.idempotencyKey,
+        effectType: "reminders.create",
+        simulationId: input.simulationId,
+        payloadDigest: input.payloadDigest,
+        state: EffectState.PENDING,
+        attempts: 0,
+        resultId: "",
+      });
+      expect(Buffer.from(effect.payload).equals(Buffer.from(input.payload))).to.equal(true);
+      expect(ms(effect.nextAttemptAt)).to.equal(START);
+      expect(ms(effect.createdAt)).to.equal(START);
+      expect(await events(effect.effectId)).to.deep.equal([{ from: null, to: "pending", attempt: 0 }]);
+    });
+
+    it("returns the stored effect, created false, for the same key and payload", async () => {
+      const input = anEffect();
+      const first = await store.enqueue(input);
+      clock += 5000;
+      const second = await store.enqueue({ ...input, payload: Buffer.from(input.payload) });
+      expect(second.created).to.equal(false);
+      expect(second.effect.effectId).to.equal(first.effect.effectId);
+      expect(ms(second.effect.createdAt)).to.equal(START);
+      expect(await events(first.effect.effectId)).to.have.length(1);
+    });
+
+    it("refuses the same key with another payload as IDEMPOTENCY_KEY_REUSED", async () => {
+      const input = anEffect();
+      await store.enqueue(input);
+      const other = randomBytes(32);
+      const error = await store
+        .enqueue({ ...input, payload: other, payloadDigest: sha256Digest(other) })
+        .catch((e) => e);
+      expect(error).to.be.instanceOf(SeleneError);
+      expect(error).to.include({ reason: ReasonCode.IDEMPOTENCY_KEY_REUSED, fieldPath: "envelope.idempotency_key" });
+      expect(await reasonOf(store.enqueue({ ...input, simulationId: "sim-other" }))).to.equal("IDEMPOTENCY_KEY_REUSED");
+    });
+
+    it("keeps the keys of different tenants apart", async () => {
+      const input = anEffect();
+      const a = await store.enqueue(input);
+      const b = await store.enqueue({ ...input, tenantId: "tenant-b" });
+      expect(b.created).to.equal(true);
+      expect(b.effect.effectId).to.not.equal(a.effect.effectId);
+    });
+
+    it("refuses a digest that is not the sha256 of the payload as FIELD_INVALID on payload_digest", async () => {
+      const input = anEffect();
+      const error = await store.enqueue({ ...input, payloadDigest: sha256Digest("something else") }).catch((e) => e);
+      expect(error).to.include({ reason: ReasonCode.FIELD_INVALID, fieldPath: "payload_digest" });
+      const count = await pool.query("select 1 from outbox.effects");
+      expect(count.rowCount).to.equal(0);
+    });
+
+    it("stores one effect for 200 concurrent enqueues of one key", async () => {
+      const input = anEffect();
+      const results = await Promise.all(Array.from({ length: 200 }, () => store.enqueue(input)));
+      expect(new Set(results.map((r) => r.effect.effectId)).size).to.equal(1);
+      expect(results.filter((r) => r.created)).to.have.length(1);
+      const rows = await pool.query("select effect_id from outbox.effects");
+      expect(rows.rowCount).to.equal(1);
+      expect(await events(results[0]!.effect.effectId)).to.have.length(1);
+    });
+  });
+
+  describe("lease and ack", () => {
+    it("leases a due effect once, with a token and an expiry, and acks it DONE", async () => {
+      const { effect } = await store.enqueue(anEffect());
+      const leased = await leaseOne("executor-1", 30_000);
+      expect(leased.effect!.effectId).to.equal(effect.effectId);
+      expect(leased.effect).to.include({ state: EffectState.LEASED, attempts: 1 });
+      expect(leased.leaseToken).to.match(/^[0-9a-f-]{36}$/);
+      expect(ms(leased.leaseExpiresAt)).to.equal(START + 30_000);
+      expect(await store.lease({ executorId: "executor-2", maxEffects: 10, leaseMs: 30_000 })).to.deep.equal([]);
+
+      clock += 10;
+      const done = await store.ack({ effectId: effect.effectId, leaseToken: leased.leaseToken, resultId: "r-1" });
+      expect(done).to.include({ state: EffectState.DONE, resultId: "r-1", attempts: 1 });
+      expect(ms(done.updatedAt)).to.equal(START + 10);
+      expect((await store.get("tenant-a", effect.effectId)).state).to.equal(EffectState.DONE);
+      expect(await events(effect.effectId)).to.deep.equal([
+        { from: null, to: "pending", attempt: 0 },
+        { from: "pending", to: "leased", attempt: 1 },
+        { from: "leased", to: "done", attempt: 1 },
+      ]);
+    });
+
+    it("returns a done effect unchanged to a replayed ack with the same result, and refuses another result", async () => {
+      const { effect } = await store.enqueue(anEffect());
+      const leased = await leaseOne();
+      const ack = { effectId: effect.effectId, leaseToken: leased.leaseToken, resultId: "r-1" };
+      const first = await store.ack(ack);
+      clock += 1000;
+      const replay = await store.ack(ack);
+      expect(replay).to.include({ state: EffectState.DONE, resultId: "r-1" });
+      expect(ms(replay.updatedAt)).to.equal(ms(first.updatedAt));
+      expect(await reasonOf(store.ack({ ...ack, resultId: "r-2" }))).to.equal("LEASE_NOT_HELD");
+      expect(await events(effect.effectId)).to.have.length(3);
+    });
+
+    it("leases oldest due first and at most maxEffects", async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        ids.push((await store.enqueue(anEffect())).effect.effectId);
+        clock += 1;
+      }
+      const leases = await store.lease({ executorId: "executor-1", maxEffects: 3, leaseMs: 1000 });
+      expect(leases.map((l) => l.effect!.effectId)).to.deep.equal(ids.slice(0, 3));
+    });
+
+    it("does not lease an effect enqueued in the future of the clock", async () => {
+      clock += 1000;
+      await store.enqueue(anEffect());
+      clock -= 1;
+      expect(await store.lease({ executorId: "executor-1", maxEffects: 10, leaseMs: 1000 })).to.deep.equal([]);
+    });
+
+    it("gives an effect whose lease lapsed to another executor, and refuses the stale token", async () => {
+      const { effect } = await store.enqueue(anEffect());
+      const first = await leaseOne("executor-1", 1000);
+      clock += 999;
+      expect(await store.lease({ executorId: "executor-2", maxEffects: 10, leaseMs: 1000 })).to.deep.equal([]);
+      clock += 1;
+      const second = await leaseOne("executor-2", 1000);
+      expect(second.effect).to.include({ effectId: effect.effectId, state: EffectState.LEASED, attempts: 2 });
+      expect(second.leaseToken).to.not.equal(first.leaseToken);
+
+      const stale = { effectId: effect.effectId, leaseToken: first.leaseToken, resultId: "r-1" };
+      expect(await reasonOf(store.ack(stale))).to.equal("LEASE_NOT_HELD");
+      const nack = { effectId: effect.effectId, leaseToken: first.leaseToken, error: "x", reason: 0, retryable: true };
+      expect(await reasonOf(store.nack(nack))).to.equal("LEASE_NOT_HELD");
+      const done = await store.ack({ ...stale, leaseToken: second.leaseToken });
+      expect(done.state).to.equal(EffectState.DONE);
+      expect(await events(effect.effectId)).to.deep.equal([
+        { from: null, to: "pending", attempt: 0 },
+        { from: "pending", to: "leased", attempt: 1 },
+        { from: "leased", to: "leased", attempt: 2 },
+        { from: "leased", to: "done", attempt: 2 },
+      ]);
+    });
+
+    it("dead-letters an effect whose lease lapsed on its last allowed attempt", async () => {
+      const { effect } = await store.enqueue(anEffect({ effectType: "test.once" }));
+      await leaseOne("executor-1", 1000);
+      clock += 1000;
+      expect(await store.lease({ executorId: "executor-2", maxEffects: 10, leaseMs: 1000 })).to.deep.equal([]);
+      const dead = await store.get("tenant-a", effect.effectId);
+      expect(dead).to.include({ state: EffectState.DEAD_LETTER, attempts: 1, lastReason: ReasonCode.LEASE_NOT_HELD });
+      expect(dead.lastError).to.contain("lapsed");
+    });
+
+    it("never hands the same effect to two executors leasing concurrently from 100 pending effects", async () => {
+      for (let i = 0; i < 100; i++) await store.enqueue(anEffect());
+      const taken = new Map<string, string[]>();
+      async function drain(executorId: string): Promise<void> {
+        for (;;) {
+          const leases = await store.lease({ executorId, maxEffects: 7, leaseMs: 60_000 });
+          if (leases.length === 0) return;
+          for (const lease of leases)
+            taken.set(lease.effect!.effectId, [...(taken.get(lease.effect!.effectId) ?? []), executorId]);
+        }
+      }
+      // Two executors, each with three concurrent lease loops.
+      await Promise.all(["executor-1", "executor-2"].flatMap((id) => [drain(id), drain(id), drain(id)]));
+      expect(taken.size).to.equal(100);
+      for (const [effectId, holders] of taken) expect(holders, effectId).to.have.length(1);
+      const byExecutor = new Set([...taken.values()].map((holders) => holders[0]));
+      expect(byExecutor.size).to.equal(2);
+      const rows = await pool.query<{ n: string }>("select count(*) as n from outbox.effects where attempts = 1");
+      expect(Number(rows.rows[0]!.n)).to.equal(100);
+    });
+  });
+
+  describe("nack", () => {
+    it("schedules a retryable failure with jittered backoff, not leasable before it is due", async () => {
+      const { effect } = await store.enqueue(anEffect({ effectType: "test.flaky" }));
+      let leased = await leaseOne();
+      // Attempt 1 of "test.flaky": ceiling 1000 ms; jitter 0.5 draws 500 ms.
+      const retry = await store.nack({
+        effectId: effect.effectId,
+        leaseToken: leased.leaseToken,
+        error: "engine unavailable",
+        reason: ReasonCode.ENGINE_UNAVAILABLE,
+        retryable: true,
+      });
+      expect(retry).to.include({ state: EffectState.PENDING, attempts: 1, lastError: "engine unavailable" });
+      expect(retry.lastReason).to.equal(ReasonCode.ENGINE_UNAVAILABLE);
+      expect(ms(retry.nextAttemptAt)).to.equal(START + 500);
+      clock += 499;
+      expect(await store.lease({ executorId: "executor-1", maxEffects: 10, leaseMs: 1000 })).to.deep.equal([]);
+      clock += 1;
+      leased = await leaseOne();
+      expect(leased.effect!.attempts).to.equal(2);
+
+      // Attempt 2: ceiling 2000 ms; jitter 0.25 draws 500 ms.
+      jitter = 0.25;
+      const again = await store.nack({
+        effectId: effect.effectId,
+        leaseToken: leased.leaseToken,
+        error: "engine timed out",
+        reason: ReasonCode.ENGINE_DEADLINE_EXCEEDED,
+        retryable: true,
+      });
+      expect(ms(again.nextAttemptAt)).to.equal(clock + 500);
+    });
+
+    it("dead-letters the effect with its last error once the attempts are spent", async () => {
+      const { effect } = await store.enqueue(anEffect({ effectType: "test.flaky" }));
+      let last: Effect | undefined;
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const leased = await leaseOne();
+        expect(leased.effect!.attempts).to.equal(attempt);
+        last = await store.nack({
+          effectId: effect.effectId,
+          leaseToken: leased.leaseToken,
+          error: `failure ${attempt}`,
+          reason: ReasonCode.ENGINE_FAILED,
+          retryable: true,
+        });
+        clock += 60_000;
+      }
+      expect(last).to.include({ state: EffectState.DEAD_LETTER, attempts: 3, lastError: "failure 3" });
+      expect(last!.lastReason).to.equal(ReasonCode.ENGINE_FAILED);
+      expect(await store.lease({ executorId: "executor-1", maxEffects: 10, leaseMs: 1000 })).to.deep.equal([]);
+      const history = await events(effect.effectId);
+      expect(history.at(-1)).to.deep.equal({ from: "leased", to: "dead_letter", attempt: 3 });
+    });
+
+    it("dead-letters a permanent failure at once, and answers a replayed nack unchanged", async () => {
+      const { effect } = await store.enqueue(anEffect());
+      const leased = await leaseOne();
+      const nack = {
+        effectId: effect.effectId,
+        leaseToken: leased.leaseToken,
+        error: "no such reminder",
+        reason: ReasonCode.ENGINE_REJECTED,
+        retryable: false,
+      };
+      const dead = await store.nack(nack);
+      expect(dead).to.include({ state: EffectState.DEAD_LETTER, attempts: 1, lastError: "no such reminder" });
+      clock += 1000;
+      const replay = await store.nack(nack);
+      expect(ms(replay.updatedAt)).to.equal(ms(dead.updatedAt));
+      expect(await events(effect.effectId)).to.have.length(3);
+    });
+
+    it("refuses an unknown effect as EFFECT_NOT_FOUND and an invented token as LEASE_NOT_HELD", async () => {
+      const { effect } = await store.enqueue(anEffect());
+      await leaseOne();
+      const ack = { effectId: effect.effectId, leaseToken: "not-a-token", resultId: "r-1" };
+      expect(await reasonOf(store.ack(ack))).to.equal("LEASE_NOT_HELD");
+      expect(await reasonOf(store.ack({ ...ack, effectId: "no-such-effect" }))).to.equal("EFFECT_NOT_FOUND");
+      const nack = { ...ack, effectId: "no-such-effect", error: "", reason: 0, retryable: true };
+      expect(await reasonOf(store.nack(nack))).to.equal("EFFECT_NOT_FOUND");
+    });
+  });
+
+  describe("get", () => {
+    it("hides another tenant's effect as EFFECT_NOT_FOUND", async () => {
+      const { effect } = await store.enqueue(anEffect());
+      expect((await store.get("tenant-a", effect.effectId)).effectId).to.equal(effect.effectId);
+      expect(await reasonOf(store.get("tenant-b", effect.effectId))).to.equal("EFFECT_NOT_FOUND");
+    });
+  });
+
+  describe("dead letters", () => {
+    /** Enqueues an effect of `tenantId`, leases it and fails it for good at the current clock. */
+    async function aDeadLetter(tenantId = "tenant-a"): Promise<Effect> {
+      const { effect } = await store.enqueue(anEffect({ tenantId }));
+      const leases = await store.lease({ executorId: "executor-1", maxEffects: 1, leaseMs: 1000 });
+      expect(leases[0]!.effect!.effectId).to.equal(effect.effectId);
+      return store.nack({
+        effectId: effect.effectId,
+        leaseToken: leases[0]!.leaseToken,
+        error: "refused",
+        reason: ReasonCode.ENGINE_REJECTED,
+        retryable: false,
+      });
+    }
+
+    it("lists dead letters newest first in keyset pages, filtered by tenant when asked", async () => {
+      const ids: string[] = [];
+      for (const tenant of ["tenant-a", "tenant-b", "tenant-a", "tenant-a", "tenant-b"]) {
+        ids.push((await aDeadLetter(tenant)).effectId);
+        clock += 1000;
+      }
+      await store.enqueue(anEffect()); // pending: never listed
+      const seen: string[] = [];
+      let pageToken = "";
+      let pages = 0;
+      do {
+        const page = await store.listDeadLetters({ pageSize: 2, pageToken });
+        expect(page.effects.length).to.be.at.most(2);
+        seen.push(...page.effects.map((e) => e.effectId));
+        pageToken = page.nextPageToken;
+        pages += 1;
+      } while (pageToken !== "");
+      expect(seen).to.deep.equal([...ids].reverse());
+      expect(pages).to.equal(3);
+
+      const onlyB = await store.listDeadLetters({ tenantId: "tenant-b", pageSize: 0, pageToken: "" });
+      expect(onlyB.effects.map((e) => e.effectId)).to.deep.equal([ids[4], ids[1]]);
+      expect(onlyB.nextPageToken).to.equal("");
+    });
+
+    it("keeps effects that died at the same instant apart across pages", async () => {
+      const ids = [await aDeadLetter(), await aDeadLetter(), await aDeadLetter()].map((e) => e.effectId);
+      const first = await store.listDeadLetters({ pageSize: 2, pageToken: "" });
+      const second = await store.listDeadLetters({ pageSize: 2, pageToken: first.nextPageToken });
+      const listed = [...first.effects, ...second.effects].map((e) => e.effectId);
+      expect(listed).to.have.members(ids);
+      expect(new Set(listed).size).to.equal(3);
+      expect(second.nextPageToken).to.equal("");
+    });
+
+    it("refuses a page token it did not issue as FIELD_INVALID", async () => {
+      for (const pageToken of ["garbage", Buffer.from('["x","y"]').toString("base64url"), "e30"]) {
+        const error = await store.listDeadLetters({ pageSize: 10, pageToken }).catch((e) => e);
+        expect(error, pageToken).to.include({ reason: ReasonCode.FIELD_INVALID, fieldPath: "page_token" });
+      }
+    });
+
+    it("retries a dead letter as a pending effect with its attempts reset, leasable at once", async () => {
+      const dead = await aDeadLetter();
+      clock += 5000;
+      const retried = await store.retryDeadLetter(dead.effectId);
+      expect(retried).to.include({ state: EffectState.PENDING, attempts: 0 });
+      expect(ms(retried.nextAttemptAt)).to.equal(clock);
+      const leased = await leaseOne();
+      expect(leased.effect).to.include({ effectId: dead.effectId, attempts: 1 });
+      expect(await reasonOf(store.retryDeadLetter(dead.effectId))).to.equal("EFFECT_STATE_CONFLICT");
+      expect(await reasonOf(store.retryDeadLetter("no-such-effect"))).to.equal("EFFECT_NOT_FOUND");
+    });
+
+    it("discards a dead letter for good, recording why, and answers a replayed discard unchanged", async () => {
+      const dead = await aDeadLetter();
+      const discarded = await store.discardDeadLetter(dead.effectId, "customer cancelled");
+      expect(discarded.state).to.equal(EffectState.DISCARDED);
+      expect((await store.discardDeadLetter(dead.effectId, "again")).state).to.equal(EffectState.DISCARDED);
+      expect(await reasonOf(store.retryDeadLetter(dead.effectId))).to.equal("EFFECT_STATE_CONFLICT");
+      const last = await pool.query<{ to_state: string; error: string }>(
+        "select to_state, error from outbox.effect_events where effect_id = $1 order by event_id desc limit 1",
+        [dead.effectId],
+      );
+      expect(last.rows[0]).to.deep.equal({ to_state: "discarded", error: "customer cancelled" });
+      expect((await store.listDeadLetters({ pageSize: 10, pageToken: "" })).effects).to.deep.equal([]);
+
+      const { effect: pending } = await store.enqueue(anEffect());
+      expect(await reasonOf(store.discardDeadLetter(pending.effectId, "no"))).to.equal("EFFECT_STATE_CONFLICT");
+    });
+  });
+
+  describe("the schema", () => {
+    it("refuses an UPDATE of an effect's payload, digest or identity", async () => {
+      const { effect } = await store.enqueue(anEffect());
+      for (const set of [
+        "payload = '\\x00'::bytea",
+        `payload_digest = '${sha256Digest("x")}'`,
+        "tenant_id = 'tenant-z'",
+        "idempotency_key = 'other'",
+        "effect_type = 'calc.run'",
+      ]) {
+        const error = await pool
+          .query(`update outbox.effects set ${set} where effect_id = $1`, [effect.effectId])
+          .catch((e: unknown) => e);
+        expect(error, set).to.include({ code: "23001" });
+      }
+      // Mutable columns still change.
+      await pool.query("update outbox.effects set last_error = 'note' where effect_id = $1", [effect.effectId]);
+      expect((await store.get("tenant-a", effect.effectId)).lastError).to.equal("note");
+    });
+
+    it("keeps the history append-only", async () => {
+      const { effect } = await store.enqueue(anEffect());
+      const error = await pool
+        .query("update outbox.effect_events set error = 'rewritten' where effect_id = $1", [effect.effectId])
+        .catch((e: unknown) => e);
+      expect(error).to.include({ code: "23001" });
+    });
+  });
+
+  describe("purgeDone", () => {
+    it("deletes done and discarded effects older than the retention, with their history", async () => {
+      const old = await store.enqueue(anEffect());
+      const oldLease = await leaseOne();
+      await store.ack({ effectId: old.effect.effectId, leaseToken: oldLease.leaseToken, resultId: "r-old" });
+      const discarded = await store.enqueue(anEffect());
+      const lease = await leaseOne();
+      const fail = { error: "", reason: ReasonCode.ENGINE_REJECTED, retryable: false };
+      await store.nack({ effectId: discarded.effect.effectId, leaseToken: lease.leaseToken, ...fail });
+      await store.discardDeadLetter(discarded.effect.effectId, "not needed");
+      clock += 2 * 3600_000;
+      const recent = await store.enqueue(anEffect());
+      const recentLease = await leaseOne();
+      await store.ack({ effectId: recent.effect.effectId, leaseToken: recentLease.leaseToken, resultId: "r-new" });
+      const dead = await store.enqueue(anEffect());
+      const deadLease = await leaseOne();
+      await store.nack({ effectId: dead.effect.effectId, leaseToken: deadLease.leaseToken, ...fail });
+      // Pending effects are never final, whatever their age.
+      const stillPending = await store.enqueue(anEffect());
+      clock += 30 * 60_000; // the retention cut-off is now 90 minutes after the old effects finished
+
+      expect(await store.purgeDone(3600_000)).to.equal(2);
+      const left = await pool.query<{ effect_id: string }>("select effect_id from outbox.effects order by effect_id");
+      expect(left.rows.map((r) => r.effect_id)).to.have.members([
+        stillPending.effect.effectId,
+        recent.effect.effectId,
+        dead.effect.effectId,
+      ]);
+      expect(await events(old.effect.effectId)).to.deep.equal([]);
+      expect(await events(discarded.effect.effectId)).to.deep.equal([]);
+      expect(await store.purgeDone(3600_000)).to.equal(0);
+    });
+  });
+});
