@@ -1,8 +1,9 @@
 /**
  * The demo conversation `npm start` runs against the live mesh, as the demo app
  * (its client certificate binds it to tenant "demo"): an answer with
- * provenance, a clarify, a simulate-then-CONFIRM, and a calculation from the
- * Python engine. Returns the printable transcript and the outcomes.
+ * provenance, a clarify, a simulate-then-CONFIRM, the confirmation that ends
+ * in EXECUTED, and a calculation from the Python engine. Returns the printable
+ * transcript and the outcomes.
  */
 import type { MessageShape } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
@@ -76,8 +77,14 @@ export async function runDemoConversation(
   const lines: string[] = [];
   const responses: TurnResponse[] = [];
   try {
-    for (const [i, text] of DEMO_UTTERANCES.entries()) {
+    const turns: Array<string | "confirm"> = [...DEMO_UTTERANCES.slice(0, 3), "confirm", ...DEMO_UTTERANCES.slice(3)];
+    for (const [i, turn] of turns.entries()) {
       const id = `${runId}-${i + 1}`;
+      const previous = responses.at(-1)?.outcome;
+      const confirming = turn === "confirm" && previous?.case === "confirm";
+      const input = confirming
+        ? { case: "confirmation" as const, value: { simulationId: previous.value.simulationId, accept: true } }
+        : { case: "text" as const, value: turn };
       const response = await client.call(
         "submitTurn",
         {
@@ -89,12 +96,12 @@ export async function runDemoConversation(
             turnId: `turn-${id}`,
             idempotencyKey: `demo-${id}`,
           },
-          input: { case: "text", value: text },
+          input,
         },
         { deadline: Date.now() + 5000, correlationId: `demo-${id}` },
       );
       responses.push(response);
-      lines.push(`you      ${text}`, ...describeOutcome(response), "");
+      lines.push(`you      ${confirming ? "yes, do it" : turn}`, ...describeOutcome(response), "");
     }
   } finally {
     client.close();
