@@ -4,6 +4,7 @@
  * processes migrating at once apply it exactly once; a file whose content changed after it was
  * applied stops the service from starting.
  */
+
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
@@ -11,6 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { Logger } from "pino";
+import { inTransaction } from "../services/runtime/in-transaction.js";
 
 /** Why migrate refused to run. */
 export type MigrationErrorCode =
@@ -75,7 +77,7 @@ export async function migrate(
   const schema = pg.escapeIdentifier(service);
   const table = `${schema}.schema_migrations`;
 
-  const recorded = await inTransaction(pool, service, async (client) => {
+  const recorded = await underMigrationLock(pool, service, async (client) => {
     await client.query(`create schema if not exists ${schema}`);
     await client.query(
       `create table if not exists ${table} (version text primary key, checksum text not null, ` +
@@ -97,7 +99,7 @@ export async function migrate(
   for (const file of files) {
     if (recorded.has(file.version)) continue;
     const started = Date.now();
-    const ran = await inTransaction(pool, service, async (client) => {
+    const ran = await underMigrationLock(pool, service, async (client) => {
       // Another process may have applied it while we waited for the lock.
       const done = await client.query<{ checksum: string }>(`select checksum from ${table} where version = $1`, [
         file.version,
@@ -176,28 +178,15 @@ async function readMigrations(service: string, root: string | undefined): Promis
 }
 
 /** Runs `work` in a transaction holding the service's migration lock (released at commit or rollback). */
-async function inTransaction<T>(
+function underMigrationLock<T>(
   pool: pg.Pool,
   service: string,
   work: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
+  return inTransaction(pool, async (client) => {
     await client.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`selene.migrate.${service}`]);
-    const result = await work(client);
-    await client.query("commit");
-    client.release();
-    return result;
-  } catch (err) {
-    try {
-      await client.query("rollback");
-      client.release();
-    } catch (rollbackError) {
-      client.release(rollbackError as Error);
-    }
-    throw err;
-  }
+    return work(client);
+  });
 }
 
 function checksumMismatch(service: string, file: MigrationFile, recorded: string): MigrationError {

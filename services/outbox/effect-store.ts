@@ -5,13 +5,15 @@
  * outbox.effect_events in the change's own transaction. Time comes from the injected clock and
  * is passed to SQL as a parameter, so tests can move it.
  */
+
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Pool, PoolClient } from "pg";
+import type { Pool } from "pg";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { type Effect, type LeasedEffect, LeasedEffectSchema } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { sha256Digest } from "../runtime/content-digest.js";
+import { inTransaction } from "../runtime/in-transaction.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import { EFFECT_COLUMNS, type EffectRow, effectOf, LAPSED_SQL, LEASE_SQL } from "./effect-sql.js";
 import { nextDelayMs, policyFor, type RetryPolicies } from "./retry-policy.js";
@@ -386,24 +388,4 @@ function decodePageToken(token: string): PageCursor {
   throw new SeleneError(ReasonCode.FIELD_INVALID, "page_token is not a token from a previous page", {
     violations: [{ fieldPath: "page_token", ruleId: "page_token.valid", message: "unknown page token" }],
   });
-}
-
-/** Runs `work` in a READ COMMITTED transaction: commit on success, rollback (and rethrow) on failure. */
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin isolation level read committed");
-    const result = await work(client);
-    await client.query("commit");
-    client.release();
-    return result;
-  } catch (err) {
-    try {
-      await client.query("rollback");
-      client.release();
-    } catch (rollbackError) {
-      client.release(rollbackError as Error);
-    }
-    throw err;
-  }
 }

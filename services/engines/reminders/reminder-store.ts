@@ -3,9 +3,11 @@
  * the effect in one transaction, so a replay or a concurrent duplicate returns the first result
  * instead of acting twice. Every query is scoped by tenant.
  */
+
 import { createHash } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { canonicalJson, sha256Digest } from "../../runtime/content-digest.js";
+import { inTransaction } from "../../runtime/in-transaction.js";
 import { type EffectFields, effectDigest, normaliseEffect, ReminderError, summaryOf } from "./reminder-effects.js";
 
 /** One effect to commit, as the router's executor sends it. */
@@ -193,25 +195,4 @@ async function perform(client: PoolClient, request: CommitRequest, fields: Effec
   );
   if (existing.rowCount === 0) throw new ReminderError("REMINDER_NOT_FOUND", "reminder_id", `no reminder ${id}`);
   throw new ReminderError("REMINDER_ALREADY_CANCELLED", "reminder_id", `reminder ${id} is already cancelled`);
-}
-
-/** Runs `work` in a READ COMMITTED transaction: commit on success, rollback (and rethrow) on failure. */
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    // Explicit: the replay path relies on each statement seeing transactions committed before it.
-    await client.query("begin isolation level read committed");
-    const result = await work(client);
-    await client.query("commit");
-    client.release();
-    return result;
-  } catch (err) {
-    try {
-      await client.query("rollback");
-      client.release();
-    } catch (rollbackError) {
-      client.release(rollbackError as Error);
-    }
-    throw err;
-  }
 }
