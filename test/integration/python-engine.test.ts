@@ -126,17 +126,17 @@ class EngineProcess {
         cleanup();
         resolve(line);
       };
-      const onExit = () => {
+      const whenExited = () => {
         cleanup();
         reject(new Error(`the engine exited first; its stderr:\n${this.raw.join("\n")}`));
       };
       const cleanup = () => {
         this.#events.off("line", onLine);
-        this.#events.off("exit", onExit);
+        this.#events.off("exit", whenExited);
       };
       this.#events.on("line", onLine);
-      this.#events.once("exit", onExit);
-      if (!this.#running) onExit();
+      this.#events.once("exit", whenExited);
+      if (!this.#running) whenExited();
     });
   }
 }

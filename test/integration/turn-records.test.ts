@@ -1,0 +1,66 @@
+import { expect } from "chai";
+import pg from "pg";
+import { pino } from "pino";
+import { migrate } from "../../deploy/migrate.js";
+import { createTurnRecords, type TurnRecords } from "../../services/router/turn-records.js";
+import { A_DIGEST } from "../support/builders.js";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+
+const OTHER_DIGEST = `sha256:${"cd".repeat(32)}`;
+
+describe("turn records (turn-level idempotency)", () => {
+  let database: TestDatabase;
+  let pool: pg.Pool;
+  let records: TurnRecords;
+
+  before(async () => {
+    database = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: database.url, max: 8 });
+    await migrate(pool, "router", pino({ level: "silent" }));
+    records = createTurnRecords(pool, 60_000);
+  });
+  after(async () => {
+    await pool?.end();
+    await database?.drop();
+  });
+
+  it("claims a new key once, replays its outcome, and refuses another request", async () => {
+    expect(await records.claim("t1", "k1", A_DIGEST, 10_000)).to.deep.equal({ kind: "claimed" });
+    expect((await records.claim("t1", "k1", A_DIGEST, 10_000)).kind).to.equal("in_flight");
+    await records.complete("t1", "k1", { response: Uint8Array.from([1, 2, 3]) });
+    const replay = await records.claim("t1", "k1", A_DIGEST, 10_000);
+    expect(replay.kind).to.equal("replay");
+    if (replay.kind === "replay") expect([...(replay.response ?? [])]).to.deep.equal([1, 2, 3]);
+    expect(await records.claim("t1", "k1", OTHER_DIGEST, 10_000)).to.deep.equal({ kind: "mismatch" });
+  });
+
+  it("scopes keys by tenant", async () => {
+    expect(await records.claim("t2", "k1", OTHER_DIGEST, 10_000)).to.deep.equal({ kind: "claimed" });
+  });
+
+  it("lets exactly one of many concurrent requests claim a key", async () => {
+    const claims = await Promise.all(Array.from({ length: 50 }, () => records.claim("t1", "race", A_DIGEST, 10_000)));
+    expect(claims.filter((c) => c.kind === "claimed")).to.have.length(1);
+  });
+
+  it("lets a lapsed claim (a crashed owner) be taken over by one request", async () => {
+    await records.claim("t1", "lapsed", A_DIGEST, 1);
+    await pool.query("SELECT pg_sleep(0.01)");
+    const claims = await Promise.all(Array.from({ length: 10 }, () => records.claim("t1", "lapsed", A_DIGEST, 10_000)));
+    expect(claims.filter((c) => c.kind === "claimed")).to.have.length(1);
+  });
+
+  it("releases a claim so that a retry runs again", async () => {
+    await records.claim("t1", "released", A_DIGEST, 10_000);
+    await records.release("t1", "released");
+    expect(await records.claim("t1", "released", A_DIGEST, 10_000)).to.deep.equal({ kind: "claimed" });
+  });
+
+  it("purges records past their retention", async () => {
+    const shortLived = createTurnRecords(pool, 1);
+    await shortLived.claim("t3", "old", A_DIGEST, 10_000);
+    await pool.query("SELECT pg_sleep(0.01)");
+    expect(await shortLived.purgeExpired()).to.be.at.least(1);
+    expect(await records.claim("t3", "old", OTHER_DIGEST, 10_000)).to.deep.equal({ kind: "claimed" });
+  });
+});
