@@ -2,10 +2,13 @@
  * Generates the Python message and gRPC stubs of the contracts, for engines written in Python
  * (services/engines/calc). Uses the Debian `protoc` and `grpc_python_plugin`, since PyPI and the
  * buf registry are unreachable: every .proto under proto/selene, buf/validate/validate.proto from
- * gen/proto, and grpc.health.v1 from the npm package grpc-health-check (Debian's python3-grpcio
- * ships no grpc_health). Output is one importable tree (`selene.kernel.v1.reason_pb2`,
- * `buf.validate.validate_pb2`, `health.v1.health_pb2_grpc`) with an `__init__.py` in every
- * directory; it is built beside the target and swapped in, so a reader sees the old or new tree.
+ * gen/proto, grpc.health.v1 from the npm package grpc-health-check and grpc.reflection.v1 from the
+ * npm package @grpc/reflection (Debian's python3-grpcio ships neither grpc_health nor
+ * grpc_reflection). Output is one importable tree (`selene.kernel.v1.reason_pb2`,
+ * `buf.validate.validate_pb2`, `health.v1.health_pb2_grpc`, `reflection.v1.reflection_pb2_grpc`)
+ * with an `__init__.py` in every directory; it is built beside the target and swapped in, so a
+ * reader sees the old or new tree. The two gRPC protos are compiled relative to their `grpc/`
+ * directory: a top-level Python package named `grpc` in the tree would shadow grpcio itself.
  *
  * Usage: npx tsx deploy/build-python.ts [--out dist/python]
  */
@@ -27,6 +30,9 @@ const VALIDATE_PROTO = "buf/validate/validate.proto";
 /** The health protocol as the npm package grpc-health-check ships it. */
 const HEALTH_PROTO_DIR = "node_modules/grpc-health-check/proto";
 const HEALTH_PROTO = "health/v1/health.proto";
+/** The reflection protocol as the npm package @grpc/reflection ships it (below its `grpc/` directory). */
+const REFLECTION_PROTO_DIR = "node_modules/@grpc/reflection/build/proto/grpc";
+const REFLECTION_PROTO = "reflection/v1/reflection.proto";
 
 /** Thrown when a tool or input of the build is missing; the message says what to install. */
 export class PythonStubsError extends Error {
@@ -44,6 +50,7 @@ export function buildPythonStubs(root: string, outDir = DEFAULT_PYTHON_OUT): voi
   for (const [dir, file, hint] of [
     [GEN_PROTO_DIR, VALIDATE_PROTO, "run `npm run generate`"],
     [HEALTH_PROTO_DIR, HEALTH_PROTO, "the npm package grpc-health-check is not installed"],
+    [REFLECTION_PROTO_DIR, REFLECTION_PROTO, "the npm package @grpc/reflection is not installed"],
   ] as const) {
     if (!existsSync(join(base, dir, file))) throw new PythonStubsError(`missing ${join(dir, file)}: ${hint}`);
   }
@@ -54,6 +61,7 @@ export function buildPythonStubs(root: string, outDir = DEFAULT_PYTHON_OUT): voi
   try {
     runProtoc(protoc, base, staging, [PROTO_DIR, GEN_PROTO_DIR], [...selene.map(toPosix), VALIDATE_PROTO]);
     runProtoc(protoc, base, staging, [HEALTH_PROTO_DIR], [HEALTH_PROTO]);
+    runProtoc(protoc, base, staging, [REFLECTION_PROTO_DIR], [REFLECTION_PROTO]);
     addPackageMarkers(staging);
     mkdirSync(dirname(out), { recursive: true });
     rmSync(out, { recursive: true, force: true });

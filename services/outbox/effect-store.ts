@@ -184,17 +184,13 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
   async function insertOrFind(input: EnqueueInput): Promise<{ row: EffectRow; created: boolean } | undefined> {
     const at = now();
     const inserted = await pool.query<EffectRow>(
-      `with inserted as (
-         insert into outbox.effects (effect_id, tenant_id, idempotency_key, effect_type, simulation_id, payload,
-           payload_digest, state, attempts, max_attempts, next_attempt_at, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz)
-         on conflict (tenant_id, idempotency_key) do nothing
-         returning ${EFFECT_COLUMNS}
-       ), event as (
-         insert into outbox.effect_events (effect_id, at, from_state, to_state, attempt)
-         select effect_id, $9::timestamptz, null, 'pending', 0 from inserted
-       )
-       select ${EFFECT_COLUMNS} from inserted`,
+      // The creation is recorded by the row itself (created_at); effect_events records the
+      // transitions after it. One row per enqueue keeps enqueue close to a plain INSERT.
+      `insert into outbox.effects (effect_id, tenant_id, idempotency_key, effect_type, simulation_id, payload,
+         payload_digest, state, attempts, max_attempts, next_attempt_at, created_at, updated_at)
+       values ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz)
+       on conflict (tenant_id, idempotency_key) do nothing
+       returning ${EFFECT_COLUMNS}`,
       [
         randomUUID(),
         input.tenantId,
@@ -262,7 +258,24 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
       );
     },
 
-    ack(input) {
+    async ack(input) {
+      // The common case in one statement: the holder of a live lease marks the effect done.
+      const at = now();
+      const fast = await pool.query<EffectRow>(
+        `with done as (
+           update outbox.effects set state = 'done', result_id = $3, done_at = $4::timestamptz,
+             updated_at = $4::timestamptz
+           where effect_id = $1 and state = 'leased' and lease_token = $2
+           returning ${EFFECT_COLUMNS}
+         ), event as (
+           insert into outbox.effect_events (effect_id, at, from_state, to_state, attempt, reason, error)
+           select effect_id, $4::timestamptz, 'leased', 'done', attempts, 0, '' from done
+         )
+         select ${EFFECT_COLUMNS} from done`,
+        [input.effectId, input.leaseToken, input.resultId, at],
+      );
+      if (fast.rows[0] !== undefined) return effectOf(fast.rows[0]);
+      // Replays and refusals: decide on the locked row.
       return transition(input.effectId, (row, at) => {
         if (row.state === "done" && row.result_id === input.resultId) return undefined; // a replayed ack
         if (row.state !== "leased" || row.lease_token !== input.leaseToken) throw leaseNotHeld(row);

@@ -86,7 +86,7 @@ describe("outbox effect store", () => {
   }
 
   describe("enqueue", () => {
-    it("stores a pending effect with its payload, due now, and records its creation", async () => {
+    it("stores a pending effect with its payload, due now, with no history yet", async () => {
       const input = anEffect();
       const { effect, created } = await store.enqueue(input);
       expect(created).to.equal(true);
@@ -104,7 +104,8 @@ describe("outbox effect store", () => {
       expect(Buffer.from(effect.payload).equals(Buffer.from(input.payload))).to.equal(true);
       expect(ms(effect.nextAttemptAt)).to.equal(START);
       expect(ms(effect.createdAt)).to.equal(START);
-      expect(await events(effect.effectId)).to.deep.equal([{ from: null, to: "pending", attempt: 0 }]);
+      // The row records its creation; the history starts with the first transition.
+      expect(await events(effect.effectId)).to.deep.equal([]);
     });
 
     it("returns the stored effect, created false, for the same key and payload", async () => {
@@ -115,7 +116,7 @@ describe("outbox effect store", () => {
       expect(second.created).to.equal(false);
       expect(second.effect.effectId).to.equal(first.effect.effectId);
       expect(ms(second.effect.createdAt)).to.equal(START);
-      expect(await events(first.effect.effectId)).to.have.length(1);
+      expect(await events(first.effect.effectId)).to.have.length(0); // a replay changes nothing
     });
 
     it("refuses the same key with another payload as IDEMPOTENCY_KEY_REUSED", async () => {
@@ -153,7 +154,7 @@ describe("outbox effect store", () => {
       expect(results.filter((r) => r.created)).to.have.length(1);
       const rows = await pool.query("select effect_id from outbox.effects");
       expect(rows.rowCount).to.equal(1);
-      expect(await events(results[0]!.effect.effectId)).to.have.length(1);
+      expect(await events(results[0]!.effect.effectId)).to.have.length(0);
     });
   });
 
@@ -173,7 +174,6 @@ describe("outbox effect store", () => {
       expect(ms(done.updatedAt)).to.equal(START + 10);
       expect((await store.get("tenant-a", effect.effectId)).state).to.equal(EffectState.DONE);
       expect(await events(effect.effectId)).to.deep.equal([
-        { from: null, to: "pending", attempt: 0 },
         { from: "pending", to: "leased", attempt: 1 },
         { from: "leased", to: "done", attempt: 1 },
       ]);
@@ -189,7 +189,7 @@ describe("outbox effect store", () => {
       expect(replay).to.include({ state: EffectState.DONE, resultId: "r-1" });
       expect(ms(replay.updatedAt)).to.equal(ms(first.updatedAt));
       expect(await reasonOf(store.ack({ ...ack, resultId: "r-2" }))).to.equal("LEASE_NOT_HELD");
-      expect(await events(effect.effectId)).to.have.length(3);
+      expect(await events(effect.effectId)).to.have.length(2); // leased, done: the replay adds nothing
     });
 
     it("leases oldest due first and at most maxEffects", async () => {
@@ -226,7 +226,6 @@ describe("outbox effect store", () => {
       const done = await store.ack({ ...stale, leaseToken: second.leaseToken });
       expect(done.state).to.equal(EffectState.DONE);
       expect(await events(effect.effectId)).to.deep.equal([
-        { from: null, to: "pending", attempt: 0 },
         { from: "pending", to: "leased", attempt: 1 },
         { from: "leased", to: "leased", attempt: 2 },
         { from: "leased", to: "done", attempt: 2 },
@@ -335,7 +334,7 @@ describe("outbox effect store", () => {
       clock += 1000;
       const replay = await store.nack(nack);
       expect(ms(replay.updatedAt)).to.equal(ms(dead.updatedAt));
-      expect(await events(effect.effectId)).to.have.length(3);
+      expect(await events(effect.effectId)).to.have.length(2); // leased, dead letter: the replay adds nothing
     });
 
     it("refuses an unknown effect as EFFECT_NOT_FOUND and an invented token as LEASE_NOT_HELD", async () => {
@@ -466,6 +465,8 @@ describe("outbox effect store", () => {
 
     it("keeps the history append-only", async () => {
       const { effect } = await store.enqueue(anEffect());
+      expect(await store.lease({ executorId: "x", maxEffects: 10, leaseMs: 1000 })).to.have.length.at.least(1);
+      expect(await events(effect.effectId)).to.have.length(1);
       const error = await pool
         .query("update outbox.effect_events set error = 'rewritten' where effect_id = $1", [effect.effectId])
         .catch((e: unknown) => e);

@@ -15,10 +15,11 @@ import { createInterface } from "node:readline";
 import * as tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema, timestampMs } from "@bufbuild/protobuf/wkt";
 import { type ChannelCredentials, Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { expect } from "chai";
+import protobuf from "protobufjs";
 import { buildPythonStubs } from "../../deploy/build-python.js";
 import { ensurePki } from "../../deploy/pki.js";
 import {
@@ -49,6 +50,9 @@ const PYTHON = "/usr/bin/python3";
 const ENGINE_DIR = join(ROOT, "services", "engines", "calc");
 const SERVICE = "/selene.engine.v1.EngineService";
 const HEALTH_CHECK = "/grpc.health.v1.Health/Check";
+const REFLECTION_INFO = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+/** The reflection protocol as @grpc/reflection ships it; build-python.ts compiles the engine's stubs from it too. */
+const REFLECTION_PROTO = join(ROOT, "node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto");
 const CALC = spiffeIdOf("calc");
 const identity = (buffer: Buffer): Buffer => buffer;
 // Each client gets its own connections; the name override sends SNI "calc" instead of an IP.
@@ -152,6 +156,43 @@ function unary(client: Client, path: string, request: Uint8Array, metadata = new
       { deadline: Date.now() + 10_000 },
       (error, reply) => resolve(error ? { error } : { reply: reply! }),
     );
+  });
+}
+
+/** One ServerReflectionResponse as protobufjs's toObject gives it (oneofs named, bytes as Buffers). */
+interface ReflectionReply {
+  readonly validHost?: string;
+  readonly messageResponse?: string;
+  readonly listServicesResponse?: { service?: Array<{ name: string }> };
+  readonly fileDescriptorResponse?: { fileDescriptorProto?: Uint8Array[] };
+  readonly errorResponse?: { errorCode?: number; errorMessage?: string };
+}
+
+/**
+ * Sends `requests` on one ServerReflectionInfo stream, half-closes it, and resolves with every
+ * response once the server ends the stream (or with the error the stream ended in).
+ */
+async function reflect(
+  client: Client,
+  requests: readonly Record<string, unknown>[],
+): Promise<{ replies: ReflectionReply[]; error?: ServiceError }> {
+  const root = await protobuf.load(REFLECTION_PROTO);
+  const Request = root.lookupType("grpc.reflection.v1.ServerReflectionRequest");
+  const Response = root.lookupType("grpc.reflection.v1.ServerReflectionResponse");
+  const call = client.makeBidiStreamRequest(
+    REFLECTION_INFO,
+    (request: Record<string, unknown>) => Buffer.from(Request.encode(Request.fromObject(request)).finish()),
+    (data: Buffer) => Response.toObject(Response.decode(data), { oneofs: true }) as ReflectionReply,
+    new Metadata(),
+    { deadline: Date.now() + 10_000 },
+  );
+  const replies: ReflectionReply[] = [];
+  return new Promise((resolve) => {
+    call.on("data", (reply: ReflectionReply) => replies.push(reply));
+    call.once("error", (error: ServiceError) => resolve({ replies, error }));
+    call.once("end", () => resolve({ replies }));
+    for (const request of requests) call.write(request);
+    call.end();
   });
 }
 
@@ -568,6 +609,74 @@ describe("python calc engine", function () {
     expect(bypass.error?.code).to.equal(status.UNIMPLEMENTED);
     // The mTLS port serves health too.
     expect((await unary(router, HEALTH_CHECK, new Uint8Array())).reply).to.deep.equal(serving);
+  });
+
+  it("serves grpc.reflection.v1 on the mTLS port, with the contract's files and their imports", async () => {
+    const reflector = client(address, clientCredentials(pkiDir, "router", CALC));
+    const { replies, error } = await reflect(reflector, [
+      { host: "calc", listServices: "" },
+      { fileContainingSymbol: "selene.engine.v1.EngineService" },
+      { fileContainingSymbol: "selene.engine.v1.EngineService.Invoke" },
+      { fileByFilename: "selene/engine/v1/engine.proto" },
+      { fileContainingSymbol: "no.such.Service" },
+      { fileByFilename: "no/such/file.proto" },
+      { allExtensionNumbersOfType: "selene.engine.v1.InvokeRequest" },
+    ]);
+    reflector.close();
+    expect(error?.details).to.equal(undefined);
+    expect(replies.map((reply) => reply.messageResponse)).to.deep.equal([
+      "listServicesResponse",
+      "fileDescriptorResponse",
+      "fileDescriptorResponse",
+      "fileDescriptorResponse",
+      "errorResponse",
+      "errorResponse",
+      "errorResponse",
+    ]);
+    const [listed, bySymbol, byMethod, byFile, unknownSymbol, unknownFile, extensions] = replies;
+    expect(listed!.validHost).to.equal("calc");
+    expect(listed!.listServicesResponse!.service!.map((s) => s.name)).to.include.members([
+      "selene.engine.v1.EngineService",
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+    ]);
+
+    const files = bySymbol!.fileDescriptorResponse!.fileDescriptorProto!.map((data) =>
+      fromBinary(FileDescriptorProtoSchema, data),
+    );
+    const names = files.map((file) => file.name);
+    expect(names[0]).to.equal("selene/engine/v1/engine.proto");
+    const engineFile = files[0]!;
+    expect(engineFile.service.map((s) => s.name)).to.include("EngineService");
+    expect(engineFile.dependency).to.include.members([
+      "buf/validate/validate.proto",
+      "selene/kernel/v1/envelope.proto",
+    ]);
+    for (const file of files) expect(names, `the imports of ${file.name}`).to.include.members(file.dependency);
+    expect(new Set(names).size).to.equal(names.length);
+    // A method and the file's own name lead to the same file.
+    for (const reply of [byMethod, byFile]) {
+      const first = reply!.fileDescriptorResponse!.fileDescriptorProto![0]!;
+      expect(fromBinary(FileDescriptorProtoSchema, first).name).to.equal("selene/engine/v1/engine.proto");
+    }
+
+    expect(unknownSymbol!.errorResponse!.errorCode).to.equal(status.NOT_FOUND);
+    expect(unknownFile!.errorResponse!.errorCode).to.equal(status.NOT_FOUND);
+    expect(extensions!.errorResponse!.errorCode).to.equal(status.UNIMPLEMENTED);
+  });
+
+  it("opens reflection to any CA-signed peer, as the Node servers do, and not on the plaintext port", async () => {
+    const operator = client(address, clientCredentials(pkiDir, "operator", CALC));
+    const listed = await reflect(operator, [{ listServices: "" }]);
+    operator.close();
+    expect(listed.error?.details).to.equal(undefined);
+    expect(listed.replies[0]?.listServicesResponse?.service?.map((s) => s.name)).to.include(
+      "selene.engine.v1.EngineService",
+    );
+    const probe = client(healthAddress, credentials.createInsecure());
+    const plaintext = await reflect(probe, [{ listServices: "" }]);
+    probe.close();
+    expect(plaintext.error?.code).to.equal(status.UNIMPLEMENTED);
   });
 
   it("serves a rotated certificate on new connections without a restart", async () => {

@@ -4,12 +4,13 @@
     SELENE_PKI_DIR=.selene/pki /usr/bin/python3 services/engines/calc/calc_engine.py
 
 Composition root: config (environment, config.py) -> stubs on sys.path -> logger -> servers ->
-serve -> drain. It serves selene.engine.v1.EngineService and grpc.health.v1.Health over mTLS
-(calc.crt, clients must present a certificate signed by the CA, and only the router may call),
-and Health alone on a plaintext port for Kubernetes probes, which cannot present a client
-certificate. Once both ports are bound it logs one line {"msg":"listening","addr":...,
-"health_addr":...}; SIGTERM or SIGINT drains (health turns NOT_SERVING, in-flight calls get a
-grace period) and the process exits 0.
+serve -> drain. It serves selene.engine.v1.EngineService, grpc.health.v1.Health and
+grpc.reflection.v1.ServerReflection over mTLS (calc.crt, clients must present a certificate signed
+by the CA, and only the router may call the EngineService; health and reflection are open to any
+such peer, as on the Node servers), and Health alone on a plaintext port for Kubernetes probes,
+which cannot present a client certificate. Once both ports are bound it logs one line
+{"msg":"listening","addr":...,"health_addr":...}; SIGTERM or SIGINT drains (health turns
+NOT_SERVING, in-flight calls get a grace period) and the process exits 0.
 
 Needs the Debian packages python3-grpcio and python3-protobuf, and the stubs that
 `npx tsx deploy/build-python.ts` generates (SELENE_PYTHON_STUBS, default dist/python).
@@ -56,8 +57,9 @@ def main() -> int:
     import grpc  # noqa: PLC0415 - after the stubs are importable
     import health_service  # noqa: PLC0415
     import identity  # noqa: PLC0415
+    import reflection_service  # noqa: PLC0415
     import rules  # noqa: PLC0415
-    from engine_service import METHODS, EngineService  # noqa: PLC0415
+    from engine_service import METHODS, SERVICE, EngineService  # noqa: PLC0415
 
     rules.check_supported(descriptor for pair in METHODS.values() for descriptor in (c.DESCRIPTOR for c in pair))
     try:
@@ -78,6 +80,8 @@ def main() -> int:
     )
     engine.add_generic_rpc_handlers((EngineService().generic_handler(),))
     health_service.add_to_server(health, engine)
+    reflection = reflection_service.ReflectionService((SERVICE, health_service.SERVICE_NAME))
+    reflection_service.add_to_server(reflection, engine)  # the mTLS port only
     probes = grpc.server(
         futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="calc-health"),
         options=SERVER_OPTIONS,

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import grpc
 from health.v1 import health_pb2, health_pb2_grpc
 
+SERVICE_NAME = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 ENGINE_SERVICE = "selene.engine.v1.EngineService"
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
