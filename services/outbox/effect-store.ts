@@ -183,27 +183,52 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
 
   async function insertOrFind(input: EnqueueInput): Promise<{ row: EffectRow; created: boolean } | undefined> {
     const at = now();
-    const inserted = await pool.query<EffectRow>(
-      // The creation is recorded by the row itself (created_at); effect_events records the
-      // transitions after it. One row per enqueue keeps enqueue close to a plain INSERT.
-      `insert into outbox.effects (effect_id, tenant_id, idempotency_key, effect_type, simulation_id, payload,
+    const row: EffectRow = {
+      effect_id: randomUUID(),
+      tenant_id: input.tenantId,
+      idempotency_key: input.idempotencyKey,
+      effect_type: input.effectType,
+      simulation_id: input.simulationId,
+      payload: Buffer.from(input.payload.buffer, input.payload.byteOffset, input.payload.byteLength),
+      payload_digest: input.payloadDigest,
+      state: "pending",
+      attempts: 0,
+      max_attempts: policyFor(policies, input.effectType).maxAttempts,
+      next_attempt_at: at,
+      lease_token: null,
+      lease_owner: null,
+      lease_expires_at: null,
+      last_error: "",
+      last_reason: 0,
+      result_id: null,
+      created_at: at,
+      updated_at: at,
+      done_at: null,
+    };
+    // The creation is recorded by the row itself (created_at); effect_events records the
+    // transitions after it. One narrow INSERT per enqueue keeps it close to a plain INSERT: the
+    // new row is known here, so only its id comes back.
+    // A named (prepared) statement: parsed and planned once per connection, not per enqueue.
+    const inserted = await pool.query({
+      name: "outbox-enqueue",
+      text: `insert into outbox.effects (effect_id, tenant_id, idempotency_key, effect_type, simulation_id, payload,
          payload_digest, state, attempts, max_attempts, next_attempt_at, created_at, updated_at)
        values ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz)
        on conflict (tenant_id, idempotency_key) do nothing
-       returning ${EFFECT_COLUMNS}`,
-      [
-        randomUUID(),
-        input.tenantId,
-        input.idempotencyKey,
-        input.effectType,
-        input.simulationId,
-        Buffer.from(input.payload.buffer, input.payload.byteOffset, input.payload.byteLength),
-        input.payloadDigest,
-        policyFor(policies, input.effectType).maxAttempts,
+       returning effect_id`,
+      values: [
+        row.effect_id,
+        row.tenant_id,
+        row.idempotency_key,
+        row.effect_type,
+        row.simulation_id,
+        row.payload,
+        row.payload_digest,
+        row.max_attempts,
         at,
       ],
-    );
-    if (inserted.rows[0] !== undefined) return { row: inserted.rows[0], created: true };
+    });
+    if (inserted.rowCount === 1) return { row, created: true };
     // The key is taken: ON CONFLICT waited for its holder to commit, so this read sees its row.
     const stored = await pool.query<EffectRow>(
       `select ${EFFECT_COLUMNS} from outbox.effects where tenant_id = $1 and idempotency_key = $2`,
