@@ -1,0 +1,75 @@
+/**
+ * CPU time of the benchmark's processes, from /proc (Linux): this process, its children (the mesh's
+ * processes and the connect-node server, named by their script) and the Postgres server sessions
+ * of the benchmark's database (named by the database in their process title). Two snapshots give
+ * the CPU each process spent in between; per call, that shows where a turn's cost goes.
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+/** CPU microseconds by process label. */
+export type CpuByLabel = Map<string, number>;
+
+/** A point-in-time reading: CPU ticks by pid, with each pid's label. */
+export interface CpuSnapshot {
+  readonly selfMicros: number;
+  readonly ticks: ReadonlyMap<number, { readonly label: string; readonly ticks: number }>;
+}
+
+/** The label of this process in a CpuByLabel. */
+export const SELF_LABEL = "bench";
+
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined; // the process ended between listing and reading
+  }
+}
+
+/** Labels a process: a child of ours by its script, a Postgres session by the benchmark database. */
+function labelOf(pid: number, ppid: number, databaseName: string): string | undefined {
+  const cmdline = readText(`/proc/${pid}/cmdline`)?.split("\0").join(" ") ?? "";
+  if (ppid === process.pid) {
+    if (cmdline.includes("mesh-connect-server")) return "connect-node";
+    // dist/services/router/main.js -> router; services/engines/calc/calc_engine.py -> calc
+    return /\/services\/(?:engines\/)?([a-z]+)\//.exec(cmdline)?.[1];
+  }
+  return cmdline.includes(` ${databaseName} `) ? "postgres" : undefined;
+}
+
+/** Reads the CPU of this process, its children and the benchmark database's sessions. */
+export function cpuSnapshot(databaseName: string): CpuSnapshot {
+  const { user, system } = process.cpuUsage();
+  const ticks = new Map<number, { label: string; ticks: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readText(`/proc/${entry}/stat`);
+    if (stat === undefined) continue;
+    // Fields after the parenthesised command: state ppid ... utime(14) stime(15), 1-based overall.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const pid = Number(entry);
+    const label = labelOf(pid, Number(fields[1]), databaseName);
+    if (label === undefined) continue;
+    ticks.set(pid, { label, ticks: Number(fields[11]) + Number(fields[12]) });
+  }
+  return { selfMicros: user + system, ticks };
+}
+
+/** CPU microseconds spent by label between two snapshots (a process born in between counts from zero). */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuByLabel {
+  const spent: CpuByLabel = new Map([[SELF_LABEL, after.selfMicros - before.selfMicros]]);
+  for (const [pid, { label, ticks }] of after.ticks) {
+    const delta = ((ticks - (before.ticks.get(pid)?.ticks ?? 0)) * 1e6) / TICKS_PER_SECOND;
+    spent.set(label, (spent.get(label) ?? 0) + delta);
+  }
+  return spent;
+}

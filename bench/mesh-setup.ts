@@ -1,0 +1,117 @@
+/**
+ * The mesh `npm run bench:mesh` runs against: dev certificates in a temp directory, a throwaway
+ * database (`selene_bench_<random>`, created on the server of DATABASE_URL or the local test server,
+ * dropped at the end), migrations, then every compiled process of `npm start` on shifted ports.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { pino } from "pino";
+import { grpcAddress, type MeshLayout, MIGRATED_SERVICES, meshEnv, meshProcesses } from "../deploy/mesh-processes.js";
+import { type RunningMesh, startMesh } from "../deploy/mesh-supervisor.js";
+import { migrateAll } from "../deploy/migrate.js";
+import { ensurePki } from "../deploy/pki.js";
+import { startPostgres } from "../deploy/postgres.js";
+
+/** The server used when DATABASE_URL is unset (the one the integration tests use). */
+export const LOCAL_SERVER_URL = "postgres://postgres@127.0.0.1:5432/test";
+
+/** The repository root: this file is dist/bench/mesh-setup.js once compiled. */
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** A running benchmark mesh. */
+export interface BenchMesh {
+  readonly pkiDir: string;
+  readonly logDir: string;
+  /** The throwaway database's name (its server sessions carry it). */
+  readonly databaseName: string;
+  readonly routerAddress: string;
+  readonly toolsAddress: string;
+  /** Stops the processes, drops the database, removes the temp directory; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Starts the mesh; `say` gets one progress line per step. */
+export async function startBenchMesh(
+  portOffset: number,
+  logLevel: string,
+  say: (line: string) => void,
+): Promise<BenchMesh> {
+  const dir = mkdtempSync(join(tmpdir(), "selene-bench-"));
+  const pkiDir = join(dir, "pki");
+  const logDir = join(dir, "logs");
+  const undo: Array<() => Promise<void>> = [async () => rmSync(dir, { recursive: true, force: true })];
+  const undoAll = async () => {
+    for (const step of undo.splice(0).reverse()) await step();
+  };
+  try {
+    const summary = await ensurePki({ dir: pkiDir });
+    say(`certificates: issued ${summary.issued.length} in ${pkiDir}`);
+
+    const server = await startPostgres({
+      databaseUrl: process.env.DATABASE_URL || LOCAL_SERVER_URL,
+      dataDir: join(dir, "pg"),
+      logger: pino({ level: "silent" }),
+    });
+    const databaseName = `selene_bench_${randomBytes(6).toString("hex")}`;
+    await runAdmin(server.url, `create database ${pg.escapeIdentifier(databaseName)}`);
+    undo.push(() => dropDatabase(server.url, databaseName));
+    const url = new URL(server.url);
+    url.pathname = `/${databaseName}`;
+    await migrateAll(url.toString(), MIGRATED_SERVICES, pino({ level: "silent" }));
+    say(`database: ${databaseName} on ${url.host}, migrated`);
+
+    const layout: MeshLayout = { root: ROOT, pkiDir, databaseUrl: url.toString(), portOffset, logLevel };
+    const mesh: RunningMesh = await startMesh(meshProcesses(layout), {
+      env: meshEnv(layout),
+      logDir,
+      onReady: (name, ms) => say(`  ${name} serving (${ms} ms)`),
+    });
+    undo.push(() => mesh.stop());
+    return {
+      pkiDir,
+      logDir,
+      databaseName,
+      routerAddress: grpcAddress("router", portOffset),
+      toolsAddress: grpcAddress("tools", portOffset),
+      stop: undoAll,
+    };
+  } catch (e) {
+    await undoAll();
+    throw e;
+  }
+}
+
+async function runAdmin(adminUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops the database, waiting a few seconds for the router's pool sessions to close, then forcing. */
+async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      try {
+        await client.query(`drop database if exists ${pg.escapeIdentifier(name)}`);
+        return;
+      } catch (err) {
+        // 55006 object_in_use: sessions are still closing.
+        if ((err as { code?: string }).code !== "55006") throw err;
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    }
+    await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
