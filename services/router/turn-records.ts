@@ -37,13 +37,15 @@ interface Row {
 export function createTurnRecords(pool: pg.Pool, retentionMs: number): TurnRecords {
   return {
     async claim(tenantId, key, digest, claimMs) {
-      const inserted = await pool.query(
-        `INSERT INTO router.turn_records (tenant_id, idempotency_key, request_digest, state, claimed_until, expires_at)
+      // Named statements: every turn runs these two, so they are parsed and planned once per connection.
+      const inserted = await pool.query({
+        name: "turn-claim",
+        text: `INSERT INTO router.turn_records (tenant_id, idempotency_key, request_digest, state, claimed_until, expires_at)
          VALUES ($1, $2, $3, 'in_flight', now() + make_interval(secs => $4::float8 / 1000),
                  now() + make_interval(secs => $5::float8 / 1000))
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`,
-        [tenantId, key, digest, claimMs, retentionMs],
-      );
+        values: [tenantId, key, digest, claimMs, retentionMs],
+      });
       if (inserted.rowCount === 1) return { kind: "claimed" };
       // Take over a claim whose owner stopped renewing it (a crash): only one taker wins.
       const taken = await pool.query(
@@ -67,11 +69,12 @@ export function createTurnRecords(pool: pg.Pool, retentionMs: number): TurnRecor
     async complete(tenantId, key, outcome) {
       const response = "response" in outcome ? Buffer.from(outcome.response) : null;
       const error = "error" in outcome ? Buffer.from(outcome.error) : null;
-      await pool.query(
-        `UPDATE router.turn_records SET state = 'done', response = $3, error = $4, completed_at = now()
+      await pool.query({
+        name: "turn-complete",
+        text: `UPDATE router.turn_records SET state = 'done', response = $3, error = $4, completed_at = now()
          WHERE tenant_id = $1 AND idempotency_key = $2 AND state = 'in_flight'`,
-        [tenantId, key, response, error],
-      );
+        values: [tenantId, key, response, error],
+      });
     },
     async release(tenantId, key) {
       await pool.query(
