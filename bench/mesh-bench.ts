@@ -1,8 +1,8 @@
 /**
  * `npm run bench:mesh`: what a turn through the mesh costs next to the engine call it ends in.
  * Starts the whole mesh once (compiled processes, mTLS, a throwaway database, ports shifted by
- * 3000 so that it runs beside `npm start`), then measures, each at 50 calls in flight for
- * BENCH_SECONDS (default 10) after a 1 s warm-up:
+ * BENCH_PORT_OFFSET, default 3000, so that it runs beside `npm start`), then measures, each at 50
+ * calls in flight for BENCH_SECONDS (default 10) after a 1 s warm-up:
  *   1. mesh answer turn: SubmitTurn "What is the capital of France?" to the router as the demo
  *      app (router -> nlp understand -> tools lookup, an answer with provenance), fresh ids per call;
  *   2. direct tools call: Invoke tools.lookup on the tools engine over grpc-js, as the router;
@@ -31,14 +31,14 @@ import {
   grpcLookupCall,
   meshTurnCall,
 } from "./mesh-clients.js";
-import { type CpuByLabel, cpuBetween, cpuSnapshot, SELF_LABEL } from "./mesh-cpu.js";
+import { type CpuByLabel, cpuBetween, cpuSnapshot, HOST_LABEL, SELF_LABEL } from "./mesh-cpu.js";
 import { startPassThroughProxy } from "./mesh-proxy.js";
 import { type BenchMesh, startBenchMesh } from "./mesh-setup.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 1;
 const CONCURRENCY = 50;
-const PORT_OFFSET = 3000;
+const PORT_OFFSET = Number(process.env.BENCH_PORT_OFFSET ?? 3000);
 const LOG_LEVEL = process.env.LOG_LEVEL ?? "info";
 const QUESTION = "What is the capital of France?";
 const QUERY = "what is the capital of france";
@@ -116,19 +116,23 @@ function rowLine(row: Row): string {
   return `${r.opsPerSec.toFixed(0)} calls/s, p50 ${ms(r.p50us)}, p99 ${ms(r.p99us)}, ${row.failed} failed of ${row.calls}`;
 }
 
-/** CPU µs per successful call, by process, and how many cores were busy on average. */
+/**
+ * CPU µs per successful call, by process; the cores our processes kept busy on average, and the
+ * cores the whole host kept busy (more than ours means load from outside the benchmark).
+ */
 function cpuTable(rows: readonly Row[]): string {
   const named = [SELF_LABEL, "router", "nlp", "tools", "connect-node", "postgres"];
-  const header = `| run | ${named.join(" | ")} | other | total | cores busy |`;
+  const header = `| run | ${named.join(" | ")} | other | total | cores busy (ours) | cores busy (host) |`;
   const lines = rows.map(({ result, cpu }) => {
     const per = (us: number) => (us / result.ops).toFixed(0);
-    const total = [...cpu.values()].reduce((a, b) => a + b, 0);
-    const other = [...cpu].filter(([label]) => !named.includes(label)).reduce((a, [, us]) => a + us, 0);
+    const cores = (us: number) => (us / (result.seconds * 1e6)).toFixed(2);
+    const ours = [...cpu].filter(([label]) => label !== HOST_LABEL);
+    const total = ours.reduce((a, [, us]) => a + us, 0);
+    const other = ours.filter(([label]) => !named.includes(label)).reduce((a, [, us]) => a + us, 0);
     const cells = named.map((label) => per(cpu.get(label) ?? 0));
-    const busy = (total / (result.seconds * 1e6)).toFixed(2);
-    return `| ${result.name} | ${cells.join(" | ")} | ${per(other)} | ${per(total)} | ${busy} |`;
+    return `| ${result.name} | ${cells.join(" | ")} | ${per(other)} | ${per(total)} | ${cores(total)} | ${cores(cpu.get(HOST_LABEL) ?? 0)} |`;
   });
-  return [header, `|---|${"---:|".repeat(named.length + 3)}`, ...lines].join("\n");
+  return [header, `|---|${"---:|".repeat(named.length + 4)}`, ...lines].join("\n");
 }
 
 function ratio(name: string, a: Row, b: Row): string {

@@ -1,8 +1,9 @@
 /**
  * CPU time of the benchmark's processes, from /proc (Linux): this process, its children (the mesh's
  * processes and the connect-node server, named by their script) and the Postgres server sessions
- * of the benchmark's database (named by the database in their process title). Two snapshots give
- * the CPU each process spent in between; per call, that shows where a turn's cost goes.
+ * of the benchmark's database (named by the database in their process title), and the whole host's
+ * busy time (to see load from outside the benchmark). Two snapshots give the CPU each spent in
+ * between; per call, that shows where a turn's cost goes.
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -13,11 +14,16 @@ export type CpuByLabel = Map<string, number>;
 /** A point-in-time reading: CPU ticks by pid, with each pid's label. */
 export interface CpuSnapshot {
   readonly selfMicros: number;
+  /** Non-idle CPU time of the whole host (all processes, all cores), in ticks. */
+  readonly hostTicks: number;
   readonly ticks: ReadonlyMap<number, { readonly label: string; readonly ticks: number }>;
 }
 
 /** The label of this process in a CpuByLabel. */
 export const SELF_LABEL = "bench";
+
+/** The label of the whole host's busy CPU in a CpuByLabel (not a process: everything, ours included). */
+export const HOST_LABEL = "host";
 
 const TICKS_PER_SECOND = (() => {
   try {
@@ -61,15 +67,20 @@ export function cpuSnapshot(databaseName: string): CpuSnapshot {
     if (label === undefined) continue;
     ticks.set(pid, { label, ticks: Number(fields[11]) + Number(fields[12]) });
   }
-  return { selfMicros: user + system, ticks };
+  // The first line of /proc/stat: cpu user nice system idle iowait irq softirq steal ...
+  const host = (readText("/proc/stat") ?? "").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const hostTicks = host.reduce((a, b) => a + b, 0) - (host[3] ?? 0) - (host[4] ?? 0);
+  return { selfMicros: user + system, hostTicks, ticks };
 }
 
 /** CPU microseconds spent by label between two snapshots (a process born in between counts from zero). */
 export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuByLabel {
   const spent: CpuByLabel = new Map([[SELF_LABEL, after.selfMicros - before.selfMicros]]);
+  const host = ((after.hostTicks - before.hostTicks) * 1e6) / TICKS_PER_SECOND;
   for (const [pid, { label, ticks }] of after.ticks) {
     const delta = ((ticks - (before.ticks.get(pid)?.ticks ?? 0)) * 1e6) / TICKS_PER_SECOND;
     spent.set(label, (spent.get(label) ?? 0) + delta);
   }
+  spent.set(HOST_LABEL, host);
   return spent;
 }

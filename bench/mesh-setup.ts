@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ import { type RunningMesh, startMesh } from "../deploy/mesh-supervisor.js";
 import { migrateAll } from "../deploy/migrate.js";
 import { ensurePki } from "../deploy/pki.js";
 import { startPostgres } from "../deploy/postgres.js";
+import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../services/runtime/local-ports.js";
 
 /** The server used when DATABASE_URL is unset (the one the integration tests use). */
 export const LOCAL_SERVER_URL = "postgres://postgres@127.0.0.1:5432/test";
@@ -40,6 +42,8 @@ export async function startBenchMesh(
   logLevel: string,
   say: (line: string) => void,
 ): Promise<BenchMesh> {
+  // The supervisor's health probe would take another mesh on these ports for ours; refuse instead.
+  await assertPortsFree(portOffset);
   const dir = mkdtempSync(join(tmpdir(), "selene-bench-"));
   const pkiDir = join(dir, "pki");
   const logDir = join(dir, "logs");
@@ -82,6 +86,26 @@ export async function startBenchMesh(
   } catch (e) {
     await undoAll();
     throw e;
+  }
+}
+
+/** Throws unless every port of a mesh at `portOffset` can be bound on 127.0.0.1. */
+async function assertPortsFree(portOffset: number): Promise<void> {
+  const ports = [...Object.values(LOCAL_PORTS).flatMap((p) => [p.grpc, p.health]), LOCAL_CONNECT_PORT];
+  const taken: number[] = [];
+  for (const port of ports.map((p) => p + portOffset)) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once("error", () => resolve(false));
+      probe.listen({ host: "127.0.0.1", port, exclusive: true }, () => probe.close(() => resolve(true)));
+    });
+    if (!free) taken.push(port);
+  }
+  if (taken.length > 0) {
+    throw new Error(
+      `cannot start a mesh at port offset ${portOffset}, in use: ${taken.join(", ")} ` +
+        "(another bench:mesh?); stop it or set BENCH_PORT_OFFSET",
+    );
   }
 }
 
