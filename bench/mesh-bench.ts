@@ -38,7 +38,7 @@ import { type BenchMesh, startBenchMesh } from "./mesh-setup.js";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 1;
 const CONCURRENCY = 50;
-const PORT_OFFSET = Number(process.env.BENCH_PORT_OFFSET ?? 3000);
+const PORT_OFFSET = Number(process.env.BENCH_PORT_OFFSET ?? -25000);
 const LOG_LEVEL = process.env.LOG_LEVEL ?? "info";
 const QUESTION = "What is the capital of France?";
 const QUERY = "what is the capital of france";

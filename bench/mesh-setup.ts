@@ -3,19 +3,18 @@
  * database (`selene_bench_<random>`, created on the server of DATABASE_URL or the local test server,
  * dropped at the end), migrations, then every compiled process of `npm start` on shifted ports.
  */
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { pino } from "pino";
 import { grpcAddress, type MeshLayout, MIGRATED_SERVICES, meshEnv, meshProcesses } from "../deploy/mesh-processes.js";
 import { type RunningMesh, startMesh } from "../deploy/mesh-supervisor.js";
 import { migrateAll } from "../deploy/migrate.js";
 import { ensurePki } from "../deploy/pki.js";
 import { startPostgres } from "../deploy/postgres.js";
+import { createScratchDatabase } from "../deploy/scratch-database.js";
 import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../services/runtime/local-ports.js";
 
 /** The server used when DATABASE_URL is unset (the one the integration tests use). */
@@ -60,15 +59,13 @@ export async function startBenchMesh(
       dataDir: join(dir, "pg"),
       logger: pino({ level: "silent" }),
     });
-    const databaseName = `selene_bench_${randomBytes(6).toString("hex")}`;
-    await runAdmin(server.url, `create database ${pg.escapeIdentifier(databaseName)}`);
-    undo.push(() => dropDatabase(server.url, databaseName));
-    const url = new URL(server.url);
-    url.pathname = `/${databaseName}`;
-    await migrateAll(url.toString(), MIGRATED_SERVICES, pino({ level: "silent" }));
-    say(`database: ${databaseName} on ${url.host}, migrated`);
+    const database = await createScratchDatabase("selene_bench", server.url);
+    undo.push(() => database.drop());
+    const databaseName = database.name;
+    await migrateAll(database.url, MIGRATED_SERVICES, pino({ level: "silent" }));
+    say(`database: ${databaseName} on ${new URL(database.url).host}, migrated`);
 
-    const layout: MeshLayout = { root: ROOT, pkiDir, databaseUrl: url.toString(), portOffset, logLevel };
+    const layout: MeshLayout = { root: ROOT, pkiDir, databaseUrl: database.url, portOffset, logLevel };
     const mesh: RunningMesh = await startMesh(meshProcesses(layout), {
       env: meshEnv(layout),
       logDir,
@@ -106,36 +103,5 @@ async function assertPortsFree(portOffset: number): Promise<void> {
       `cannot start a mesh at port offset ${portOffset}, in use: ${taken.join(", ")} ` +
         "(another bench:mesh?); stop it or set BENCH_PORT_OFFSET",
     );
-  }
-}
-
-async function runAdmin(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Drops the database, waiting a few seconds for the router's pool sessions to close, then forcing. */
-async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      try {
-        await client.query(`drop database if exists ${pg.escapeIdentifier(name)}`);
-        return;
-      } catch (err) {
-        // 55006 object_in_use: sessions are still closing.
-        if ((err as { code?: string }).code !== "55006") throw err;
-        await new Promise((done) => setTimeout(done, 100));
-      }
-    }
-    await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
-  } finally {
-    await client.end();
   }
 }

@@ -14,6 +14,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import pg from "pg";
 import { pino } from "pino";
 import { migrateAll } from "../deploy/migrate.js";
+import { createScratchDatabase, LOCAL_ADMIN_URL } from "../deploy/scratch-database.js";
 import { CommitRequestSchema } from "../gen/es/selene/engine/v1/engine_pb.js";
 import { effectDigest, normaliseEffect } from "../services/engines/reminders/reminder-effects.js";
 import { createReminderStore } from "../services/engines/reminders/reminder-store.js";
@@ -21,7 +22,6 @@ import { createEffectStore, type EffectStore } from "../services/outbox/effect-s
 import { DEFAULT_RETRY_POLICIES } from "../services/outbox/retry-policy.js";
 import { sha256Digest } from "../services/runtime/content-digest.js";
 import { measureAsync, type RunResult, table } from "./bench-harness.js";
-import { createBenchDatabase } from "./outbox-database.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = 8;
@@ -185,7 +185,7 @@ async function endToEnd(
 }
 
 async function main(): Promise<void> {
-  const db = await createBenchDatabase();
+  const db = await createScratchDatabase("selene_bench", process.env.DATABASE_URL || LOCAL_ADMIN_URL);
   say(`outbox bench: database ${db.name}, ${SECONDS} s per row, ${CLIENTS} clients, ${EXECUTORS} executors`);
   const pools: pg.Pool[] = [];
   let failed = false;

@@ -24,5 +24,9 @@ export const LOCAL_PORTS = Object.freeze({
   governance: { grpc: 50073, health: 50173 },
 } satisfies Record<string, ProcessPorts>);
 
-/** The router's Connect (JSON over HTTPS) port on one machine. */
-export const LOCAL_CONNECT_PORT = 8443;
+/**
+ * The router's Connect (JSON over HTTPS) port on one machine. Every local port sits in 50000-50500,
+ * so a test mesh can shift them all below the kernel's ephemeral range (32768-60999) with one
+ * offset and never meet a port an outgoing connection took.
+ */
+export const LOCAL_CONNECT_PORT = 50443;

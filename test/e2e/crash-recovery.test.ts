@@ -6,7 +6,7 @@ import { SeleneError } from "../../services/runtime/selene-error.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient, type TurnResponse } from "../support/turn-client.js";
 
-const OFFSET = 5000;
+const OFFSET = -26000;
 /** Short leases and claims, so that a crashed router's work comes back within the test. */
 const FAST = { SELENE_EXECUTOR_LEASE_MS: "1000", SELENE_CLAIM_MARGIN_MS: "300" };
 

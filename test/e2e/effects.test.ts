@@ -6,7 +6,7 @@ import type { SeleneError } from "../../services/runtime/selene-error.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient, type TurnResponse } from "../support/turn-client.js";
 
-const OFFSET = 4000;
+const OFFSET = -27000;
 
 describe("mesh end to end: confirmed effects happen once", function () {
   this.timeout(120_000);

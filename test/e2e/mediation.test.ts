@@ -10,13 +10,14 @@ import { grpcAddress } from "../../deploy/mesh-processes.js";
 import { DescribeRequestSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { decodeStatusDetails, STATUS_DETAILS_KEY } from "../../services/runtime/error-status.js";
+import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../../services/runtime/local-ports.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
 import { clientCredentials } from "../../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient } from "../support/turn-client.js";
 
-const OFFSET = 2000;
+const OFFSET = -28000;
 const ENGINES = ["nlp", "tools", "reminders", "calc"] as const;
 
 interface CallResult {
@@ -109,7 +110,7 @@ describe("mesh end to end: mediation by identity", function () {
     let blackHole: Server;
     const sockets = new Set<Socket>();
     let router: ReturnType<typeof spawn>;
-    const SLOW_OFFSET = 2500;
+    const SLOW_OFFSET = -27500;
 
     before(async () => {
       // Accepts TCP and never answers: the engine call can only end at its deadline.
@@ -125,14 +126,14 @@ describe("mesh end to end: mediation by identity", function () {
           ...mesh.env,
           SELENE_TOOLS_ADDR: `127.0.0.1:${port}`,
           SELENE_ROUTER_ADDR: grpcAddress("router", SLOW_OFFSET),
-          SELENE_ROUTER_HEALTH_ADDR: `127.0.0.1:${50151 + SLOW_OFFSET}`,
-          SELENE_ROUTER_CONNECT_ADDR: `127.0.0.1:${8443 + SLOW_OFFSET}`,
+          SELENE_ROUTER_HEALTH_ADDR: `127.0.0.1:${LOCAL_PORTS.router.health + SLOW_OFFSET}`,
+          SELENE_ROUTER_CONNECT_ADDR: `127.0.0.1:${LOCAL_CONNECT_PORT + SLOW_OFFSET}`,
           LOG_LEVEL: "warn",
         },
         stdio: "ignore",
       });
       const up = await waitHealthy(
-        `127.0.0.1:${50151 + SLOW_OFFSET}`,
+        `127.0.0.1:${LOCAL_PORTS.router.health + SLOW_OFFSET}`,
         Date.now() + 20_000,
         () => router.exitCode === null,
       );

@@ -14,7 +14,7 @@ import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient } from "../support/turn-client.js";
 
-const OFFSET = 1000;
+const OFFSET = -29000;
 
 async function rejection(promise: Promise<unknown>): Promise<SeleneError> {
   try {
