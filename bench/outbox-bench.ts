@@ -9,6 +9,7 @@
  * The end-to-end row measures the outbox and engine store path without the gRPC hops.
  * Runs in a throwaway database `selene_bench_<random>`, dropped at the end.
  */
+
 import { randomBytes } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import pg from "pg";
@@ -18,6 +19,7 @@ import { createScratchDatabase, LOCAL_ADMIN_URL } from "../deploy/scratch-databa
 import { CommitRequestSchema } from "../gen/es/selene/engine/v1/engine_pb.js";
 import { effectDigest, normaliseEffect } from "../services/engines/reminders/reminder-effects.js";
 import { createReminderStore } from "../services/engines/reminders/reminder-store.js";
+import { commitInputOf } from "../services/engines/reminders/reminders-engine.js";
 import { createEffectStore, type EffectStore } from "../services/outbox/effect-store.js";
 import { DEFAULT_RETRY_POLICIES } from "../services/outbox/retry-policy.js";
 import { sha256Digest } from "../services/runtime/content-digest.js";
@@ -129,16 +131,7 @@ async function endToEnd(
       await Promise.all(
         leases.map(async (leased) => {
           const effect = leased.effect!;
-          const request = fromBinary(CommitRequestSchema, effect.payload);
-          const envelope = request.envelope!;
-          const result = await reminders.commit({
-            tenantId: envelope.tenantId,
-            userId: envelope.userId,
-            idempotencyKey: envelope.idempotencyKey,
-            capability: request.capability,
-            fields: request.fields,
-            effectDigest: request.effectDigest,
-          });
+          const result = await reminders.commit(commitInputOf(fromBinary(CommitRequestSchema, effect.payload)));
           if (result.deduplicated) dedupedCommits++;
           await store.ack({ effectId: effect.effectId, leaseToken: leased.leaseToken, resultId: result.effectId });
           if (doneAt.has(effect.idempotencyKey)) doubleAcks++;

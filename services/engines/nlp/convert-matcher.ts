@@ -66,9 +66,9 @@ export function matchConvert(tokens: readonly Token[]): Record<string, string> |
   return matchLoose(tokens);
 }
 
-function matchConvertCommand(tokens: readonly Token[]): Record<string, string> {
-  const fields: Record<string, string> = {};
-  let next = 1;
+/** Reads "<value> [<unit>]" (or just "<unit>") from `start` into `fields`; returns the next index. */
+function readValueAndSource(tokens: readonly Token[], start: number, fields: Record<string, string>): number {
+  let next = start;
   const value = parseValue(tokens, next, true);
   if (value !== undefined) {
     fields.value = value.value;
@@ -82,6 +82,13 @@ function matchConvertCommand(tokens: readonly Token[]): Record<string, string> {
       next = from.next;
     }
   }
+  return next;
+}
+
+function matchConvertCommand(tokens: readonly Token[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  let next = 1;
+  next = readValueAndSource(tokens, next, fields);
   if (TO_WORDS.has(tokens[next]?.key ?? "")) {
     const to = parseUnit(tokens, next + 1);
     if (to !== undefined) fields.to_unit = to.value;
@@ -95,19 +102,7 @@ function matchHowMany(tokens: readonly Token[]): Record<string, string> | undefi
   const fields: Record<string, string> = { to_unit: to.value };
   let next = to.next;
   while (HOW_MANY_LINKS.has(tokens[next]?.key ?? "")) next++;
-  const value = parseValue(tokens, next, true);
-  if (value !== undefined) {
-    fields.value = value.value;
-    if (value.unit !== undefined) fields.from_unit = value.unit;
-    next = value.next;
-  }
-  if (fields.from_unit === undefined) {
-    const from = parseUnit(tokens, next);
-    if (from !== undefined) {
-      fields.from_unit = from.value;
-      next = from.next;
-    }
-  }
+  next = readValueAndSource(tokens, next, fields);
   return next === tokens.length ? fields : undefined;
 }
 

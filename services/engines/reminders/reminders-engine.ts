@@ -5,7 +5,7 @@
  * the first result on a retry.
  */
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { CapabilityKind } from "../../../gen/es/selene/engine/v1/engine_pb.js";
+import { CapabilityKind, type CommitRequest } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { describeEngine } from "../../runtime/engine-description.js";
 import { notServed } from "../../runtime/engine-rejection.js";
@@ -21,7 +21,7 @@ import {
   ReminderError,
   type ReminderErrorCode,
 } from "./reminder-effects.js";
-import type { ReminderStore } from "./reminder-store.js";
+import type { ReminderStore, CommitRequest as StoreCommitRequest } from "./reminder-store.js";
 
 const REASONS: Record<ReminderErrorCode, ReasonCode> = {
   UNKNOWN_CAPABILITY: ReasonCode.ENGINE_REJECTED,
@@ -41,6 +41,19 @@ function asSeleneError(e: unknown): unknown {
     fieldPath: e.field === "" ? "" : `fields["${e.field}"]`,
     metadata: { engine_error: e.code },
   });
+}
+
+/** The store's commit input for an engine CommitRequest (tenant, user and key from its envelope). */
+export function commitInputOf(request: CommitRequest): StoreCommitRequest {
+  const envelope = request.envelope!;
+  return {
+    tenantId: envelope.tenantId,
+    userId: envelope.userId,
+    idempotencyKey: envelope.idempotencyKey,
+    capability: request.capability,
+    fields: request.fields,
+    effectDigest: request.effectDigest,
+  };
 }
 
 /** Creates the reminders engine's handlers over its store. */
@@ -75,16 +88,8 @@ export function createRemindersEngine(store: ReminderStore): EngineHandlers {
       }
     },
     async commit(request) {
-      const envelope = request.envelope!;
       try {
-        const result = await store.commit({
-          tenantId: envelope.tenantId,
-          userId: envelope.userId,
-          idempotencyKey: envelope.idempotencyKey,
-          capability: request.capability,
-          fields: request.fields,
-          effectDigest: request.effectDigest,
-        });
+        const result = await store.commit(commitInputOf(request));
         return {
           effectId: result.effectId,
           deduplicated: result.deduplicated,
