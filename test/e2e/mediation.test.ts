@@ -14,7 +14,7 @@ import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../../services/runtime/local-po
 import type { SeleneError } from "../../services/runtime/selene-error.js";
 import { clientCredentials } from "../../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
-import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
+import { RUN_PORT_SHIFT, startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient } from "../support/turn-client.js";
 
 const OFFSET = -28000;
@@ -31,7 +31,9 @@ function describeAs(mesh: TestMesh, engine: string, certName: string | undefined
     certName === undefined
       ? credentials.createSsl(readFileSync(join(mesh.pkiDir, "ca.crt")))
       : clientCredentials(mesh.pkiDir, certName, spiffeIdOf(engine));
-  const client = new Client(grpcAddress(engine as "nlp", OFFSET), creds, { "grpc.ssl_target_name_override": engine });
+  const client = new Client(grpcAddress(engine as "nlp", mesh.layout.portOffset), creds, {
+    "grpc.ssl_target_name_override": engine,
+  });
   const request = toBinary(
     DescribeRequestSchema,
     create(DescribeRequestSchema, {
@@ -110,7 +112,7 @@ describe("mesh end to end: mediation by identity", function () {
     let blackHole: Server;
     const sockets = new Set<Socket>();
     let router: ReturnType<typeof spawn>;
-    const SLOW_OFFSET = -27500;
+    const SLOW_OFFSET = -27500 + RUN_PORT_SHIFT;
 
     before(async () => {
       // Accepts TCP and never answers: the engine call can only end at its deadline.

@@ -125,7 +125,7 @@ describe("mesh end to end: turns", function () {
       },
       text: "convert 5 km to miles",
     });
-    const [host, port] = connectAddress(OFFSET).split(":") as [string, string];
+    const [host, port] = connectAddress(mesh.layout.portOffset).split(":") as [string, string];
     const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpsRequest(
         {

@@ -31,8 +31,15 @@ export interface TestMesh {
   stop(): Promise<void>;
 }
 
-/** Starts the mesh; `portOffset` keeps concurrent meshes apart. */
-export async function startTestMesh(portOffset: number): Promise<TestMesh> {
+/**
+ * Moves every test mesh of this run by the same amount, so that two checkouts can run their
+ * suites on one machine at once (each with its own SELENE_TEST_PORT_SHIFT, e.g. -5000).
+ */
+export const RUN_PORT_SHIFT = Number(process.env.SELENE_TEST_PORT_SHIFT ?? 0);
+
+/** Starts the mesh; `fileOffset` keeps the meshes of one run apart. */
+export async function startTestMesh(fileOffset: number): Promise<TestMesh> {
+  const portOffset = fileOffset + RUN_PORT_SHIFT;
   const dir = mkdtempSync(join(tmpdir(), "selene-mesh-"));
   const pkiDir = join(dir, "pki");
   const logDir = join(dir, "logs");
