@@ -27,7 +27,7 @@ export interface MeshLayout {
 }
 
 /** The services that own a schema, migrated before the processes start. */
-export const MIGRATED_SERVICES = ["router", "reminders", "outbox"] as const;
+export const MIGRATED_SERVICES = ["router", "reminders", "outbox", "audit"] as const;
 
 /** The engines, the outbox and the router, in start order. */
 export const MESH_ORDER = ["nlp", "tools", "reminders", "calc", "outbox", "router"] as const;
