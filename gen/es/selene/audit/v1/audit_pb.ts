@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file selene/audit/v1/audit.proto.
  */
 export const file_selene_audit_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChtzZWxlbmUvYXVkaXQvdjEvYXVkaXQucHJvdG8SD3NlbGVuZS5hdWRpdC52MSKPAwoKQXVkaXRFdmVudBIvCgRnYXRlGAEgASgOMhUuc2VsZW5lLmF1ZGl0LnYxLkdhdGVCCrpIB4IBBBABIAASNwoIZGVjaXNpb24YAiABKA4yGS5zZWxlbmUuYXVkaXQudjEuRGVjaXNpb25CCrpIB4IBBBABIAASNgoGcmVhc29uGAMgASgOMhwuc2VsZW5lLmtlcm5lbC52MS5SZWFzb25Db2RlQgi6SAWCAQIQARIZCgVhY3RvchgEIAEoCUIKukgHcgUQARiAEBI3CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARJYCgphdHRyaWJ1dGVzGAYgAygLMisuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQuQXR0cmlidXRlc0VudHJ5Qhe6SBSaAREQICIGcgQQARhAKgVyAxiACBoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKoAQoLQXVkaXRSZWNvcmQSEQoJdGVuYW50X2lkGAEgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAIgASgJEg8KB3R1cm5faWQYAyABKAkSEAoIc2VxdWVuY2UYBCABKAQSKgoFZXZlbnQYBSABKAsyGy5zZWxlbmUuYXVkaXQudjEuQXVkaXRFdmVudBIRCglwcmV2X2hhc2gYBiABKAkSDAoEaGFzaBgHIAEoCSJ5Cg1BcHBlbmRSZXF1ZXN0EjQKCGVudmVsb3BlGAEgASgLMhouc2VsZW5lLmtlcm5lbC52MS5FbnZlbG9wZUIGukgDyAEBEjIKBWV2ZW50GAIgASgLMhsuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnRCBrpIA8gBASJGCg5BcHBlbmRSZXNwb25zZRI0CgZyZWNvcmQYASABKAsyHC5zZWxlbmUuYXVkaXQudjEuQXVkaXRSZWNvcmRCBrpIA8gBASLDAQoRTGlzdEV2ZW50c1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESHAoJdGVuYW50X2lkGAIgASgJQgm6SAZyBBABGD8SHwoOY29ycmVsYXRpb25faWQYAyABKAlCB7pIBHICGEASFgoOYWZ0ZXJfc2VxdWVuY2UYBCABKAQSGwoJcGFnZV9zaXplGAUgASgNQgi6SAUqAxjoByJDChJMaXN0RXZlbnRzUmVzcG9uc2USLQoHcmVjb3JkcxgBIAMoCzIcLnNlbGVuZS5hdWRpdC52MS5BdWRpdFJlY29yZCJuChJWZXJpZnlDaGFpblJlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESHAoJdGVuYW50X2lkGAIgASgJQgm6SAZyBBABGD8iWgoTVmVyaWZ5Q2hhaW5SZXNwb25zZRIOCgZpbnRhY3QYASABKAgSFwoPcmVjb3Jkc19jaGVja2VkGAIgASgEEhoKEmZpcnN0X2JhZF9zZXF1ZW5jZRgDIAEoBCr6AQoER2F0ZRIUChBHQVRFX1VOU1BFQ0lGSUVEEAASEQoNR0FURV9WQUxJREFURRABEhEKDUdBVEVfSURFTlRJVFkQAhITCg9HQVRFX0dPVkVSTkFOQ0UQAxIPCgtHQVRFX0JVREdFVBAEEhMKD0dBVEVfVU5ERVJTVEFORBAFEhAKDEdBVEVfQ0xBUklGWRAGEg8KC0dBVEVfQUNDRVNTEAcSEQoNR0FURV9TSU1VTEFURRAIEhAKDEdBVEVfQ09ORklSTRAJEg8KC0dBVEVfQ09NTUlUEAoSDwoLR0FURV9BTlNXRVIQCxIRCg1HQVRFX09QRVJBVE9SEAwqbwoIRGVjaXNpb24SGAoUREVDSVNJT05fVU5TUEVDSUZJRUQQABIRCg1ERUNJU0lPTl9QQVNTEAESEQoNREVDSVNJT05fREVOWRACEhAKDERFQ0lTSU9OX0FTSxADEhEKDURFQ0lTSU9OX0ZBSUwQBDKUAgoMQXVkaXRTZXJ2aWNlEkkKBkFwcGVuZBIeLnNlbGVuZS5hdWRpdC52MS5BcHBlbmRSZXF1ZXN0Gh8uc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZFJlc3BvbnNlEloKCkxpc3RFdmVudHMSIi5zZWxlbmUuYXVkaXQudjEuTGlzdEV2ZW50c1JlcXVlc3QaIy5zZWxlbmUuYXVkaXQudjEuTGlzdEV2ZW50c1Jlc3BvbnNlIgOQAgESXQoLVmVyaWZ5Q2hhaW4SIy5zZWxlbmUuYXVkaXQudjEuVmVyaWZ5Q2hhaW5SZXF1ZXN0GiQuc2VsZW5lLmF1ZGl0LnYxLlZlcmlmeUNoYWluUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_selene_kernel_v1_envelope, file_selene_kernel_v1_reason]);
+  fileDesc("ChtzZWxlbmUvYXVkaXQvdjEvYXVkaXQucHJvdG8SD3NlbGVuZS5hdWRpdC52MSKgBAoKQXVkaXRFdmVudBIvCgRnYXRlGAEgASgOMhUuc2VsZW5lLmF1ZGl0LnYxLkdhdGVCCrpIB4IBBBABIAASNwoIZGVjaXNpb24YAiABKA4yGS5zZWxlbmUuYXVkaXQudjEuRGVjaXNpb25CCrpIB4IBBBABIAASNgoGcmVhc29uGAMgASgOMhwuc2VsZW5lLmtlcm5lbC52MS5SZWFzb25Db2RlQgi6SAWCAQIQARIZCgVhY3RvchgEIAEoCUIKukgHcgUQARiAEBI3CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARJYCgphdHRyaWJ1dGVzGAYgAygLMisuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQuQXR0cmlidXRlc0VudHJ5Qhe6SBSaAREQICIGcgQQARhAKgVyAxiACBI8CghldmVudF9pZBgHIAEoCUIqukgnciUQARjIATIeXltBLVphLXowLTldW0EtWmEtejAtOS5fOi8tXSokEjUKDGlucHV0X2RpZ2VzdBgIIAEoCUIfukgcchoyGF4oc2hhMjU2OlswLTlhLWZdezY0fSk/JBIaCgdwYXlsb2FkGAkgASgMQgm6SAZ6BBiAgAQaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihQIKCkF1ZGl0RW50cnkSRwoJdGVuYW50X2lkGAEgASgJQjS6SDFyLxABGD8yKV4oX3N5c3RlbXxbYS16MC05XShbYS16MC05LV0qW2EtejAtOV0pPykkEj8KDmNvcnJlbGF0aW9uX2lkGAIgASgJQie6SCRyIhABGEAyHF5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dKiQSOQoHdHVybl9pZBgDIAEoCUIoukglciMYQDIfXihbQS1aYS16MC05XVtBLVphLXowLTkuXy1dKik/JBIyCgVldmVudBgEIAEoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEV2ZW50Qga6SAPIAQEi8wEKC0F1ZGl0UmVjb3JkEhEKCXRlbmFudF9pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIPCgd0dXJuX2lkGAMgASgJEhAKCHNlcXVlbmNlGAQgASgEEioKBWV2ZW50GAUgASgLMhsuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQSEQoJcHJldl9oYXNoGAYgASgJEgwKBGhhc2gYByABKAkSLwoLcmVjb3JkZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGNvbnRyYWN0X3ZlcnNpb24YCSABKAkieQoNQXBwZW5kUmVxdWVzdBI0CghlbnZlbG9wZRgBIAEoCzIaLnNlbGVuZS5rZXJuZWwudjEuRW52ZWxvcGVCBrpIA8gBARIyCgVldmVudBgCIAEoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEV2ZW50Qga6SAPIAQEiRgoOQXBwZW5kUmVzcG9uc2USNAoGcmVjb3JkGAEgASgLMhwuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkQga6SAPIAQEiiwEKE0FwcGVuZEV2ZW50c1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESOAoHZW50cmllcxgCIAMoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEVudHJ5Qgq6SAeSAQQIARBAIkUKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEi0KB3JlY29yZHMYASADKAsyHC5zZWxlbmUuYXVkaXQudjEuQXVkaXRSZWNvcmQiTwoRTGlzdENoYWluc1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQEiPgoJQ2hhaW5IZWFkEhEKCXRlbmFudF9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBBIMCgRoYXNoGAMgASgJIkAKEkxpc3RDaGFpbnNSZXNwb25zZRIqCgZjaGFpbnMYASADKAsyGi5zZWxlbmUuYXVkaXQudjEuQ2hhaW5IZWFkIsEBChFMaXN0RXZlbnRzUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBARIaCgl0ZW5hbnRfaWQYAiABKAlCB7pIBHICGD8SHwoOY29ycmVsYXRpb25faWQYAyABKAlCB7pIBHICGEASFgoOYWZ0ZXJfc2VxdWVuY2UYBCABKAQSGwoJcGFnZV9zaXplGAUgASgNQgi6SAUqAxjoByJDChJMaXN0RXZlbnRzUmVzcG9uc2USLQoHcmVjb3JkcxgBIAMoCzIcLnNlbGVuZS5hdWRpdC52MS5BdWRpdFJlY29yZCJuChJWZXJpZnlDaGFpblJlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESHAoJdGVuYW50X2lkGAIgASgJQgm6SAZyBBABGD8iWgoTVmVyaWZ5Q2hhaW5SZXNwb25zZRIOCgZpbnRhY3QYASABKAgSFwoPcmVjb3Jkc19jaGVja2VkGAIgASgEEhoKEmZpcnN0X2JhZF9zZXF1ZW5jZRgDIAEoBCr6AQoER2F0ZRIUChBHQVRFX1VOU1BFQ0lGSUVEEAASEQoNR0FURV9WQUxJREFURRABEhEKDUdBVEVfSURFTlRJVFkQAhITCg9HQVRFX0dPVkVSTkFOQ0UQAxIPCgtHQVRFX0JVREdFVBAEEhMKD0dBVEVfVU5ERVJTVEFORBAFEhAKDEdBVEVfQ0xBUklGWRAGEg8KC0dBVEVfQUNDRVNTEAcSEQoNR0FURV9TSU1VTEFURRAIEhAKDEdBVEVfQ09ORklSTRAJEg8KC0dBVEVfQ09NTUlUEAoSDwoLR0FURV9BTlNXRVIQCxIRCg1HQVRFX09QRVJBVE9SEAwqbwoIRGVjaXNpb24SGAoUREVDSVNJT05fVU5TUEVDSUZJRUQQABIRCg1ERUNJU0lPTl9QQVNTEAESEQoNREVDSVNJT05fREVOWRACEhAKDERFQ0lTSU9OX0FTSxADEhEKDURFQ0lTSU9OX0ZBSUwQBDLSAwoMQXVkaXRTZXJ2aWNlEkkKBkFwcGVuZBIeLnNlbGVuZS5hdWRpdC52MS5BcHBlbmRSZXF1ZXN0Gh8uc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZFJlc3BvbnNlEmAKDEFwcGVuZEV2ZW50cxIkLnNlbGVuZS5hdWRpdC52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiUuc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlIgOQAgISWgoKTGlzdENoYWlucxIiLnNlbGVuZS5hdWRpdC52MS5MaXN0Q2hhaW5zUmVxdWVzdBojLnNlbGVuZS5hdWRpdC52MS5MaXN0Q2hhaW5zUmVzcG9uc2UiA5ACARJaCgpMaXN0RXZlbnRzEiIuc2VsZW5lLmF1ZGl0LnYxLkxpc3RFdmVudHNSZXF1ZXN0GiMuc2VsZW5lLmF1ZGl0LnYxLkxpc3RFdmVudHNSZXNwb25zZSIDkAIBEl0KC1ZlcmlmeUNoYWluEiMuc2VsZW5lLmF1ZGl0LnYxLlZlcmlmeUNoYWluUmVxdWVzdBokLnNlbGVuZS5hdWRpdC52MS5WZXJpZnlDaGFpblJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_selene_kernel_v1_envelope, file_selene_kernel_v1_reason]);
 
 /**
  * AuditEvent is one gate decision.
@@ -66,6 +66,28 @@ export type AuditEvent = Message<"selene.audit.v1.AuditEvent"> & {
    * @generated from field: map<string, string> attributes = 6;
    */
   attributes: { [key: string]: string };
+
+  /**
+   * Unique in the ledger and deterministic for the decision it records: appending the same event
+   * twice stores it once.
+   *
+   * @generated from field: string event_id = 7;
+   */
+  eventId: string;
+
+  /**
+   * sha256 of the decision's inputs ("sha256:" and hex), empty when it had none.
+   *
+   * @generated from field: string input_digest = 8;
+   */
+  inputDigest: string;
+
+  /**
+   * What replay needs to re-run the decision (an engine's serialized response, say); bounded.
+   *
+   * @generated from field: bytes payload = 9;
+   */
+  payload: Uint8Array;
 };
 
 /**
@@ -74,6 +96,49 @@ export type AuditEvent = Message<"selene.audit.v1.AuditEvent"> & {
  */
 export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
   messageDesc(file_selene_audit_v1_audit, 0);
+
+/**
+ * AuditEntry is one event with the chain and request it belongs to.
+ *
+ * @generated from message selene.audit.v1.AuditEntry
+ */
+export type AuditEntry = Message<"selene.audit.v1.AuditEntry"> & {
+  /**
+   * The tenant whose chain takes it; "_system" for events of no tenant (a call denied before its
+   * tenant was known, an operator action).
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The request chain.
+   *
+   * @generated from field: string correlation_id = 2;
+   */
+  correlationId: string;
+
+  /**
+   * The turn, when there is one.
+   *
+   * @generated from field: string turn_id = 3;
+   */
+  turnId: string;
+
+  /**
+   * The event.
+   *
+   * @generated from field: selene.audit.v1.AuditEvent event = 4;
+   */
+  event?: AuditEvent | undefined;
+};
+
+/**
+ * Describes the message selene.audit.v1.AuditEntry.
+ * Use `create(AuditEntrySchema)` to create a new message.
+ */
+export const AuditEntrySchema: GenMessage<AuditEntry> = /*@__PURE__*/
+  messageDesc(file_selene_audit_v1_audit, 1);
 
 /**
  * AuditRecord is an event as stored: its place in the tenant's chain and its hashes.
@@ -129,6 +194,20 @@ export type AuditRecord = Message<"selene.audit.v1.AuditRecord"> & {
    * @generated from field: string hash = 7;
    */
   hash: string;
+
+  /**
+   * When the ledger stored it (the database's clock).
+   *
+   * @generated from field: google.protobuf.Timestamp recorded_at = 8;
+   */
+  recordedAt?: Timestamp | undefined;
+
+  /**
+   * The contract version of the request that appended it ("1.0").
+   *
+   * @generated from field: string contract_version = 9;
+   */
+  contractVersion: string;
 };
 
 /**
@@ -136,7 +215,7 @@ export type AuditRecord = Message<"selene.audit.v1.AuditRecord"> & {
  * Use `create(AuditRecordSchema)` to create a new message.
  */
 export const AuditRecordSchema: GenMessage<AuditRecord> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 1);
+  messageDesc(file_selene_audit_v1_audit, 2);
 
 /**
  * AppendRequest adds an event.
@@ -164,7 +243,7 @@ export type AppendRequest = Message<"selene.audit.v1.AppendRequest"> & {
  * Use `create(AppendRequestSchema)` to create a new message.
  */
 export const AppendRequestSchema: GenMessage<AppendRequest> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 2);
+  messageDesc(file_selene_audit_v1_audit, 3);
 
 /**
  * AppendResponse returns the stored record.
@@ -185,10 +264,136 @@ export type AppendResponse = Message<"selene.audit.v1.AppendResponse"> & {
  * Use `create(AppendResponseSchema)` to create a new message.
  */
 export const AppendResponseSchema: GenMessage<AppendResponse> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 3);
+  messageDesc(file_selene_audit_v1_audit, 4);
 
 /**
- * ListEventsRequest reads a tenant's records in sequence order.
+ * AppendEventsRequest adds events in order.
+ *
+ * @generated from message selene.audit.v1.AppendEventsRequest
+ */
+export type AppendEventsRequest = Message<"selene.audit.v1.AppendEventsRequest"> & {
+  /**
+   * The writer's context.
+   *
+   * @generated from field: selene.kernel.v1.SystemEnvelope envelope = 1;
+   */
+  envelope?: SystemEnvelope | undefined;
+
+  /**
+   * The events, in the order their chains take them.
+   *
+   * @generated from field: repeated selene.audit.v1.AuditEntry entries = 2;
+   */
+  entries: AuditEntry[];
+};
+
+/**
+ * Describes the message selene.audit.v1.AppendEventsRequest.
+ * Use `create(AppendEventsRequestSchema)` to create a new message.
+ */
+export const AppendEventsRequestSchema: GenMessage<AppendEventsRequest> = /*@__PURE__*/
+  messageDesc(file_selene_audit_v1_audit, 5);
+
+/**
+ * AppendEventsResponse returns the stored records, in the order of the request.
+ *
+ * @generated from message selene.audit.v1.AppendEventsResponse
+ */
+export type AppendEventsResponse = Message<"selene.audit.v1.AppendEventsResponse"> & {
+  /**
+   * One record per entry (the earlier record when an event id was appended before).
+   *
+   * @generated from field: repeated selene.audit.v1.AuditRecord records = 1;
+   */
+  records: AuditRecord[];
+};
+
+/**
+ * Describes the message selene.audit.v1.AppendEventsResponse.
+ * Use `create(AppendEventsResponseSchema)` to create a new message.
+ */
+export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
+  messageDesc(file_selene_audit_v1_audit, 6);
+
+/**
+ * ListChainsRequest lists the chains.
+ *
+ * @generated from message selene.audit.v1.ListChainsRequest
+ */
+export type ListChainsRequest = Message<"selene.audit.v1.ListChainsRequest"> & {
+  /**
+   * The reader's context.
+   *
+   * @generated from field: selene.kernel.v1.SystemEnvelope envelope = 1;
+   */
+  envelope?: SystemEnvelope | undefined;
+};
+
+/**
+ * Describes the message selene.audit.v1.ListChainsRequest.
+ * Use `create(ListChainsRequestSchema)` to create a new message.
+ */
+export const ListChainsRequestSchema: GenMessage<ListChainsRequest> = /*@__PURE__*/
+  messageDesc(file_selene_audit_v1_audit, 7);
+
+/**
+ * ChainHead is the last record of one tenant's chain.
+ *
+ * @generated from message selene.audit.v1.ChainHead
+ */
+export type ChainHead = Message<"selene.audit.v1.ChainHead"> & {
+  /**
+   * The tenant.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Its last sequence number.
+   *
+   * @generated from field: uint64 sequence = 2;
+   */
+  sequence: bigint;
+
+  /**
+   * Its last hash.
+   *
+   * @generated from field: string hash = 3;
+   */
+  hash: string;
+};
+
+/**
+ * Describes the message selene.audit.v1.ChainHead.
+ * Use `create(ChainHeadSchema)` to create a new message.
+ */
+export const ChainHeadSchema: GenMessage<ChainHead> = /*@__PURE__*/
+  messageDesc(file_selene_audit_v1_audit, 8);
+
+/**
+ * ListChainsResponse lists every chain, in byte order of tenant id.
+ *
+ * @generated from message selene.audit.v1.ListChainsResponse
+ */
+export type ListChainsResponse = Message<"selene.audit.v1.ListChainsResponse"> & {
+  /**
+   * The chains.
+   *
+   * @generated from field: repeated selene.audit.v1.ChainHead chains = 1;
+   */
+  chains: ChainHead[];
+};
+
+/**
+ * Describes the message selene.audit.v1.ListChainsResponse.
+ * Use `create(ListChainsResponseSchema)` to create a new message.
+ */
+export const ListChainsResponseSchema: GenMessage<ListChainsResponse> = /*@__PURE__*/
+  messageDesc(file_selene_audit_v1_audit, 9);
+
+/**
+ * ListEventsRequest reads records in sequence order: a tenant's, or one correlation id's.
  *
  * @generated from message selene.audit.v1.ListEventsRequest
  */
@@ -201,7 +406,8 @@ export type ListEventsRequest = Message<"selene.audit.v1.ListEventsRequest"> & {
   envelope?: SystemEnvelope | undefined;
 
   /**
-   * The tenant.
+   * The tenant; may be empty when correlation_id is set (its records in every chain, in order of
+   * tenant id, then sequence).
    *
    * @generated from field: string tenant_id = 2;
    */
@@ -234,7 +440,7 @@ export type ListEventsRequest = Message<"selene.audit.v1.ListEventsRequest"> & {
  * Use `create(ListEventsRequestSchema)` to create a new message.
  */
 export const ListEventsRequestSchema: GenMessage<ListEventsRequest> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 4);
+  messageDesc(file_selene_audit_v1_audit, 10);
 
 /**
  * ListEventsResponse is one page of records.
@@ -255,7 +461,7 @@ export type ListEventsResponse = Message<"selene.audit.v1.ListEventsResponse"> &
  * Use `create(ListEventsResponseSchema)` to create a new message.
  */
 export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 5);
+  messageDesc(file_selene_audit_v1_audit, 11);
 
 /**
  * VerifyChainRequest checks a tenant's chain.
@@ -283,7 +489,7 @@ export type VerifyChainRequest = Message<"selene.audit.v1.VerifyChainRequest"> &
  * Use `create(VerifyChainRequestSchema)` to create a new message.
  */
 export const VerifyChainRequestSchema: GenMessage<VerifyChainRequest> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 6);
+  messageDesc(file_selene_audit_v1_audit, 12);
 
 /**
  * VerifyChainResponse is the verdict.
@@ -318,7 +524,7 @@ export type VerifyChainResponse = Message<"selene.audit.v1.VerifyChainResponse">
  * Use `create(VerifyChainResponseSchema)` to create a new message.
  */
 export const VerifyChainResponseSchema: GenMessage<VerifyChainResponse> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 7);
+  messageDesc(file_selene_audit_v1_audit, 13);
 
 /**
  * Gate names the step of the turn pipeline that made a decision.
@@ -487,6 +693,27 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof AppendRequestSchema;
     output: typeof AppendResponseSchema;
+  },
+  /**
+   * AppendEvents adds several events, each to its own tenant's chain, in order, in one
+   * transaction: all are stored or none. Idempotent by event id.
+   *
+   * @generated from rpc selene.audit.v1.AuditService.AppendEvents
+   */
+  appendEvents: {
+    methodKind: "unary";
+    input: typeof AppendEventsRequestSchema;
+    output: typeof AppendEventsResponseSchema;
+  },
+  /**
+   * ListChains lists the tenants that have a chain, with each chain's head.
+   *
+   * @generated from rpc selene.audit.v1.AuditService.ListChains
+   */
+  listChains: {
+    methodKind: "unary";
+    input: typeof ListChainsRequestSchema;
+    output: typeof ListChainsResponseSchema;
   },
   /**
    * ListEvents reads a tenant's events, optionally for one correlation id (replay).
