@@ -1,0 +1,125 @@
+/**
+ * The AuditService handlers over the ledger. Writers (the router, the outbox,
+ * governance) append, each only events it acted in: the event's actor must be
+ * the caller. Operators read, list chains and verify them.
+ */
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import { type AuditEvent, AuditService } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import type { ContractVersion } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import type { BoundaryValidator } from "../runtime/boundary-validator.js";
+import type { Logger } from "../runtime/logger.js";
+import { SeleneError } from "../runtime/selene-error.js";
+import { allowOnly, type CallContext, implementService, type ServiceHandlers } from "../runtime/unary-service.js";
+import { spiffeIdOf } from "../runtime/workload-identities.js";
+import type { AuditLedger, LedgerEntry } from "./audit-ledger.js";
+
+/** The handlers of AuditService. */
+export type AuditHandlers = ServiceHandlers<(typeof AuditService)["method"]>;
+
+/** Who may append. */
+export const AUDIT_WRITERS = Object.freeze(["router", "outbox", "governance"].map((name) => spiffeIdOf(name)));
+/** Who may read. */
+export const AUDIT_READERS = Object.freeze([spiffeIdOf("operator")]);
+
+function requireOneOf(context: CallContext, allowed: readonly string[]): void {
+  if (allowed.includes(context.caller)) return;
+  throw new SeleneError(ReasonCode.CALLER_NOT_ALLOWED, `caller ${context.caller} is not allowed to call this method`);
+}
+
+function versionOf(version: ContractVersion | undefined): string {
+  return `${version?.major ?? 0}.${version?.minor ?? 0}`;
+}
+
+function ownEvent(event: AuditEvent, context: CallContext, index: number): AuditEvent {
+  if (event.actor !== context.caller) {
+    throw new SeleneError(ReasonCode.FIELD_INVALID, "an event's actor must be the caller that appends it", {
+      fieldPath: index < 0 ? "event.actor" : `entries[${index}].event.actor`,
+    });
+  }
+  return event;
+}
+
+/** Creates the handlers over `ledger`. */
+export function createAuditHandlers(ledger: AuditLedger): AuditHandlers {
+  return {
+    async append(request, context) {
+      requireOneOf(context, AUDIT_WRITERS);
+      const envelope = request.envelope!;
+      const [record] = await ledger.append([
+        {
+          tenantId: envelope.tenantId,
+          correlationId: envelope.correlationId,
+          turnId: envelope.turnId,
+          event: ownEvent(request.event!, context, -1),
+          contractVersion: versionOf(envelope.contractVersion),
+        },
+      ]);
+      return { record };
+    },
+    async appendEvents(request, context) {
+      requireOneOf(context, AUDIT_WRITERS);
+      const contractVersion = versionOf(request.envelope?.contractVersion);
+      const entries: LedgerEntry[] = request.entries.map((entry, i) => ({
+        tenantId: entry.tenantId,
+        correlationId: entry.correlationId,
+        turnId: entry.turnId,
+        event: ownEvent(entry.event!, context, i),
+        contractVersion,
+      }));
+      return { records: await ledger.append(entries) };
+    },
+    async listEvents(request, context) {
+      requireOneOf(context, AUDIT_READERS);
+      if (request.tenantId === "" && request.correlationId === "") {
+        throw new SeleneError(ReasonCode.FIELD_INVALID, "set tenant_id, correlation_id or both", {
+          fieldPath: "tenant_id",
+        });
+      }
+      const records = await ledger.list({
+        tenantId: request.tenantId,
+        correlationId: request.correlationId,
+        afterSequence: request.afterSequence,
+        pageSize: request.pageSize === 0 ? 100 : request.pageSize,
+      });
+      return { records };
+    },
+    async listChains(_request, context) {
+      requireOneOf(context, AUDIT_READERS);
+      return { chains: await ledger.chains() };
+    },
+    async verifyChain(request, context) {
+      requireOneOf(context, AUDIT_READERS);
+      const verdict = await ledger.verify(request.tenantId);
+      if (!verdict.intact) {
+        context.logger.error(
+          {
+            tenant_id: request.tenantId,
+            first_bad_sequence: verdict.firstBadSequence.toString(),
+            problem: verdict.problem,
+          },
+          "audit chain broken",
+        );
+      }
+      return verdict;
+    },
+  };
+}
+
+/** Settings of the served implementation. */
+export interface AuditServiceOptions {
+  readonly validator: BoundaryValidator;
+  readonly logger: Logger;
+}
+
+/** The grpc-js implementation of AuditService. */
+export function auditServiceImplementation(
+  ledger: AuditLedger,
+  options: AuditServiceOptions,
+): UntypedServiceImplementation {
+  return implementService(AuditService, createAuditHandlers(ledger), {
+    ...options,
+    authorize: allowOnly([...AUDIT_WRITERS, ...AUDIT_READERS]),
+    self: spiffeIdOf("audit"),
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * The audit service's composition root: config -> logger -> db -> ledger -> serve gRPC -> drain on
+ * SIGTERM (the server first, so no append is cut off, then the pool).
+ */
+import pg from "pg";
+import { AuditService } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import { createBoundaryValidator } from "../runtime/boundary-validator.js";
+import { startGrpcServer } from "../runtime/grpc-server.js";
+import { createLogger } from "../runtime/logger.js";
+import { onShutdown } from "../runtime/on-shutdown.js";
+import { serverCredentials } from "../runtime/tls-credentials.js";
+import { createAuditLedger } from "./audit-ledger.js";
+import { auditServiceImplementation } from "./audit-service.js";
+import { readAuditConfig } from "./config.js";
+
+const config = readAuditConfig(process.env);
+const logger = createLogger("audit", config.logLevel);
+const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
+
+const server = await startGrpcServer({
+  address: config.address,
+  healthAddress: config.healthAddress,
+  credentials: serverCredentials(config.pkiDir, config.name, {
+    onReload: (reload) => logger.info({ reload }, "certificate reloaded"),
+  }),
+  services: [
+    {
+      service: AuditService,
+      implementation: auditServiceImplementation(createAuditLedger(pool), {
+        validator: createBoundaryValidator(),
+        logger,
+      }),
+    },
+  ],
+  logger,
+});
+
+onShutdown(logger, async () => {
+  await server.shutdown();
+  await pool.end();
+});

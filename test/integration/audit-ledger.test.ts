@@ -1,0 +1,127 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { expect } from "chai";
+import pg from "pg";
+import { pino } from "pino";
+import { migrate } from "../../deploy/migrate.js";
+import { AuditEventSchema, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { type AuditLedger, createAuditLedger, type LedgerEntry } from "../../services/audit/audit-ledger.js";
+import { genesisHash, linkOfRecord, recordHash } from "../../services/audit/chain-hash.js";
+import { SeleneError } from "../../services/runtime/selene-error.js";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+
+let ids = 0;
+
+function anEntry(tenantId: string, overrides: Partial<LedgerEntry["event"]> = {}): LedgerEntry {
+  ids += 1;
+  return {
+    tenantId,
+    correlationId: `corr-${Math.ceil(ids / 3)}`,
+    turnId: `turn-${ids}`,
+    contractVersion: "1.0",
+    event: create(AuditEventSchema, {
+      eventId: `test/${ids}`,
+      gate: Gate.UNDERSTAND,
+      decision: Decision.PASS,
+      reason: ReasonCode.UNSPECIFIED,
+      actor: "spiffe://selene.local/ns/selene/sa/router",
+      occurredAt: timestampFromMs(Date.parse("2030-01-01T00:00:00.000Z") + ids),
+      attributes: { intent: "kb.lookup", é: "accent", a: "first" },
+      inputDigest: `sha256:${"ab".repeat(32)}`,
+      payload: new Uint8Array([1, 2, ids % 256]),
+      ...overrides,
+    }),
+  };
+}
+
+describe("audit ledger", () => {
+  let database: TestDatabase;
+  let pool: pg.Pool;
+  let ledger: AuditLedger;
+
+  before(async () => {
+    database = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: database.url, max: 20 });
+    await migrate(pool, "audit", pino({ level: "silent" }));
+    ledger = createAuditLedger(pool);
+  });
+
+  after(async () => {
+    await pool.end();
+    await database.drop();
+  });
+
+  it("chains a tenant's records from its genesis, each hash recomputable outside the database", async () => {
+    const records = await ledger.append([anEntry("chain-a"), anEntry("chain-a"), anEntry("chain-a")]);
+    expect(records.map((r) => r.sequence)).to.deep.equal([1n, 2n, 3n]);
+    expect(records[0]!.prevHash).to.equal(genesisHash("chain-a"));
+    for (const [i, record] of records.entries()) {
+      expect(recordHash(linkOfRecord(record))).to.equal(record.hash);
+      if (i > 0) expect(record.prevHash).to.equal(records[i - 1]!.hash);
+    }
+    expect(await ledger.verify("chain-a")).to.deep.include({ intact: true, recordsChecked: 3n });
+  });
+
+  it("stores an event id once: the same content returns the stored record, other content is refused", async () => {
+    const entry = anEntry("chain-b");
+    const [first] = await ledger.append([entry]);
+    const [again] = await ledger.append([entry]);
+    expect(again!.sequence).to.equal(first!.sequence);
+    expect(again!.hash).to.equal(first!.hash);
+    const changed = { ...entry, event: create(AuditEventSchema, { ...entry.event, decision: Decision.DENY }) };
+    const error = await ledger.append([changed]).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(SeleneError);
+    expect((error as SeleneError).reasonName).to.equal("AUDIT_EVENT_CONFLICT");
+    expect((await ledger.chains()).find((c) => c.tenantId === "chain-b")?.sequence).to.equal(1n);
+  });
+
+  it("keeps one linear chain per tenant under 200 concurrent appends over several tenants", async () => {
+    const tenants = ["conc-a", "conc-b", "conc-c"];
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => ledger.append([anEntry(tenants[i % 3]!), anEntry(tenants[(i + 1) % 3]!)])),
+    );
+    for (const tenant of tenants) {
+      const verdict = await ledger.verify(tenant);
+      expect(
+        verdict.intact,
+        `${tenant}: ${JSON.stringify(verdict, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`,
+      ).to.equal(true);
+      const appended = batches.flat().filter((entry) => entry.tenantId === tenant).length;
+      expect(verdict.recordsChecked).to.equal(BigInt(appended));
+    }
+  });
+
+  it("lists one correlation id's records across tenants in tenant, then sequence order", async () => {
+    ids = 3000; // corr-1001 for the next three entries
+    await ledger.append([anEntry("list-b"), anEntry("list-a"), anEntry("list-b")]);
+    const records = await ledger.list({ tenantId: "", correlationId: "corr-1001", afterSequence: 0n, pageSize: 100 });
+    expect(records.map((r) => `${r.tenantId}:${r.sequence}`)).to.deep.equal(["list-a:1", "list-b:1", "list-b:2"]);
+  });
+
+  it("refuses UPDATE, DELETE and TRUNCATE on the events", async () => {
+    for (const sql of ["update audit.events set reason = 1", "delete from audit.events", "truncate audit.events"]) {
+      const error = await pool.query(sql).catch((e: unknown) => e);
+      expect((error as { message?: string }).message, sql).to.match(/append-only/);
+    }
+  });
+
+  it("names the first tampered row, and a removed tail", async () => {
+    await ledger.append([anEntry("tamper"), anEntry("tamper"), anEntry("tamper"), anEntry("tamper")]);
+    const client = await pool.connect();
+    try {
+      // A superuser can switch triggers off: exactly what verification must catch.
+      await client.query("set session_replication_role = replica");
+      await client.query("update audit.events set reason = 700 where tenant_id = 'tamper' and sequence = 3");
+      const verdict = await ledger.verify("tamper");
+      expect(verdict).to.deep.include({ intact: false, firstBadSequence: 3n, problem: "hash", recordsChecked: 2n });
+      await client.query("update audit.events set reason = 0 where tenant_id = 'tamper' and sequence = 3");
+      expect((await ledger.verify("tamper")).intact).to.equal(true);
+      await client.query("delete from audit.events where tenant_id = 'tamper' and sequence = 4");
+      expect(await ledger.verify("tamper")).to.deep.include({ intact: false, firstBadSequence: 4n, problem: "head" });
+    } finally {
+      await client.query("set session_replication_role = origin");
+      client.release();
+    }
+  });
+});
