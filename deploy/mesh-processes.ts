@@ -29,8 +29,8 @@ export interface MeshLayout {
 /** The services that own a schema, migrated before the processes start. */
 export const MIGRATED_SERVICES = ["router", "reminders", "outbox", "audit"] as const;
 
-/** The engines, the outbox and the router, in start order. */
-export const MESH_ORDER = ["nlp", "tools", "reminders", "calc", "outbox", "router"] as const;
+/** The engines, the audit service, the outbox and the router, in start order. */
+export const MESH_ORDER = ["nlp", "tools", "reminders", "calc", "audit", "outbox", "router"] as const;
 
 const PYTHON = "/usr/bin/python3";
 
@@ -68,6 +68,7 @@ export function meshProcesses(layout: MeshLayout): MeshProcess[] {
     tools: node("services/engines/tools/main.js"),
     reminders: node("services/engines/reminders/main.js"),
     outbox: node("services/outbox/main.js"),
+    audit: node("services/audit/main.js"),
     calc: { command: PYTHON, args: [join(layout.root, "services", "engines", "calc", "calc_engine.py")] },
     router: node("services/router/main.js"),
   };
