@@ -88,7 +88,7 @@ export async function startBenchMesh(
 
 /** Throws unless every port of a mesh at `portOffset` can be bound on 127.0.0.1. */
 async function assertPortsFree(portOffset: number): Promise<void> {
-  const ports = [...Object.values(LOCAL_PORTS).flatMap((p) => [p.grpc, p.health]), LOCAL_CONNECT_PORT];
+  const ports = [...Object.values(LOCAL_PORTS).flatMap((p) => [p.grpc, p.health, p.metrics]), LOCAL_CONNECT_PORT];
   const taken: number[] = [];
   for (const port of ports.map((p) => p + portOffset)) {
     const free = await new Promise<boolean>((resolve) => {

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../services/runtime/local-ports.js";
-import { addressVariable } from "../services/runtime/service-config.js";
+import { addressVariable, metricsAddressVariable } from "../services/runtime/service-config.js";
 
 /** One process of the mesh. */
 export interface MeshProcess {
@@ -39,6 +39,11 @@ export function grpcAddress(name: keyof typeof LOCAL_PORTS, portOffset: number):
   return `127.0.0.1:${LOCAL_PORTS[name].grpc + portOffset}`;
 }
 
+/** The address of process `name`'s Prometheus metrics port. */
+export function metricsAddress(name: keyof typeof LOCAL_PORTS, portOffset: number): string {
+  return `127.0.0.1:${LOCAL_PORTS[name].metrics + portOffset}`;
+}
+
 /** The router's Connect address. */
 export function connectAddress(portOffset: number): string {
   return `127.0.0.1:${LOCAL_CONNECT_PORT + portOffset}`;
@@ -56,6 +61,7 @@ export function meshEnv(layout: MeshLayout): Record<string, string> {
   for (const name of Object.keys(LOCAL_PORTS) as Array<keyof typeof LOCAL_PORTS>) {
     env[addressVariable(name)] = grpcAddress(name, layout.portOffset);
     env[`SELENE_${name.toUpperCase()}_HEALTH_ADDR`] = `127.0.0.1:${LOCAL_PORTS[name].health + layout.portOffset}`;
+    env[metricsAddressVariable(name)] = metricsAddress(name, layout.portOffset);
   }
   return env;
 }

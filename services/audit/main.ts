@@ -1,5 +1,5 @@
 /**
- * The audit service's composition root: config -> logger -> db -> ledger -> serve gRPC -> drain on
+ * The audit service's composition root: config -> logger -> tracing and metrics -> db -> ledger -> serve gRPC -> drain on
  * SIGTERM (the server first, so no append is cut off, then the pool).
  */
 import pg from "pg";
@@ -7,6 +7,7 @@ import { AuditService } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
+import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { createAuditLedger } from "./audit-ledger.js";
@@ -15,6 +16,7 @@ import { readAuditConfig } from "./config.js";
 
 const config = readAuditConfig(process.env);
 const logger = createLogger("audit", config.logLevel);
+const observability = await startObservability(config, logger);
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
 pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 
@@ -39,4 +41,5 @@ const server = await startGrpcServer({
 onShutdown(logger, async () => {
   await server.shutdown();
   await pool.end();
+  await observability.close();
 });

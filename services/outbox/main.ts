@@ -1,5 +1,5 @@
 /**
- * The outbox's composition root: config -> logger -> db -> store -> serve gRPC -> retention job
+ * The outbox's composition root: config -> logger -> tracing and metrics -> db -> store -> serve gRPC -> retention job
  * -> drain on SIGTERM (the server first, so no call is cut off, then the pool).
  */
 import pg from "pg";
@@ -7,6 +7,7 @@ import { OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
+import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { readOutboxConfig } from "./config.js";
@@ -15,6 +16,7 @@ import { outboxServiceImplementation } from "./outbox-service.js";
 
 const config = readOutboxConfig(process.env);
 const logger = createLogger("outbox", config.logLevel);
+const observability = await startObservability(config, logger);
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
 pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 const store = createEffectStore(pool, config.retryPolicies);
@@ -48,4 +50,5 @@ onShutdown(logger, async () => {
   clearInterval(purge);
   await server.shutdown();
   await pool.end();
+  await observability.close();
 });

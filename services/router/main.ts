@@ -1,5 +1,5 @@
 /**
- * The router's composition root: config -> logger -> db -> engine clients ->
+ * The router's composition root: config -> logger -> tracing and metrics -> db -> engine clients ->
  * outbox client and effect executor -> serve gRPC and Connect -> drain on SIGTERM.
  */
 import pg from "pg";
@@ -7,6 +7,7 @@ import { TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
+import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
@@ -27,6 +28,7 @@ import { turnServiceImplementation } from "./turn-service.js";
 
 const config = readRouterConfig(process.env);
 const logger = createLogger("router", config.logLevel);
+const observability = await startObservability(config, logger);
 const validator = createBoundaryValidator();
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
 pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
@@ -104,4 +106,5 @@ onShutdown(logger, async () => {
   audit.close();
   registry.close();
   await pool.end();
+  await observability.close();
 });

@@ -1,14 +1,15 @@
 /**
  * The composition shared by every TypeScript engine: its EngineService handlers
  * served over mTLS to the router's identity only (anyone else gets
- * PERMISSION_DENIED with MEDIATION_BYPASS), with health, reflection and a drain
- * on SIGTERM.
+ * PERMISSION_DENIED with MEDIATION_BYPASS), with health, reflection, tracing,
+ * a metrics port and a drain on SIGTERM.
  */
 import { EngineService } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { createBoundaryValidator } from "./boundary-validator.js";
 import { startGrpcServer } from "./grpc-server.js";
 import type { Logger } from "./logger.js";
+import { startObservability } from "./observability.js";
 import { onShutdown } from "./on-shutdown.js";
 import type { ServiceConfig } from "./service-config.js";
 import { serverCredentials } from "./tls-credentials.js";
@@ -25,6 +26,7 @@ export async function serveEngine(
   handlers: EngineHandlers,
   close: () => Promise<void> = async () => {},
 ): Promise<void> {
+  const observability = await startObservability(config, logger);
   const self = spiffeIdOf(config.name);
   const implementation = implementService(EngineService, handlers, {
     validator: createBoundaryValidator(),
@@ -44,5 +46,6 @@ export async function serveEngine(
   onShutdown(logger, async () => {
     await server.shutdown();
     await close();
+    await observability.close();
   });
 }

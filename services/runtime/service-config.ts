@@ -14,7 +14,18 @@ export interface ServiceConfig {
   readonly address: string;
   /** host:port of the plaintext health port. */
   readonly healthAddress: string;
+  /** host:port of the plaintext Prometheus metrics port. */
+  readonly metricsAddress: string;
   readonly logLevel: string;
+  /** Where finished spans go; undefined keeps tracing to propagation and log fields only. */
+  readonly tracing: TracingConfig | undefined;
+}
+
+/** Span export over OTLP/HTTP (JSON). */
+export interface TracingConfig {
+  readonly exporter: "otlp";
+  /** The OTLP traces URL, such as http://127.0.0.1:4318/v1/traces. */
+  readonly url: string;
 }
 
 /** An environment map: process.env or a test's own. */
@@ -41,6 +52,30 @@ export function addressVariable(name: string): string {
   return `SELENE_${name.toUpperCase()}_ADDR`;
 }
 
+/**
+ * SELENE_TRACING=otlp, or any OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, turns span export on;
+ * SELENE_TRACING=off keeps it off even when an endpoint is set. The traces endpoint is used
+ * as given; the general endpoint gets /v1/traces appended, as the OTLP specification says.
+ */
+function readTracing(env: Env): TracingConfig | undefined {
+  const mode = env.SELENE_TRACING;
+  if (mode !== undefined && mode !== "" && mode !== "off" && mode !== "otlp") {
+    throw new ConfigError(`SELENE_TRACING must be off or otlp, got "${mode}"`);
+  }
+  const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (mode === "off" || (mode !== "otlp" && !tracesEndpoint && !endpoint)) return undefined;
+  const url = tracesEndpoint || `${(endpoint || "http://127.0.0.1:4318").replace(/\/+$/, "")}/v1/traces`;
+  if (!/^https?:\/\/[^/]+/.test(url))
+    throw new ConfigError(`the OTLP traces endpoint must be an http(s) URL, got "${url}"`);
+  return Object.freeze({ exporter: "otlp", url });
+}
+
+/** The environment variable holding a process's metrics address, such as SELENE_NLP_METRICS_ADDR. */
+export function metricsAddressVariable(name: string): string {
+  return `SELENE_${name.toUpperCase()}_METRICS_ADDR`;
+}
+
 /** Reads the shared settings of service `name`. */
 export function readServiceConfig(env: Env, name: keyof typeof LOCAL_PORTS): ServiceConfig {
   const ports = LOCAL_PORTS[name];
@@ -51,6 +86,8 @@ export function readServiceConfig(env: Env, name: keyof typeof LOCAL_PORTS): Ser
     pkiDir: env.SELENE_PKI_DIR ?? ".selene/pki",
     address: readAddress(env, addressVariable(name), `127.0.0.1:${ports.grpc}`),
     healthAddress: readAddress(env, `SELENE_${name.toUpperCase()}_HEALTH_ADDR`, `127.0.0.1:${ports.health}`),
+    metricsAddress: readAddress(env, metricsAddressVariable(name), `127.0.0.1:${ports.metrics}`),
     logLevel,
+    tracing: readTracing(env),
   });
 }

@@ -3,7 +3,9 @@
  * the boundary validator as bytes. Errors come back as SeleneError: the peer's
  * own reason when it sent an ErrorDetail, otherwise a reason chosen by the
  * caller for transport faults (unreachable, deadline), so that callers always
- * branch on a reason code.
+ * branch on a reason code. Every call carries the correlation id and the active
+ * W3C trace context in its metadata, and is counted and timed per target
+ * (the peer's workload name) in the RPC metrics.
  */
 import { create, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
@@ -15,11 +17,15 @@ import {
   type ServiceError,
   status,
 } from "@grpc/grpc-js";
+import { context as otelContext, trace } from "@opentelemetry/api";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { BoundaryValidator } from "./boundary-validator.js";
 import { decodeStatusDetails, fromErrorDetail, STATUS_DETAILS_KEY } from "./error-status.js";
 import { methodPath } from "./raw-service-definition.js";
+import { clientRpcRecorder, type RpcRecorder } from "./rpc-metrics.js";
+import { endRpcSpan, startClientSpan } from "./rpc-span.js";
 import { SeleneError } from "./selene-error.js";
+import { enableTraceContext, injectTraceContext } from "./trace-context.js";
 import { CORRELATION_KEY } from "./unary-service.js";
 
 /** Reasons a client reports for faults the peer did not describe itself. */
@@ -79,21 +85,41 @@ export function createUnaryClient<T extends GenServiceMethods>(
   service: GenService<T>,
   options: UnaryClientOptions,
 ): UnaryClient<T> {
+  enableTraceContext();
   const client = new Client(options.address, options.credentials, {
     "grpc.ssl_target_name_override": options.serverName,
     "grpc.default_authority": options.serverName,
     ...options.channelOptions,
   });
   const passThrough = (b: Buffer) => b;
+  const recorders = new Map<string, RpcRecorder>();
+  const recorderOf = (path: string) => {
+    let recorder = recorders.get(path);
+    if (recorder === undefined) {
+      recorder = clientRpcRecorder(options.serverName, path);
+      recorders.set(path, recorder);
+    }
+    return recorder;
+  };
   return {
     call(methodName, request, callOptions) {
       const method = service.method[methodName]!;
+      const path = methodPath(method);
+      const recorder = recorderOf(path);
       const bytes = toBinary(method.input, create(method.input, request));
       const metadata = new Metadata();
       metadata.set(CORRELATION_KEY, callOptions.correlationId);
+      const active = otelContext.active();
+      const span = startClientSpan(path, options.serverName, active);
+      injectTraceContext(trace.setSpan(active, span), metadata);
+      const started = performance.now();
+      const finish = (code: status, error: SeleneError | undefined) => {
+        recorder.record(code, error?.reasonName, (performance.now() - started) / 1000);
+        endRpcSpan(span, code, error);
+      };
       return new Promise((resolve, reject) => {
         client.makeUnaryRequest(
-          methodPath(method),
+          path,
           passThrough,
           passThrough,
           Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -101,20 +127,27 @@ export function createUnaryClient<T extends GenServiceMethods>(
           { deadline: callOptions.deadline },
           (err, response) => {
             if (err) {
-              reject(transportError(err, options.faults, options.address));
+              const error = transportError(err, options.faults, options.address);
+              finish(err.code, error);
+              reject(error);
               return;
             }
             const verdict = options.validator.validate(method.output, response ?? Buffer.alloc(0));
             if (verdict.ok) {
+              finish(status.OK, undefined);
               resolve(verdict.message as MessageShape<T[typeof methodName]["output"]>);
               return;
             }
-            reject(
-              new SeleneError(options.faults.invalidResponse, `${options.address} sent an invalid response`, {
+            const error = new SeleneError(
+              options.faults.invalidResponse,
+              `${options.address} sent an invalid response`,
+              {
                 violations: verdict.error.violations,
                 cause: verdict.error,
-              }),
+              },
             );
+            finish(status.OK, error);
+            reject(error);
           },
         );
       });

@@ -4,18 +4,30 @@
  * the service's allow-list, the boundary validator on the request bytes, the
  * handler, the boundary validator on the response. Domain errors (SeleneError)
  * become a status, a reason code and an ErrorDetail; anything else becomes
- * INTERNAL, logged with its cause and never described on the wire.
+ * INTERNAL, logged with its cause and never described on the wire. Each call
+ * runs in its server span's trace context and is counted and timed in the RPC
+ * metrics (rpc-metrics.ts), refusals included.
  */
 import { create, type DescMessage, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import type { Metadata, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  type Metadata,
+  type ServerUnaryCall,
+  type sendUnaryData,
+  status,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { context as otelContext, ROOT_CONTEXT, type Span, trace } from "@opentelemetry/api";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { BoundaryValidator } from "./boundary-validator.js";
 import { toGrpcStatus } from "./error-status.js";
 import type { Logger } from "./logger.js";
 import { peerSpiffeId } from "./peer-identity.js";
 import { methodPath } from "./raw-service-definition.js";
+import { serverRpcRecorder } from "./rpc-metrics.js";
+import { endRpcSpan, startServerSpan } from "./rpc-span.js";
 import { SeleneError } from "./selene-error.js";
+import { enableTraceContext, extractTraceContext } from "./trace-context.js";
 
 /** The metadata key that carries the correlation id across hops. */
 export const CORRELATION_KEY = "selene-correlation-id";
@@ -83,17 +95,30 @@ export function implementService<T extends GenServiceMethods>(
   handlers: ServiceHandlers<T>,
   options: ServiceOptions,
 ): UntypedServiceImplementation {
+  enableTraceContext();
   const implementation: UntypedServiceImplementation = {};
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;
     const handler = handlers[method.localName as keyof T] as UnaryHandler<DescMessage, DescMessage>;
     const rpcMethod = methodPath(method);
     const base = options.logger.child({ "rpc.method": rpcMethod });
-    implementation[method.name] = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+    const recorder = serverRpcRecorder(rpcMethod);
+    const serve = (
+      call: ServerUnaryCall<Buffer, Buffer>,
+      callback: sendUnaryData<Buffer>,
+      span: Span,
+      started: number,
+    ) => {
+      const answer = (error: SeleneError | undefined, response: Buffer | null) => {
+        const code = error?.status ?? status.OK;
+        recorder.record(code, error?.reasonName, (performance.now() - started) / 1000);
+        endRpcSpan(span, code, error);
+        callback(error === undefined ? null : toGrpcStatus(error), response);
+      };
       const fail = (error: SeleneError, logger: Logger) => {
         if (error.reason === ReasonCode.INTERNAL) logger.error({ err: error.cause ?? error }, "rpc failed");
         else logger.info({ reason: error.reasonName, status: error.status }, "rpc refused");
-        callback(toGrpcStatus(error), null);
+        answer(error, null);
       };
       const caller = peerSpiffeId(call);
       if (caller === undefined) {
@@ -106,7 +131,7 @@ export function implementService<T extends GenServiceMethods>(
           { caller, callee: options.self, reason: denied.reasonName, correlation_id: correlationOf({}, call.metadata) },
           "caller denied",
         );
-        callback(toGrpcStatus(denied), null);
+        answer(denied, null);
         return;
       }
       const verdict = options.validator.validate(method.input, call.request);
@@ -133,7 +158,7 @@ export function implementService<T extends GenServiceMethods>(
             return;
           }
           logger.debug("rpc ok");
-          callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+          answer(undefined, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
         },
         (e: unknown) => {
           const error =
@@ -141,6 +166,12 @@ export function implementService<T extends GenServiceMethods>(
           fail(error, logger);
         },
       );
+    };
+    // The whole call runs in its span's context: the handler's outgoing calls carry it on, log lines name it.
+    implementation[method.name] = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      const started = performance.now();
+      const span = startServerSpan(rpcMethod, extractTraceContext(call.metadata));
+      otelContext.with(trace.setSpan(ROOT_CONTEXT, span), serve, undefined, call, callback, span, started);
     };
   }
   return implementation;

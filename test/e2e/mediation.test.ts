@@ -129,6 +129,7 @@ describe("mesh end to end: mediation by identity", function () {
           SELENE_TOOLS_ADDR: `127.0.0.1:${port}`,
           SELENE_ROUTER_ADDR: grpcAddress("router", SLOW_OFFSET),
           SELENE_ROUTER_HEALTH_ADDR: `127.0.0.1:${LOCAL_PORTS.router.health + SLOW_OFFSET}`,
+          SELENE_ROUTER_METRICS_ADDR: `127.0.0.1:${LOCAL_PORTS.router.metrics + SLOW_OFFSET}`,
           SELENE_ROUTER_CONNECT_ADDR: `127.0.0.1:${LOCAL_CONNECT_PORT + SLOW_OFFSET}`,
           LOG_LEVEL: "warn",
         },
