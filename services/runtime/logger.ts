@@ -6,7 +6,7 @@
  * to stderr as JSON lines.
  */
 import { context, trace } from "@opentelemetry/api";
-import { type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger } from "pino";
 
@@ -16,10 +16,11 @@ function traceFields(): Record<string, string> {
   return span === undefined ? {} : { trace_id: span.traceId, span_id: span.spanId };
 }
 
-/** Creates the root logger of a service. */
-export function createLogger(service: string, level = "info"): Logger {
-  return pino(
-    { level, base: { service }, messageKey: "msg", mixin: traceFields },
-    pino.destination({ dest: 2, sync: false }),
-  );
+/** Creates the root logger of a service; it writes to stderr unless a test passes its own destination. */
+export function createLogger(
+  service: string,
+  level = "info",
+  destination: DestinationStream = pino.destination({ dest: 2, sync: false }),
+): Logger {
+  return pino({ level, base: { service }, messageKey: "msg", mixin: traceFields }, destination);
 }
