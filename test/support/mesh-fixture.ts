@@ -37,8 +37,8 @@ export interface TestMesh {
  */
 export const RUN_PORT_SHIFT = Number(process.env.SELENE_TEST_PORT_SHIFT ?? 0);
 
-/** Starts the mesh; `fileOffset` keeps the meshes of one run apart. */
-export async function startTestMesh(fileOffset: number): Promise<TestMesh> {
+/** Starts the mesh; `fileOffset` keeps the meshes of one run apart; `logLevel` is every process's LOG_LEVEL. */
+export async function startTestMesh(fileOffset: number, logLevel = "info"): Promise<TestMesh> {
   const portOffset = fileOffset + RUN_PORT_SHIFT;
   const dir = mkdtempSync(join(tmpdir(), "selene-mesh-"));
   const pkiDir = join(dir, "pki");
@@ -46,7 +46,7 @@ export async function startTestMesh(fileOffset: number): Promise<TestMesh> {
   await ensurePki({ dir: pkiDir });
   const db = await createTestDatabase();
   await migrateAll(db.url, MIGRATED_SERVICES, pino({ level: "silent" }));
-  const layout: MeshLayout = { root: process.cwd(), pkiDir, databaseUrl: db.url, portOffset, logLevel: "info" };
+  const layout: MeshLayout = { root: process.cwd(), pkiDir, databaseUrl: db.url, portOffset, logLevel };
   const env = meshEnv(layout);
   let mesh: RunningMesh;
   try {

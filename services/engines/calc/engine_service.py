@@ -26,6 +26,7 @@ from typing import Any
 import boundary
 import grpc
 import jsonlog
+import trace_context
 from errors import SeleneError, Violation, abort
 from evaluate import EvaluationError, evaluate, format_number
 from google.protobuf.message import Message
@@ -108,15 +109,16 @@ class EngineService:
 
         def handler(data: bytes, context: grpc.ServicerContext) -> Message:
             correlation_id: str | None = None
+            trace = trace_context.log_fields(trace_context.from_metadata(context.invocation_metadata()))
             try:
                 caller = peer_spiffe_id(context)
                 if caller not in ALLOWED_CALLERS:
                     correlation_id = _peek_correlation_id(request_class, data) or _header_correlation_id(context)
-                    raise _refuse_caller(caller, full_method, correlation_id)
+                    raise _refuse_caller(caller, full_method, correlation_id, trace)
                 request = boundary.decode(request_class, data)
                 correlation_id = request.envelope.correlation_id
                 response = implementation(request)
-                _check_response(response, full_method, correlation_id)
+                _check_response(response, full_method, correlation_id, trace)
                 return response
             except SeleneError as err:
                 refusal = err
@@ -127,6 +129,7 @@ class EngineService:
                     correlation_id=correlation_id,
                     error=repr(err),
                     stack=traceback.format_exc(),
+                    **trace,
                 )
                 refusal = SeleneError("INTERNAL", "internal error; the engine's logs have the details")
             if refusal.reason not in ("MEDIATION_BYPASS", "IDENTITY_MISSING"):
@@ -136,6 +139,7 @@ class EngineService:
                     reason=refusal.reason,
                     field_path=refusal.field_path or None,
                     correlation_id=correlation_id,
+                    **trace,
                 )
             abort(context, refusal)
             raise AssertionError("unreachable: abort raises")
@@ -220,7 +224,9 @@ def _no_effects(capability: str) -> SeleneError:
     )
 
 
-def _refuse_caller(caller: str | None, method: str, correlation_id: str | None) -> SeleneError:
+def _refuse_caller(
+    caller: str | None, method: str, correlation_id: str | None, trace: dict[str, str]
+) -> SeleneError:
     jsonlog.warn(
         "caller refused: engines accept calls from the router only",
         caller_spiffe_id=caller or "(none)",
@@ -228,6 +234,7 @@ def _refuse_caller(caller: str | None, method: str, correlation_id: str | None) 
         method=method,
         correlation_id=correlation_id,
         reason="MEDIATION_BYPASS" if caller is not None else "IDENTITY_MISSING",
+        **trace,
     )
     if caller is None:
         return SeleneError("IDENTITY_MISSING", "the client certificate carries no single SPIFFE id")
@@ -254,7 +261,7 @@ def _header_correlation_id(context: grpc.ServicerContext) -> str | None:
     return None
 
 
-def _check_response(response: Message, method: str, correlation_id: str) -> None:
+def _check_response(response: Message, method: str, correlation_id: str, trace: dict[str, str]) -> None:
     """A response that breaks its contract is a bug here: logged, and never sent."""
     try:
         boundary.check_rules(response)
@@ -264,5 +271,6 @@ def _check_response(response: Message, method: str, correlation_id: str) -> None
             method=method,
             correlation_id=correlation_id,
             violations=[f"{v.field_path}: {v.rule_id}" for v in err.violations],
+            **trace,
         )
         raise SeleneError("INTERNAL", "internal error; the engine's logs have the details") from None
