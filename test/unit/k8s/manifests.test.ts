@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import type { IService } from "kubernetes-models/v1/Service";
+import { metricsAddressVariable } from "../../../services/runtime/service-config.js";
 import { pkiFiles } from "../../../services/runtime/tls-credentials.js";
 import { spiffeIdOf, WORKLOAD_NAMES } from "../../../services/runtime/workload-identities.js";
 import {
@@ -129,13 +130,31 @@ describe("k8s manifests", () => {
         }
       });
 
-      it("exposes the router on grpc 7443, connect 8443 and health 7080, every other workload on grpc and health", () => {
+      it("exposes the router also on connect 8443, every workload on grpc 7443 and health 7080, Node ones on metrics 9464", () => {
         for (const name of WORKLOADS) {
           const ports = findDeployment(objects, name).spec!.template.spec!.containers[0]!.ports ?? [];
-          const expected =
-            name === "router" ? ["grpc:7443", "connect:8443", "health:7080"] : ["grpc:7443", "health:7080"];
+          const expected = [
+            "grpc:7443",
+            ...(name === "router" ? ["connect:8443"] : []),
+            "health:7080",
+            ...(name === "calc" ? [] : ["metrics:9464"]),
+          ];
           expect(ports.map((port) => `${port.name}:${port.containerPort}`)).to.deep.equal(expected);
         }
+      });
+
+      it("binds each metrics port on all interfaces and marks the pod for scraping on it", () => {
+        for (const name of WORKLOADS.filter((workload) => workload !== "calc")) {
+          const template = findDeployment(objects, name).spec!.template;
+          const env = template.spec!.containers[0]!.env ?? [];
+          expect(env, name).to.deep.include({ name: metricsAddressVariable(name), value: "0.0.0.0:9464" });
+          expect(template.metadata?.annotations, name).to.deep.equal({
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": "9464",
+            "prometheus.io/path": "/metrics",
+          });
+        }
+        expect(findDeployment(objects, "calc").spec!.template.metadata?.annotations).to.equal(undefined);
       });
 
       it("configures the service name, the PKI directory and, for schema owners only, DATABASE_URL", () => {

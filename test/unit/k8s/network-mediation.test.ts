@@ -50,7 +50,13 @@ const PRETEND_PODS: PodModel[] = [
     ports: {},
   },
   { name: "kube-dns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" }, ports: { dns: 53 } },
+  { name: "prometheus", namespace: "monitoring", labels: { "app.kubernetes.io/name": "prometheus" }, ports: {} },
+  // Another pod of the monitoring namespace, which is no scraper.
+  { name: "grafana", namespace: "monitoring", labels: { "app.kubernetes.io/name": "grafana" }, ports: {} },
 ];
+
+/** The workloads that serve /metrics: every one but the Python engine. */
+const SCRAPED = WORKLOADS.filter((name) => name !== "calc");
 
 function clusterOf(objects: readonly Manifest[]): ClusterModel {
   return {
@@ -60,6 +66,7 @@ function clusterOf(objects: readonly Manifest[]): ClusterModel {
       apps: {},
       "ingress-nginx": {},
       "kube-system": {},
+      monitoring: { "kubernetes.io/metadata.name": "monitoring" },
     },
   };
 }
@@ -127,6 +134,22 @@ describe("k8s network mediation", () => {
         for (const name of WORKLOADS) {
           const connection = { from: pod(cluster, "outsider"), to: pod(cluster, name), port: 7080 };
           expect(connectionAllowed(policies, cluster, connection), name).to.equal(true);
+        }
+      });
+
+      it("admits metrics scrapes only from Prometheus in the monitoring namespace, to the metrics port only", () => {
+        expect(allowedEdges(policies, cluster, "metrics")).to.deep.equal(
+          SCRAPED.map((name) => `prometheus->${name}`).sort(),
+        );
+        const prometheus = reachableFrom(policies, cluster, pod(cluster, "prometheus"));
+        expect(prometheus.filter((edge) => !edge.startsWith("health:") && !edge.startsWith("dns:"))).to.deep.equal(
+          SCRAPED.map((name) => `metrics:${name}`).sort(),
+        );
+        for (const name of SCRAPED) {
+          for (const from of ["grafana", "outsider", "stranger", "router"]) {
+            const connection = { from: pod(cluster, from), to: pod(cluster, name), port: 9464 };
+            expect(connectionAllowed(policies, cluster, connection), `${from}->${name}`).to.equal(false);
+          }
         }
       });
 
