@@ -3,14 +3,10 @@
  * PKI directory and each service's address, from flags, then the environment
  * (the same variables the services read), then the local defaults.
  */
-import { AuditService } from "../../gen/es/selene/audit/v1/audit_pb.js";
-import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { type AuditClient, createAuditClient } from "../runtime/audit-client.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { LOCAL_PORTS } from "../runtime/local-ports.js";
 import { addressVariable } from "../runtime/service-config.js";
-import { clientCredentials } from "../runtime/tls-credentials.js";
-import { createUnaryClient, type UnaryClient } from "../runtime/unary-client.js";
-import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { UsageError } from "./command.js";
 
 /** Parsed flags: `--name value` pairs and bare words. */
@@ -43,27 +39,14 @@ export function parseArgs(args: readonly string[], valued: readonly string[], sw
 /** The flags every command that talks to a service takes. */
 export const CONNECTION_FLAGS = ["pki", "audit-addr"] as const;
 
-/** The operator's client of the audit service. */
-export type OperatorAuditClient = UnaryClient<(typeof AuditService)["method"]>;
-
 /** Connects to the audit service as the operator. */
-export function connectAudit(args: ParsedArgs, env = process.env): OperatorAuditClient {
+export function connectAudit(args: ParsedArgs, env = process.env): AuditClient {
   const pkiDir = (args.flags.get("pki") as string | undefined) ?? env.SELENE_PKI_DIR ?? ".selene/pki";
   const address =
     (args.flags.get("audit-addr") as string | undefined) ??
     env[addressVariable("audit")] ??
     `127.0.0.1:${LOCAL_PORTS.audit.grpc}`;
-  return createUnaryClient(AuditService, {
-    address,
-    serverName: "audit",
-    credentials: clientCredentials(pkiDir, "operator", spiffeIdOf("audit")),
-    validator: createBoundaryValidator(),
-    faults: {
-      unavailable: ReasonCode.AUDIT_UNAVAILABLE,
-      deadlineExceeded: ReasonCode.AUDIT_UNAVAILABLE,
-      invalidResponse: ReasonCode.INTERNAL,
-    },
-  });
+  return createAuditClient(address, pkiDir, "operator", createBoundaryValidator());
 }
 
 /** The system envelope of an operator's read. */

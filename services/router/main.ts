@@ -4,13 +4,13 @@
  */
 import pg from "pg";
 import { TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
+import { createAuditClient } from "../runtime/audit-client.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
-import { createAuditClient } from "./audit-client.js";
 import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
 import { createConfirmTurn } from "./confirm-turn.js";
 import { startConnectServer } from "./connect-server.js";
@@ -47,7 +47,7 @@ const executor = startEffectExecutor(outbox, registry, logger.child({ component:
   commitTimeoutMs: 5000,
   crash,
 });
-const audit = createAuditClient(config.auditAddress, config.pkiDir, validator);
+const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator);
 const simulations = createSimulationStore(pool);
 const turnRecords = createTurnRecords(pool, config.idempotencyRetentionMs);
 const submitTurn = withTurnIdempotency(

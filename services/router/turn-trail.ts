@@ -12,10 +12,10 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AuditEntry, AuditEntrySchema, type Decision, type Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import type { Envelope } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import type { AuditClient } from "../runtime/audit-client.js";
 import { sha256Digest } from "../runtime/content-digest.js";
 import type { Logger } from "../runtime/logger.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import type { AuditClient } from "./audit-client.js";
 
 /** The chain of events that belong to no established tenant. */
 export const SYSTEM_CHAIN = "_system";

@@ -4,9 +4,10 @@ import { expect } from "chai";
 import pg from "pg";
 import { type AuditRecord, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import { connectAudit, type OperatorAuditClient, operatorEnvelope } from "../../services/cli/cli-connection.js";
+import { connectAudit, operatorEnvelope } from "../../services/cli/cli-connection.js";
 import { replayText } from "../../services/cli/replay-render.js";
 import { replayTurns } from "../../services/cli/turn-replay.js";
+import type { AuditClient } from "../../services/runtime/audit-client.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient } from "../support/turn-client.js";
@@ -26,7 +27,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
   this.timeout(120_000);
   let mesh: TestMesh;
   let client: ReturnType<typeof aTurnClient>;
-  let audit: OperatorAuditClient;
+  let audit: AuditClient;
   let db: pg.Pool;
   const opts = () => ({ deadline: Date.now() + 10_000, correlationId: "audit-e2e" });
 
