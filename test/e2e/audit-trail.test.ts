@@ -126,6 +126,14 @@ describe("mesh end to end: the audit trail of every turn", function () {
       "CONFIRM PASS",
       "COMMIT PASS",
     ]);
+    // The outbox relays its state changes shortly after: created, leased, done.
+    const outboxStates = async () =>
+      (await recordsOf(request.envelope.correlationId))
+        .filter((r) => r.event!.actor.endsWith("/sa/outbox"))
+        .map((r) => `${trailOf([r])[0]} ${r.event!.attributes.to_state}`);
+    const until = Date.now() + 5000;
+    while ((await outboxStates()).length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(await outboxStates()).to.deep.equal(["COMMIT PASS pending", "COMMIT PASS leased", "COMMIT PASS done"]);
   });
 
   it("REFUSED: an intent no engine serves is denied at the access gate", async () => {
