@@ -156,6 +156,30 @@ describe("mesh end to end: the audit trail of every turn", function () {
     expect(records.map((r) => r.tenantId)).to.deep.equal(["_system", "_system"]);
   });
 
+  it("records a call the router's boundary refused (an engine's identity) in the system chain", async () => {
+    const intruder = aTurnClient(mesh.routerAddress, mesh.pkiDir, "nlp");
+    const correlationId = `intruder-${process.pid}`;
+    try {
+      const error = (await intruder
+        .call("submitTurn", aTextTurn("what time is it"), { deadline: Date.now() + 5000, correlationId })
+        .catch((e: unknown) => e)) as SeleneError;
+      expect(error.reasonName).to.equal("CALLER_NOT_ALLOWED");
+    } finally {
+      intruder.close();
+    }
+    let records: AuditRecord[] = [];
+    for (const until = Date.now() + 3000; records.length === 0 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      records = await recordsOf(correlationId);
+    }
+    expect(trailOf(records)).to.deep.equal(["IDENTITY DENY CALLER_NOT_ALLOWED"]);
+    expect(records[0]!.tenantId).to.equal("_system");
+    expect(records[0]!.event!.attributes).to.deep.equal({
+      caller: "spiffe://selene.local/ns/selene/sa/nlp",
+      method: "/selene.os.v1.TurnService/SubmitTurn",
+    });
+  });
+
   it("replays to the same bytes twice, in another process, and as JSON", async () => {
     const { correlationId } = await turn("remind me");
     const inProcess = replayText(replayTurns(correlationId, await recordsOf(correlationId)));
