@@ -161,50 +161,119 @@ const INSERT = `insert into audit.events (tenant_id, sequence, event_id, correla
 /** A placeholder the trigger overwrites (the column checks run after it). */
 const PLACEHOLDER_HASH = `sha256:${"0".repeat(64)}`;
 
-/** Creates the ledger over `pool`. */
+/** Entries written in one transaction at most (a group of concurrent appends). */
+const MAX_GROUP = 1000;
+
+/** One caller's append, waiting for its group's commit. */
+interface Job {
+  readonly entries: readonly LedgerEntry[];
+  readonly resolve: (records: AuditRecord[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Inserts `entries` in one transaction and returns the stored row of every event id. */
+async function insertAll(pool: pg.Pool, entries: readonly LedgerEntry[]): Promise<Map<string, Row>> {
+  // Chains are independent: ordering by tenant (stably, so each chain keeps the callers' order)
+  // makes concurrent transactions lock head rows in one order and never deadlock.
+  const ordered = [...entries].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+  return inTransaction(pool, async (client) => {
+    const inserted = await client.query<Row>(INSERT, [
+      ordered.map((x) => x.tenantId),
+      ordered.map((x) => x.event.eventId),
+      ordered.map((x) => x.correlationId),
+      ordered.map((x) => x.turnId),
+      ordered.map((x) => x.event.gate),
+      ordered.map((x) => x.event.decision),
+      ordered.map((x) => x.event.reason),
+      ordered.map((x) => x.event.inputDigest),
+      ordered.map((x) => Buffer.from(x.event.payload)),
+      ordered.map((x) => JSON.stringify(x.event.attributes)),
+      ordered.map((x) => x.event.actor),
+      ordered.map((x) => x.contractVersion),
+      ordered.map((x) => isoOfMicros(micros(x.event))),
+      PLACEHOLDER_HASH,
+    ]);
+    const byId = new Map(inserted.rows.map((row) => [row.event_id, row]));
+    const missing = [...new Set(entries.map((x) => x.event.eventId))].filter((id) => !byId.has(id));
+    if (missing.length > 0) {
+      const earlier = await client.query<Row>(`select ${COLUMNS} from audit.events where event_id = any($1)`, [
+        missing,
+      ]);
+      for (const row of earlier.rows) byId.set(row.event_id, row);
+    }
+    return byId;
+  });
+}
+
+/** The records of one caller's entries, or AUDIT_EVENT_CONFLICT for an id stored with other content. */
+function settle(entries: readonly LedgerEntry[], rows: ReadonlyMap<string, Row>): AuditRecord[] {
+  return entries.map((entry) => {
+    const row = rows.get(entry.event.eventId);
+    if (row === undefined || !sameContent(row, entry)) {
+      throw new SeleneError(
+        ReasonCode.AUDIT_EVENT_CONFLICT,
+        `event ${entry.event.eventId} was appended before with different content`,
+        { fieldPath: "entries.event.event_id" },
+      );
+    }
+    return recordOf(row);
+  });
+}
+
+/**
+ * Creates the ledger over `pool`. Appends are group-committed: while one transaction is in
+ * flight, the appends that arrive wait and then go together in the next one. A tenant's chain
+ * is serialised by its head row's lock for as long as a transaction holds it, commit included,
+ * so one commit per append would bound a tenant to one append per commit latency; a group
+ * shares that cost.
+ */
 export function createAuditLedger(pool: pg.Pool): AuditLedger {
+  const queue: Job[] = [];
+  let writing = false;
+
+  async function writeGroup(jobs: readonly Job[]): Promise<void> {
+    try {
+      const rows = await insertAll(
+        pool,
+        jobs.flatMap((job) => job.entries),
+      );
+      for (const job of jobs) {
+        try {
+          job.resolve(settle(job.entries, rows));
+        } catch (error) {
+          job.reject(error);
+        }
+      }
+    } catch (error) {
+      // One bad append must not fail its neighbours: alone, each gets its own verdict.
+      if (jobs.length === 1) jobs[0]!.reject(error);
+      else for (const job of jobs) await writeGroup([job]);
+    }
+  }
+
+  async function drain(): Promise<void> {
+    writing = true;
+    try {
+      while (queue.length > 0) {
+        const group: Job[] = [];
+        let size = 0;
+        while (queue.length > 0 && (group.length === 0 || size + queue[0]!.entries.length <= MAX_GROUP)) {
+          const job = queue.shift()!;
+          group.push(job);
+          size += job.entries.length;
+        }
+        await writeGroup(group);
+      }
+    } finally {
+      writing = false;
+    }
+  }
+
   return {
-    async append(entries) {
-      // Chains are independent: ordering by tenant (stably, so each chain keeps the caller's order)
-      // makes concurrent batches lock head rows in one order and never deadlock.
-      const ordered = [...entries].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
-      const rows = await inTransaction(pool, async (client) => {
-        const inserted = await client.query<Row>(INSERT, [
-          ordered.map((x) => x.tenantId),
-          ordered.map((x) => x.event.eventId),
-          ordered.map((x) => x.correlationId),
-          ordered.map((x) => x.turnId),
-          ordered.map((x) => x.event.gate),
-          ordered.map((x) => x.event.decision),
-          ordered.map((x) => x.event.reason),
-          ordered.map((x) => x.event.inputDigest),
-          ordered.map((x) => Buffer.from(x.event.payload)),
-          ordered.map((x) => JSON.stringify(x.event.attributes)),
-          ordered.map((x) => x.event.actor),
-          ordered.map((x) => x.contractVersion),
-          ordered.map((x) => isoOfMicros(micros(x.event))),
-          PLACEHOLDER_HASH,
-        ]);
-        const byId = new Map(inserted.rows.map((row) => [row.event_id, row]));
-        const missing = entries.filter((x) => !byId.has(x.event.eventId)).map((x) => x.event.eventId);
-        if (missing.length > 0) {
-          const earlier = await client.query<Row>(`select ${COLUMNS} from audit.events where event_id = any($1)`, [
-            missing,
-          ]);
-          for (const row of earlier.rows) byId.set(row.event_id, row);
-        }
-        return byId;
-      });
-      return entries.map((entry) => {
-        const row = rows.get(entry.event.eventId);
-        if (row === undefined || !sameContent(row, entry)) {
-          throw new SeleneError(
-            ReasonCode.AUDIT_EVENT_CONFLICT,
-            `event ${entry.event.eventId} was appended before with different content`,
-            { fieldPath: "entries.event.event_id" },
-          );
-        }
-        return recordOf(row);
+    append(entries) {
+      return new Promise<AuditRecord[]>((resolve, reject) => {
+        queue.push({ entries, resolve, reject });
+        if (!writing) void drain();
       });
     },
 

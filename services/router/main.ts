@@ -49,6 +49,7 @@ const executor = startEffectExecutor(outbox, registry, logger.child({ component:
   crash,
 });
 const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator);
+if (!config.auditEnabled) logger.warn("SELENE_AUDIT=off: turns are not audited and every effect is refused");
 const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-audit" }), {
   actor: spiffeIdOf("router"),
   intervalMs: 100,
@@ -64,7 +65,7 @@ const submitTurn = withTurnIdempotency(
     defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,
     simulationTtlMs: config.simulationTtlMs,
     confirm: createConfirmTurn({ simulations, outbox, crash, pokeExecutor: () => executor.poke() }),
-    audit: { audit, actor: spiffeIdOf("router"), onDegraded: () => {} },
+    audit: { audit, enabled: config.auditEnabled, actor: spiffeIdOf("router"), onDegraded: () => {} },
   }),
   turnRecords,
   { claimMarginMs: config.claimMarginMs, duplicateWaitMs: 3000, defaultTurnDeadlineMs: config.defaultTurnDeadlineMs },

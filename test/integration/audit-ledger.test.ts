@@ -76,6 +76,23 @@ describe("audit ledger", () => {
     expect((await ledger.chains()).find((c) => c.tenantId === "chain-b")?.sequence).to.equal(1n);
   });
 
+  it("refuses only the conflicting append of a group written together", async () => {
+    const stored = anEntry("group");
+    await ledger.append([stored]);
+    const conflicting = {
+      ...stored,
+      event: create(AuditEventSchema, { ...stored.event, reason: ReasonCode.INTERNAL }),
+    };
+    const results = await Promise.allSettled([
+      ledger.append([anEntry("group")]),
+      ledger.append([conflicting]),
+      ledger.append([anEntry("group"), anEntry("group")]),
+    ]);
+    expect(results.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+    expect(((results[1] as PromiseRejectedResult).reason as SeleneError).reasonName).to.equal("AUDIT_EVENT_CONFLICT");
+    expect(await ledger.verify("group")).to.deep.include({ intact: true, recordsChecked: 4n });
+  });
+
   it("keeps one linear chain per tenant under 200 concurrent appends over several tenants", async () => {
     const tenants = ["conc-a", "conc-b", "conc-c"];
     const batches = Array.from({ length: 200 }, (_, i) => [anEntry(tenants[i % 3]!), anEntry(tenants[(i + 1) % 3]!)]);
