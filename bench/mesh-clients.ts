@@ -208,7 +208,7 @@ export function auditAppendCall(audit: grpc.Client, events: number): Call {
         },
       })),
     });
-    const { records } = await append(request, id);
-    if (records.length !== events) throw new Error(`expected ${events} records, got ${records.length}`);
+    const { appended } = await append(request, id);
+    if (appended.length !== events) throw new Error(`expected ${events} appended, got ${appended.length}`);
   };
 }

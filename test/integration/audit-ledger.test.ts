@@ -53,12 +53,15 @@ describe("audit ledger", () => {
   });
 
   it("chains a tenant's records from its genesis, each hash recomputable outside the database", async () => {
-    const records = await ledger.append([anEntry("chain-a"), anEntry("chain-a"), anEntry("chain-a")]);
-    expect(records.map((r) => r.sequence)).to.deep.equal([1n, 2n, 3n]);
+    const entries = [anEntry("chain-a"), anEntry("chain-a"), anEntry("chain-a")];
+    const appended = await ledger.append(entries);
+    expect(appended.map((r) => r.sequence)).to.deep.equal([1n, 2n, 3n]);
+    const records = await Promise.all(entries.map((e) => ledger.record(e.event.eventId)));
+    expect(records.map((r) => r!.hash)).to.deep.equal(appended.map((a) => a.hash));
     expect(records[0]!.prevHash).to.equal(genesisHash("chain-a"));
     for (const [i, record] of records.entries()) {
-      expect(recordHash(linkOfRecord(record))).to.equal(record.hash);
-      if (i > 0) expect(record.prevHash).to.equal(records[i - 1]!.hash);
+      expect(recordHash(linkOfRecord(record!))).to.equal(record!.hash);
+      if (i > 0) expect(record!.prevHash).to.equal(records[i - 1]!.hash);
     }
     expect(await ledger.verify("chain-a")).to.deep.include({ intact: true, recordsChecked: 3n });
   });
