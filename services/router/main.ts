@@ -4,6 +4,7 @@
  */
 import pg from "pg";
 import { TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
+import { createAuditClient } from "../runtime/audit-client.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
@@ -11,7 +12,6 @@ import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
-import { createAuditClient } from "./audit-client.js";
 import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
 import { createConfirmTurn } from "./confirm-turn.js";
 import { startConnectServer } from "./connect-server.js";
@@ -20,6 +20,7 @@ import { startEffectExecutor } from "./effect-executor.js";
 import { createEngineClient, type EngineClient } from "./engine-client.js";
 import { createEngineRegistry } from "./engine-registry.js";
 import { createOutboxClient } from "./outbox-client.js";
+import { createRefusalAudit } from "./refusal-audit.js";
 import { createSimulationStore } from "./simulation-store.js";
 import { withTurnIdempotency } from "./turn-idempotency.js";
 import { createTurnPipeline } from "./turn-pipeline.js";
@@ -49,7 +50,13 @@ const executor = startEffectExecutor(outbox, registry, logger.child({ component:
   commitTimeoutMs: 5000,
   crash,
 });
-const audit = createAuditClient(config.auditAddress, config.pkiDir, validator);
+const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator);
+if (!config.auditEnabled) logger.warn("SELENE_AUDIT=off: turns are not audited and every effect is refused");
+const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-audit" }), {
+  actor: spiffeIdOf("router"),
+  intervalMs: 100,
+  maxPending: 10_000,
+});
 const simulations = createSimulationStore(pool);
 const turnRecords = createTurnRecords(pool, config.idempotencyRetentionMs);
 const submitTurn = withTurnIdempotency(
@@ -60,7 +67,7 @@ const submitTurn = withTurnIdempotency(
     defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,
     simulationTtlMs: config.simulationTtlMs,
     confirm: createConfirmTurn({ simulations, outbox, crash, pokeExecutor: () => executor.poke() }),
-    audit: { audit, actor: spiffeIdOf("router"), onDegraded: () => {} },
+    audit: { audit, enabled: config.auditEnabled, actor: spiffeIdOf("router"), onDegraded: () => {} },
   }),
   turnRecords,
   { claimMarginMs: config.claimMarginMs, duplicateWaitMs: 3000, defaultTurnDeadlineMs: config.defaultTurnDeadlineMs },
@@ -83,7 +90,7 @@ const grpcServer = await startGrpcServer({
   services: [
     {
       service: TurnService,
-      implementation: turnServiceImplementation(submitTurn, config.clientTenants, validator, logger),
+      implementation: turnServiceImplementation(submitTurn, config.clientTenants, validator, logger, refusals.record),
     },
   ],
   logger,
@@ -103,6 +110,7 @@ onShutdown(logger, async () => {
   await Promise.all([grpcServer.shutdown(), connect.close()]);
   await executor.stop();
   outbox.close();
+  await refusals.flush();
   audit.close();
   registry.close();
   await pool.end();

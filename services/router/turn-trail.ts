@@ -12,10 +12,10 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AuditEntry, AuditEntrySchema, type Decision, type Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import type { Envelope } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import type { AuditClient } from "../runtime/audit-client.js";
 import { sha256Digest } from "../runtime/content-digest.js";
 import type { Logger } from "../runtime/logger.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import type { AuditClient } from "./audit-client.js";
 
 /** The chain of events that belong to no established tenant. */
 export const SYSTEM_CHAIN = "_system";
@@ -31,6 +31,8 @@ export interface DecisionDetail {
 /** Where a trail sends its events and how it reports trouble. */
 export interface TrailSink {
   readonly audit: AuditClient;
+  /** False: nothing is appended; a required flush fails closed (see SELENE_AUDIT). */
+  readonly enabled: boolean;
   /** The router's SPIFFE id: the actor of every event. */
   readonly actor: string;
   readonly logger: Logger;
@@ -92,6 +94,11 @@ export function startTurnTrail(sink: TrailSink, envelope: Envelope): TurnTrail {
     async flush(required, deadline) {
       const pending = entries.slice(flushed);
       if (pending.length === 0) return;
+      if (!sink.enabled) {
+        if (required)
+          throw new SeleneError(ReasonCode.AUDIT_UNAVAILABLE, "auditing is off here: no effect can be made");
+        return;
+      }
       try {
         await sink.audit.call(
           "appendEvents",
