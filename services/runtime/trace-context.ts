@@ -33,6 +33,11 @@ const metadataGetter: TextMapGetter<Metadata> = {
   },
 };
 
+const headersGetter: TextMapGetter<Headers> = {
+  keys: (headers) => [...headers.keys()],
+  get: (headers, key) => headers.get(key) ?? undefined,
+};
+
 const metadataSetter: TextMapSetter<Metadata> = {
   set: (metadata, key, value) => metadata.set(key, value),
 };
@@ -53,6 +58,11 @@ export function enableTraceContext(): void {
 /** The remote trace context that `metadata` carries; the root context when it carries none or an invalid one. */
 export function extractTraceContext(metadata: Metadata): Context {
   return propagator.extract(ROOT_CONTEXT, metadata, metadataGetter);
+}
+
+/** The remote trace context of HTTP request headers (a Connect call); the root context when they carry none. */
+export function extractTraceContextFromHeaders(headers: Headers): Context {
+  return propagator.extract(ROOT_CONTEXT, headers, headersGetter);
 }
 
 /** Writes the span context of `ctx` to `metadata` as traceparent (and tracestate); nothing when it has none. */

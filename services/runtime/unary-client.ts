@@ -23,7 +23,8 @@ import type { BoundaryValidator } from "./boundary-validator.js";
 import { decodeStatusDetails, fromErrorDetail, STATUS_DETAILS_KEY } from "./error-status.js";
 import { methodPath } from "./raw-service-definition.js";
 import { clientRpcRecorder, type RpcRecorder } from "./rpc-metrics.js";
-import { endRpcSpan, startClientSpan } from "./rpc-span.js";
+import { endRpcCall } from "./rpc-outcome.js";
+import { startClientSpan } from "./rpc-span.js";
 import { SeleneError } from "./selene-error.js";
 import { enableTraceContext, injectTraceContext } from "./trace-context.js";
 import { CORRELATION_KEY } from "./unary-service.js";
@@ -113,10 +114,7 @@ export function createUnaryClient<T extends GenServiceMethods>(
       const span = startClientSpan(path, options.serverName, active);
       injectTraceContext(trace.setSpan(active, span), metadata);
       const started = performance.now();
-      const finish = (code: status, error: SeleneError | undefined) => {
-        recorder.record(code, error?.reasonName, (performance.now() - started) / 1000);
-        endRpcSpan(span, code, error);
-      };
+      const finish = (code: status, error: SeleneError | undefined) => endRpcCall(recorder, span, started, code, error);
       return new Promise((resolve, reject) => {
         client.makeUnaryRequest(
           path,

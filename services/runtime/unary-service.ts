@@ -25,7 +25,8 @@ import type { Logger } from "./logger.js";
 import { peerSpiffeId } from "./peer-identity.js";
 import { methodPath } from "./raw-service-definition.js";
 import { serverRpcRecorder } from "./rpc-metrics.js";
-import { endRpcSpan, startServerSpan } from "./rpc-span.js";
+import { endRpcCall } from "./rpc-outcome.js";
+import { startServerSpan } from "./rpc-span.js";
 import { SeleneError } from "./selene-error.js";
 import { enableTraceContext, extractTraceContext } from "./trace-context.js";
 
@@ -123,9 +124,7 @@ export function implementService<T extends GenServiceMethods>(
       started: number,
     ) => {
       const answer = (error: SeleneError | undefined, response: Buffer | null) => {
-        const code = error?.status ?? status.OK;
-        recorder.record(code, error?.reasonName, (performance.now() - started) / 1000);
-        endRpcSpan(span, code, error);
+        endRpcCall(recorder, span, started, error?.status ?? status.OK, error);
         callback(error === undefined ? null : toGrpcStatus(error), response);
       };
       const fail = (error: SeleneError, logger: Logger) => {

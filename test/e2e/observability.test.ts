@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { context, ROOT_CONTEXT, TraceFlags, trace } from "@opentelemetry/api";
 import { expect } from "chai";
-import { MESH_ORDER } from "../../deploy/mesh-processes.js";
+import { connectAddress, MESH_ORDER } from "../../deploy/mesh-processes.js";
 import { metricsAddressVariable } from "../../services/runtime/service-config.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { sampleValue } from "../support/prometheus-text.js";
@@ -76,6 +77,52 @@ describe("mesh end to end: trace context in every process's logs, /metrics on ev
         lines.map((l) => l.correlation_id),
         process,
       ).to.include(correlationId);
+    }
+  });
+
+  it("continues the trace of a Connect JSON turn's traceparent header through the router's engine calls", async () => {
+    const traceId = aTraceId("d4");
+    const body = JSON.stringify({
+      envelope: {
+        contractVersion: { major: 1 },
+        tenantId: "demo",
+        userId: "web",
+        correlationId: "connect-traced",
+        turnId: "connect-traced",
+        idempotencyKey: "connect-traced",
+      },
+      text: "What is the capital of France?",
+    });
+    const [host, port] = connectAddress(mesh.layout.portOffset).split(":") as [string, string];
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host,
+          port: Number(port),
+          path: "/selene.os.v1.TurnService/SubmitTurn",
+          method: "POST",
+          headers: { "content-type": "application/json", traceparent: `00-${traceId}-1234567890abcdef-01` },
+          ca: readFileSync(join(mesh.pkiDir, "ca.crt")),
+          cert: readFileSync(join(mesh.pkiDir, "demo-app.crt")),
+          key: readFileSync(join(mesh.pkiDir, "demo-app.key")),
+          servername: "router",
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect(status).to.equal(200);
+    for (const process of ["router", "nlp", "tools"]) {
+      const lines = await linesOfTrace(process, traceId);
+      expect(
+        lines.map((l) => l.correlation_id),
+        process,
+      ).to.include("connect-traced");
     }
   });
 
