@@ -101,10 +101,38 @@ export function entriesOf(row: EventRow, actor: string): AuditEntry[] {
   return entries;
 }
 
+/**
+ * Relays one batch of what is due now, in one database transaction holding the cursor; resolves
+ * with the number of changes relayed.
+ */
+export async function relayOnce(
+  pool: pg.Pool,
+  audit: AuditClient,
+  options: Pick<AuditRelayOptions, "actor" | "callTimeoutMs">,
+): Promise<number> {
+  return inTransaction(pool, async (client) => {
+    const cursor = await client.query<{ tx: string; event_id: string }>(
+      "select tx::text as tx, event_id::text as event_id from outbox.audit_relay for update",
+    );
+    const { tx, event_id } = cursor.rows[0]!;
+    const rows = await client.query<EventRow>(READ, [tx, event_id, BATCH]);
+    if (rows.rows.length === 0) return 0;
+    await audit.call(
+      "appendEvents",
+      {
+        envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: "outbox-audit-relay" },
+        entries: rows.rows.flatMap((row) => entriesOf(row, options.actor)),
+      },
+      { deadline: Date.now() + options.callTimeoutMs, correlationId: "outbox-audit-relay" },
+    );
+    const last = rows.rows[rows.rows.length - 1]!;
+    await client.query("update outbox.audit_relay set tx = $1::xid8, event_id = $2::bigint", [last.tx, last.event_id]);
+    return rows.rows.length;
+  });
+}
+
 /** The running relay. */
 export interface AuditRelay {
-  /** Relays what is due now; resolves with the number of changes relayed. */
-  runOnce(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -128,35 +156,10 @@ export function startAuditRelay(
   let running: Promise<unknown> = Promise.resolve();
   let failures = 0;
 
-  async function runOnce(): Promise<number> {
-    return inTransaction(pool, async (client) => {
-      const cursor = await client.query<{ tx: string; event_id: string }>(
-        "select tx::text as tx, event_id::text as event_id from outbox.audit_relay for update",
-      );
-      const { tx, event_id } = cursor.rows[0]!;
-      const rows = await client.query<EventRow>(READ, [tx, event_id, BATCH]);
-      if (rows.rows.length === 0) return 0;
-      await audit.call(
-        "appendEvents",
-        {
-          envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: "outbox-audit-relay" },
-          entries: rows.rows.flatMap((row) => entriesOf(row, options.actor)),
-        },
-        { deadline: Date.now() + options.callTimeoutMs, correlationId: "outbox-audit-relay" },
-      );
-      const last = rows.rows[rows.rows.length - 1]!;
-      await client.query("update outbox.audit_relay set tx = $1::xid8, event_id = $2::bigint", [
-        last.tx,
-        last.event_id,
-      ]);
-      return rows.rows.length;
-    });
-  }
-
   function schedule(delay: number): void {
     if (stopped) return;
     timer = setTimeout(() => {
-      running = runOnce().then(
+      running = relayOnce(pool, audit, options).then(
         (n) => {
           if (failures > 0) logger.info({ after_failures: failures }, "audit relay recovered");
           failures = 0;
@@ -175,7 +178,6 @@ export function startAuditRelay(
   schedule(0);
 
   return {
-    runOnce,
     async stop() {
       stopped = true;
       clearTimeout(timer);
