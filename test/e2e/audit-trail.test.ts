@@ -70,6 +70,14 @@ describe("mesh end to end: the audit trail of every turn", function () {
     });
   }
 
+  /** A confirmation turn accepting `simulationId`. */
+  async function confirm(simulationId: string) {
+    const { envelope } = aTextTurn("");
+    const input = { case: "confirmation" as const, value: { simulationId, accept: true } };
+    const response = await client.call("submitTurn", { envelope, input }, opts());
+    return { response, correlationId: envelope.correlationId };
+  }
+
   async function turn(text: string) {
     const request = aTextTurn(text);
     const response = await client.call("submitTurn", request, opts());
@@ -116,19 +124,9 @@ describe("mesh end to end: the audit trail of every turn", function () {
       "SIMULATE ASK SIMULATION_REQUIRED",
     ]);
     if (simulated.response.outcome.case !== "confirm") return;
-    const request = aTextTurn("");
-    const executed = await client.call(
-      "submitTurn",
-      {
-        envelope: request.envelope,
-        input: {
-          case: "confirmation",
-          value: { simulationId: simulated.response.outcome.value.simulationId, accept: true },
-        },
-      },
-      opts(),
-    );
-    expect(executed.outcome.case).to.equal("executed");
+    const confirmed = await confirm(simulated.response.outcome.value.simulationId);
+    expect(confirmed.response.outcome.case).to.equal("executed");
+    const request = { envelope: { correlationId: confirmed.correlationId } };
     const records = await recordsOf(request.envelope.correlationId);
     expect(trailOf(records.filter((r) => r.event!.actor.endsWith("/sa/router")))).to.deep.equal([
       "VALIDATE PASS",
@@ -272,20 +270,9 @@ describe("mesh end to end: the audit trail of every turn", function () {
     try {
       const read = await turn("What is the capital of France?");
       expect(read.response.outcome.case).to.equal("answer");
-      const request = aTextTurn("");
-      const error = (await client
-        .call(
-          "submitTurn",
-          {
-            envelope: request.envelope,
-            input: {
-              case: "confirmation",
-              value: { simulationId: simulated.response.outcome.value.simulationId, accept: true },
-            },
-          },
-          opts(),
-        )
-        .catch((e: unknown) => e)) as SeleneError;
+      const error = (await confirm(simulated.response.outcome.value.simulationId).catch(
+        (e: unknown) => e,
+      )) as SeleneError;
       expect(error.reasonName).to.equal("AUDIT_UNAVAILABLE");
       const { rows } = await db.query("select count(*)::int as n from outbox.effects where simulation_id = $1", [
         simulated.response.outcome.value.simulationId,
