@@ -126,8 +126,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
     if (simulated.response.outcome.case !== "confirm") return;
     const confirmed = await confirm(simulated.response.outcome.value.simulationId);
     expect(confirmed.response.outcome.case).to.equal("executed");
-    const request = { envelope: { correlationId: confirmed.correlationId } };
-    const records = await recordsOf(request.envelope.correlationId);
+    const records = await recordsOf(confirmed.correlationId);
     expect(trailOf(records.filter((r) => r.event!.actor.endsWith("/sa/router")))).to.deep.equal([
       "VALIDATE PASS",
       "IDENTITY PASS",
@@ -136,7 +135,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
     ]);
     // The outbox relays its state changes shortly after: created, leased, done.
     const outboxStates = async () =>
-      (await recordsOf(request.envelope.correlationId))
+      (await recordsOf(confirmed.correlationId))
         .filter((r) => r.event!.actor.endsWith("/sa/outbox"))
         .map((r) => `${trailOf([r])[0]} ${r.event!.attributes.to_state}`);
     const until = Date.now() + 15_000;
