@@ -19,6 +19,8 @@ export interface ServiceConfig {
   readonly logLevel: string;
   /** Where finished spans go; undefined keeps tracing to propagation and log fields only. */
   readonly tracing: TracingConfig | undefined;
+  /** host:port of the audit service (every server records the calls it refuses there). */
+  readonly auditAddress: string;
 }
 
 /** Span export over OTLP/HTTP (JSON). */
@@ -89,5 +91,6 @@ export function readServiceConfig(env: Env, name: keyof typeof LOCAL_PORTS): Ser
     metricsAddress: readAddress(env, metricsAddressVariable(name), `127.0.0.1:${ports.metrics}`),
     logLevel,
     tracing: readTracing(env),
+    auditAddress: readAddress(env, addressVariable("audit"), `127.0.0.1:${LOCAL_PORTS.audit.grpc}`),
   });
 }

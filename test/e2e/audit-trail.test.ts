@@ -2,17 +2,23 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { expect } from "chai";
 import pg from "pg";
+import { grpcAddress } from "../../deploy/mesh-processes.js";
 import { type AuditRecord, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import { EngineService } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { connectAudit, operatorEnvelope } from "../../services/cli/cli-connection.js";
 import { replayText } from "../../services/cli/replay-render.js";
 import { replayTurns } from "../../services/cli/turn-replay.js";
 import type { AuditClient } from "../../services/runtime/audit-client.js";
+import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
+import { clientCredentials } from "../../services/runtime/tls-credentials.js";
+import { createUnaryClient } from "../../services/runtime/unary-client.js";
+import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient } from "../support/turn-client.js";
 
-const OFFSET = -24000;
+const OFFSET = -26500;
 
 /** "GATE DECISION[ REASON]" of each record, in ledger order. */
 function trailOf(records: readonly AuditRecord[]): string[] {
@@ -44,6 +50,16 @@ describe("mesh end to end: the audit trail of every turn", function () {
     await mesh?.stop();
   });
 
+  /** The records of `correlationId` once there are at least `n` (appends off the request path). */
+  async function eventually(correlationId: string, n: number): Promise<AuditRecord[]> {
+    let records = await recordsOf(correlationId);
+    for (const until = Date.now() + 5000; records.length < n && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      records = await recordsOf(correlationId);
+    }
+    return records;
+  }
+
   async function recordsOf(correlationId: string): Promise<AuditRecord[]> {
     const { records } = await audit.call(
       "listEvents",
@@ -58,6 +74,14 @@ describe("mesh end to end: the audit trail of every turn", function () {
       env: { ...process.env, ...mesh.env },
       encoding: "utf8",
     });
+  }
+
+  /** A confirmation turn accepting `simulationId`. */
+  async function confirm(simulationId: string) {
+    const { envelope } = aTextTurn("");
+    const input = { case: "confirmation" as const, value: { simulationId, accept: true } };
+    const response = await client.call("submitTurn", { envelope, input }, opts());
+    return { response, correlationId: envelope.correlationId };
   }
 
   async function turn(text: string) {
@@ -106,20 +130,9 @@ describe("mesh end to end: the audit trail of every turn", function () {
       "SIMULATE ASK SIMULATION_REQUIRED",
     ]);
     if (simulated.response.outcome.case !== "confirm") return;
-    const request = aTextTurn("");
-    const executed = await client.call(
-      "submitTurn",
-      {
-        envelope: request.envelope,
-        input: {
-          case: "confirmation",
-          value: { simulationId: simulated.response.outcome.value.simulationId, accept: true },
-        },
-      },
-      opts(),
-    );
-    expect(executed.outcome.case).to.equal("executed");
-    const records = await recordsOf(request.envelope.correlationId);
+    const confirmed = await confirm(simulated.response.outcome.value.simulationId);
+    expect(confirmed.response.outcome.case).to.equal("executed");
+    const records = await recordsOf(confirmed.correlationId);
     expect(trailOf(records.filter((r) => r.event!.actor.endsWith("/sa/router")))).to.deep.equal([
       "VALIDATE PASS",
       "IDENTITY PASS",
@@ -128,10 +141,10 @@ describe("mesh end to end: the audit trail of every turn", function () {
     ]);
     // The outbox relays its state changes shortly after: created, leased, done.
     const outboxStates = async () =>
-      (await recordsOf(request.envelope.correlationId))
+      (await recordsOf(confirmed.correlationId))
         .filter((r) => r.event!.actor.endsWith("/sa/outbox"))
         .map((r) => `${trailOf([r])[0]} ${r.event!.attributes.to_state}`);
-    const until = Date.now() + 5000;
+    const until = Date.now() + 15_000;
     while ((await outboxStates()).length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(await outboxStates()).to.deep.equal(["COMMIT PASS pending", "COMMIT PASS leased", "COMMIT PASS done"]);
   });
@@ -151,7 +164,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
     const request = aTextTurn("what time is it", { tenantId: "acme" });
     const error = (await client.call("submitTurn", request, opts()).catch((e: unknown) => e)) as SeleneError;
     expect(error.reasonName).to.equal("TENANT_MISMATCH");
-    const records = await recordsOf(request.envelope.correlationId);
+    const records = await eventually(request.envelope.correlationId, 2);
     expect(trailOf(records)).to.deep.equal(["VALIDATE PASS", "IDENTITY DENY TENANT_MISMATCH"]);
     expect(records.map((r) => r.tenantId)).to.deep.equal(["_system", "_system"]);
   });
@@ -167,17 +180,42 @@ describe("mesh end to end: the audit trail of every turn", function () {
     } finally {
       intruder.close();
     }
-    let records: AuditRecord[] = [];
-    for (const until = Date.now() + 3000; records.length === 0 && Date.now() < until; ) {
-      await new Promise((r) => setTimeout(r, 100));
-      records = await recordsOf(correlationId);
-    }
+    const records = await eventually(correlationId, 1);
     expect(trailOf(records)).to.deep.equal(["IDENTITY DENY CALLER_NOT_ALLOWED"]);
     expect(records[0]!.tenantId).to.equal("_system");
     expect(records[0]!.event!.attributes).to.deep.equal({
       caller: "spiffe://selene.local/ns/selene/sa/nlp",
       method: "/selene.os.v1.TurnService/SubmitTurn",
     });
+  });
+
+  it("records an engine's refusal of a caller other than the router (a mediation bypass)", async () => {
+    const correlationId = `bypass-${process.pid}`;
+    // The demo app goes around the router, straight to an engine.
+    const tools = createUnaryClient(EngineService, {
+      address: grpcAddress("tools", mesh.layout.portOffset),
+      serverName: "tools",
+      credentials: clientCredentials(mesh.pkiDir, "demo-app", spiffeIdOf("tools")),
+      validator: createBoundaryValidator(),
+      faults: {
+        unavailable: ReasonCode.ENGINE_UNAVAILABLE,
+        deadlineExceeded: ReasonCode.ENGINE_DEADLINE_EXCEEDED,
+        invalidResponse: ReasonCode.ENGINE_INVALID_RESPONSE,
+      },
+    });
+    try {
+      const error = (await tools
+        .call("describe", { envelope: operatorEnvelope(correlationId) }, { deadline: Date.now() + 5000, correlationId })
+        .catch((e: unknown) => e)) as SeleneError;
+      expect(error.reasonName).to.equal("MEDIATION_BYPASS");
+    } finally {
+      tools.close();
+    }
+    const records = await eventually(correlationId, 1);
+    expect(trailOf(records)).to.deep.equal(["IDENTITY DENY MEDIATION_BYPASS"]);
+    expect(records[0]!.tenantId).to.equal("_system");
+    expect(records[0]!.event!.actor).to.equal("spiffe://selene.local/ns/selene/sa/tools");
+    expect(records[0]!.event!.attributes.caller).to.match(/\/sa\/demo-app$/);
   });
 
   it("replays to the same bytes twice, in another process, and as JSON", async () => {
@@ -231,6 +269,34 @@ describe("mesh end to end: the audit trail of every turn", function () {
     expect(verify.stdout).to.contain(`demo: BROKEN at sequence ${understand.sequence} (hash)`);
   });
 
+  it("a fault: the gates passed, then FAIL with the reason at the gate it surfaced at", async () => {
+    await mesh.mesh.kill("tools", "SIGKILL");
+    try {
+      const request = aTextTurn("What is the capital of France?");
+      const error = (await client.call("submitTurn", request, opts()).catch((e: unknown) => e)) as SeleneError;
+      expect(error.reasonName).to.equal("ENGINE_UNAVAILABLE");
+      expect(trailOf(await eventually(request.envelope.correlationId, 6))).to.deep.equal([
+        "VALIDATE PASS",
+        "IDENTITY PASS",
+        "UNDERSTAND PASS",
+        "ACCESS PASS",
+        "CLARIFY PASS",
+        "ANSWER FAIL ENGINE_UNAVAILABLE",
+      ]);
+    } finally {
+      await mesh.mesh.restart("tools");
+      // The router's channel to tools reconnects with backoff: wait until a read answers again.
+      for (const until = Date.now() + 10_000; Date.now() < until; ) {
+        const answered = await turn("What is the capital of France?").then(
+          () => true,
+          () => false,
+        );
+        if (answered) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  });
+
   it("fails an effect closed when the ledger is down, and still answers a read, degraded", async () => {
     const simulated = await turn("remind me to test the outage at 7am");
     if (simulated.response.outcome.case !== "confirm") throw new Error("expected CONFIRM");
@@ -238,20 +304,9 @@ describe("mesh end to end: the audit trail of every turn", function () {
     try {
       const read = await turn("What is the capital of France?");
       expect(read.response.outcome.case).to.equal("answer");
-      const request = aTextTurn("");
-      const error = (await client
-        .call(
-          "submitTurn",
-          {
-            envelope: request.envelope,
-            input: {
-              case: "confirmation",
-              value: { simulationId: simulated.response.outcome.value.simulationId, accept: true },
-            },
-          },
-          opts(),
-        )
-        .catch((e: unknown) => e)) as SeleneError;
+      const error = (await confirm(simulated.response.outcome.value.simulationId).catch(
+        (e: unknown) => e,
+      )) as SeleneError;
       expect(error.reasonName).to.equal("AUDIT_UNAVAILABLE");
       const { rows } = await db.query("select count(*)::int as n from outbox.effects where simulation_id = $1", [
         simulated.response.outcome.value.simulationId,
