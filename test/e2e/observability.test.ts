@@ -11,8 +11,6 @@ import { aTextTurn, aTurnClient } from "../support/turn-client.js";
 
 const OFFSET = -25500;
 const INVOKE = "/selene.engine.v1.EngineService/Invoke";
-/** The processes that serve /metrics (the Python engine logs the trace but serves no metrics). */
-const NODE_PROCESSES = MESH_ORDER.filter((name) => name !== "calc");
 
 type LogLine = Record<string, unknown>;
 
@@ -135,14 +133,16 @@ describe("mesh end to end: trace context in every process's logs, /metrics on ev
     expect(await linesOfTrace("router", traceId)).to.not.be.empty;
   });
 
-  it("serves /metrics on every Node process, with the turn's calls counted", async () => {
+  it("serves /metrics on every process, the Python engine's included, with the turn's calls counted", async () => {
     await turnInTrace("What is the capital of France?", aTraceId("c3"));
+    await turnInTrace("calculate 2 * 21", aTraceId("e5"));
+    await turnInTrace("calculate 1 / 0", aTraceId("f6"));
     const scrapes = new Map<string, string>();
-    for (const name of NODE_PROCESSES) {
+    for (const name of MESH_ORDER) {
       const response = await fetch(`http://${mesh.env[metricsAddressVariable(name)]}/metrics`);
       expect(response.status, name).to.equal(200);
       const text = await response.text();
-      expect(text, name).to.contain("process_cpu_user_seconds_total");
+      expect(text, name).to.match(/^process_cpu_(user_)?seconds_total /m);
       scrapes.set(name, text);
     }
     const router = scrapes.get("router") ?? "";
@@ -159,5 +159,14 @@ describe("mesh end to end: trace context in every process's logs, /metrics on ev
     ).to.be.at.least(2);
     expect(served("nlp")).to.be.at.least(2);
     expect(served("tools")).to.be.at.least(2);
+    expect(served("calc")).to.be.at.least(1);
+    // The refused "1 / 0", by its reason code and gRPC status, in the Python engine's metrics.
+    const calc = scrapes.get("calc") ?? "";
+    const calcSample = (name: string, labels: Record<string, string>) => sampleValue(calc, name, labels);
+    expect(calcSample("selene_rpc_server_errors_total", { method: INVOKE, reason: "FIELD_INVALID" })).to.be.at.least(1);
+    expect(calcSample("selene_rpc_server_requests_total", { method: INVOKE, code: "INVALID_ARGUMENT" })).to.be.at.least(
+      1,
+    );
+    expect(sampleValue(calc, "selene_rpc_server_duration_seconds_count", { method: INVOKE })).to.be.at.least(2);
   });
 });

@@ -281,6 +281,7 @@ describe("python calc engine", function () {
       SELENE_PKI_DIR: pkiDir,
       SELENE_CALC_ADDR: "127.0.0.1:0", // free ports, read back from the listening line
       SELENE_CALC_HEALTH_ADDR: "127.0.0.1:0",
+      SELENE_CALC_METRICS_ADDR: "127.0.0.1:0",
       SELENE_PYTHON_STUBS: join(stubsDir, "python"),
       PYTHONDONTWRITEBYTECODE: "1",
     };

@@ -58,6 +58,7 @@ def main() -> int:
     import health_service  # noqa: PLC0415
     import identity  # noqa: PLC0415
     import reflection_service  # noqa: PLC0415
+    import rpc_metrics  # noqa: PLC0415
     import rules  # noqa: PLC0415
     from engine_service import METHODS, SERVICE, EngineService  # noqa: PLC0415
 
@@ -92,9 +93,17 @@ def main() -> int:
     try:
         addr = _bound(config.addr, engine.add_secure_port(config.addr, credentials))
         health_addr = _bound(config.health_addr, probes.add_insecure_port(config.health_addr))
-    except RuntimeError as err:
-        jsonlog.error("cannot bind", addr=config.addr, health_addr=config.health_addr, error=str(err))
+        metrics = rpc_metrics.serve(config.metrics_addr)
+    except (RuntimeError, OSError) as err:
+        jsonlog.error(
+            "cannot bind",
+            addr=config.addr,
+            health_addr=config.health_addr,
+            metrics_addr=config.metrics_addr,
+            error=str(err),
+        )
         return 1
+    metrics_addr = f"{config.metrics_addr.rpartition(':')[0]}:{metrics.server_port}"
 
     stop = threading.Event()
 
@@ -111,6 +120,7 @@ def main() -> int:
         "listening",
         addr=addr,
         health_addr=health_addr,
+        metrics_addr=metrics_addr,
         spiffe_id=identity.ENGINE_SPIFFE_ID,
         allowed_callers=sorted(identity.ALLOWED_CALLERS),
         pid=os.getpid(),
@@ -124,6 +134,7 @@ def main() -> int:
     stopped = [engine.stop(GRACE_SECONDS), probes.stop(GRACE_SECONDS)]
     for event in stopped:
         event.wait()
+    metrics.shutdown()
     jsonlog.info("stopped")
     return 0
 

@@ -3,6 +3,7 @@
 SELENE_PKI_DIR           the mTLS files: ca.crt, calc.crt, calc.key   (default .selene/pki)
 SELENE_CALC_ADDR         host:port of the mTLS EngineService           (default 127.0.0.1:50064)
 SELENE_CALC_HEALTH_ADDR  host:port of the plaintext health-only port  (default 127.0.0.1:50164)
+SELENE_CALC_METRICS_ADDR host:port of the plaintext metrics port      (default 127.0.0.1:50264)
 SELENE_PYTHON_STUBS      the generated stubs (deploy/build-python.ts)  (default dist/python)
 GRPC_VERBOSITY           grpc core's own logging                       (default NONE)
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 DEFAULT_PKI_DIR = ".selene/pki"
 DEFAULT_ADDR = "127.0.0.1:50064"
 DEFAULT_HEALTH_ADDR = "127.0.0.1:50164"
+DEFAULT_METRICS_ADDR = "127.0.0.1:50264"
 DEFAULT_PYTHON_STUBS = "dist/python"
 DEFAULT_GRPC_VERBOSITY = "NONE"
 _GRPC_VERBOSITIES = ("NONE", "ERROR", "INFO", "DEBUG")
@@ -36,6 +38,7 @@ class Config:
     pki_dir: str
     addr: str
     health_addr: str
+    metrics_addr: str
     python_stubs: str
     grpc_verbosity: str
 
@@ -50,8 +53,13 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
 
     addr = _address("SELENE_CALC_ADDR", get("SELENE_CALC_ADDR", DEFAULT_ADDR))
     health_addr = _address("SELENE_CALC_HEALTH_ADDR", get("SELENE_CALC_HEALTH_ADDR", DEFAULT_HEALTH_ADDR))
-    if addr == health_addr and not addr.endswith(":0"):
-        raise ConfigError(f"SELENE_CALC_ADDR and SELENE_CALC_HEALTH_ADDR must differ, both are {addr}")
+    metrics_addr = _address("SELENE_CALC_METRICS_ADDR", get("SELENE_CALC_METRICS_ADDR", DEFAULT_METRICS_ADDR))
+    bound = [a for a in (addr, health_addr, metrics_addr) if not a.endswith(":0")]
+    if len(set(bound)) != len(bound):
+        raise ConfigError(
+            "SELENE_CALC_ADDR, SELENE_CALC_HEALTH_ADDR and SELENE_CALC_METRICS_ADDR must differ, "
+            f"got {addr}, {health_addr}, {metrics_addr}"
+        )
     verbosity = get("GRPC_VERBOSITY", DEFAULT_GRPC_VERBOSITY).upper()
     if verbosity not in _GRPC_VERBOSITIES:
         raise ConfigError(f"GRPC_VERBOSITY must be one of {', '.join(_GRPC_VERBOSITIES)}, got {verbosity!r}")
@@ -59,6 +67,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         pki_dir=os.path.abspath(get("SELENE_PKI_DIR", DEFAULT_PKI_DIR)),
         addr=addr,
         health_addr=health_addr,
+        metrics_addr=metrics_addr,
         python_stubs=os.path.abspath(get("SELENE_PYTHON_STUBS", DEFAULT_PYTHON_STUBS)),
         grpc_verbosity=verbosity,
     )

@@ -26,6 +26,7 @@ from typing import Any
 import boundary
 import grpc
 import jsonlog
+import rpc_metrics
 import trace_context
 from errors import SeleneError, Violation, abort
 from evaluate import EvaluationError, evaluate, format_number
@@ -108,6 +109,7 @@ class EngineService:
         full_method = f"/{SERVICE}/{method}"
 
         def handler(data: bytes, context: grpc.ServicerContext) -> Message:
+            started = time.perf_counter()
             correlation_id: str | None = None
             trace = trace_context.log_fields(trace_context.from_metadata(context.invocation_metadata()))
             try:
@@ -119,6 +121,7 @@ class EngineService:
                 correlation_id = request.envelope.correlation_id
                 response = implementation(request)
                 _check_response(response, full_method, correlation_id, trace)
+                rpc_metrics.record(full_method, "OK", None, time.perf_counter() - started)
                 return response
             except SeleneError as err:
                 refusal = err
@@ -141,6 +144,7 @@ class EngineService:
                     correlation_id=correlation_id,
                     **trace,
                 )
+            rpc_metrics.record(full_method, refusal.status.name, refusal.reason, time.perf_counter() - started)
             abort(context, refusal)
             raise AssertionError("unreachable: abort raises")
 

@@ -130,21 +130,16 @@ describe("k8s manifests", () => {
         }
       });
 
-      it("exposes the router also on connect 8443, every workload on grpc 7443 and health 7080, Node ones on metrics 9464", () => {
+      it("exposes every workload on grpc 7443, health 7080 and metrics 9464, the router also on connect 8443", () => {
         for (const name of WORKLOADS) {
           const ports = findDeployment(objects, name).spec!.template.spec!.containers[0]!.ports ?? [];
-          const expected = [
-            "grpc:7443",
-            ...(name === "router" ? ["connect:8443"] : []),
-            "health:7080",
-            ...(name === "calc" ? [] : ["metrics:9464"]),
-          ];
+          const expected = ["grpc:7443", ...(name === "router" ? ["connect:8443"] : []), "health:7080", "metrics:9464"];
           expect(ports.map((port) => `${port.name}:${port.containerPort}`)).to.deep.equal(expected);
         }
       });
 
       it("binds each metrics port on all interfaces and marks the pod for scraping on it", () => {
-        for (const name of WORKLOADS.filter((workload) => workload !== "calc")) {
+        for (const name of WORKLOADS) {
           const template = findDeployment(objects, name).spec!.template;
           const env = template.spec!.containers[0]!.env ?? [];
           expect(env, name).to.deep.include({ name: metricsAddressVariable(name), value: "0.0.0.0:9464" });
@@ -154,7 +149,6 @@ describe("k8s manifests", () => {
             "prometheus.io/path": "/metrics",
           });
         }
-        expect(findDeployment(objects, "calc").spec!.template.metadata?.annotations).to.equal(undefined);
       });
 
       it("configures the service name, the PKI directory and, for schema owners only, DATABASE_URL", () => {

@@ -59,9 +59,6 @@ const PRETEND_PODS: PodModel[] = [
   { name: "grafana", namespace: "monitoring", labels: { "app.kubernetes.io/name": "grafana" }, ports: {} },
 ];
 
-/** The workloads that serve /metrics: every one but the Python engine. */
-const SCRAPED = WORKLOADS.filter((name) => name !== "calc");
-
 function clusterOf(objects: readonly Manifest[]): ClusterModel {
   return {
     pods: [...podsFromManifests(objects), ...PRETEND_PODS],
@@ -144,13 +141,13 @@ describe("k8s network mediation", () => {
 
       it("admits metrics scrapes only from Prometheus in the monitoring namespace, to the metrics port only", () => {
         expect(allowedEdges(policies, cluster, "metrics")).to.deep.equal(
-          SCRAPED.map((name) => `prometheus->${name}`).sort(),
+          WORKLOADS.map((name) => `prometheus->${name}`).sort(),
         );
         const prometheus = reachableFrom(policies, cluster, pod(cluster, "prometheus"));
         expect(prometheus.filter((edge) => !edge.startsWith("health:") && !edge.startsWith("dns:"))).to.deep.equal(
-          SCRAPED.map((name) => `metrics:${name}`).sort(),
+          WORKLOADS.map((name) => `metrics:${name}`).sort(),
         );
-        for (const name of SCRAPED) {
+        for (const name of WORKLOADS) {
           for (const from of ["grafana", "outsider", "stranger", "router"]) {
             const connection = { from: pod(cluster, from), to: pod(cluster, name), port: 9464 };
             expect(connectionAllowed(policies, cluster, connection), `${from}->${name}`).to.equal(false);
