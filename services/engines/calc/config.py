@@ -24,6 +24,7 @@ DEFAULT_PKI_DIR = ".selene/pki"
 DEFAULT_ADDR = "127.0.0.1:50064"
 DEFAULT_HEALTH_ADDR = "127.0.0.1:50164"
 DEFAULT_METRICS_ADDR = "127.0.0.1:50264"
+DEFAULT_AUDIT_ADDR = "127.0.0.1:50072"
 DEFAULT_PYTHON_STUBS = "dist/python"
 DEFAULT_GRPC_VERBOSITY = "NONE"
 _GRPC_VERBOSITIES = ("NONE", "ERROR", "INFO", "DEBUG")
@@ -39,6 +40,7 @@ class Config:
     addr: str
     health_addr: str
     metrics_addr: str
+    audit_addr: str
     python_stubs: str
     grpc_verbosity: str
 
@@ -68,6 +70,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         addr=addr,
         health_addr=health_addr,
         metrics_addr=metrics_addr,
+        audit_addr=_address("SELENE_AUDIT_ADDR", get("SELENE_AUDIT_ADDR", DEFAULT_AUDIT_ADDR)),
         python_stubs=os.path.abspath(get("SELENE_PYTHON_STUBS", DEFAULT_PYTHON_STUBS)),
         grpc_verbosity=verbosity,
     )
