@@ -44,8 +44,8 @@ export const DATABASE_ROLES: Readonly<Partial<Record<keyof typeof LOCAL_PORTS, R
   audit: ROLES.audit,
 };
 
-/** The engines, the outbox and the router, in start order. */
-export const MESH_ORDER = ["nlp", "tools", "reminders", "calc", "outbox", "router"] as const;
+/** The engines, the audit service, the outbox and the router, in start order. */
+export const MESH_ORDER = ["nlp", "tools", "reminders", "calc", "audit", "outbox", "router"] as const;
 
 const PYTHON = "/usr/bin/python3";
 
@@ -89,6 +89,7 @@ export function meshProcesses(layout: MeshLayout): MeshProcess[] {
     tools: node("services/engines/tools/main.js"),
     reminders: node("services/engines/reminders/main.js"),
     outbox: node("services/outbox/main.js"),
+    audit: node("services/audit/main.js"),
     calc: { command: PYTHON, args: [join(layout.root, "services", "engines", "calc", "calc_engine.py")] },
     router: node("services/router/main.js"),
   };

@@ -3,10 +3,17 @@
  * selenectl: the operators' command line. Each command lives in its own
  * module; this file only maps command words to them.
  */
+import { auditTailCommand } from "./audit-tail-command.js";
+import { auditVerifyCommand } from "./audit-verify-command.js";
 import { type CliOutput, type Command, EXIT, UsageError } from "./command.js";
+import { replayCommand } from "./replay-command.js";
 
 /** Command words -> command. Add a command here and nowhere else. */
-const COMMANDS: Readonly<Record<string, Command>> = {};
+const COMMANDS: Readonly<Record<string, Command>> = {
+  replay: replayCommand,
+  "audit verify": auditVerifyCommand,
+  "audit tail": auditTailCommand,
+};
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(

@@ -33,6 +33,8 @@ export interface RouterConfig extends ServiceConfig {
   readonly simulationTtlMs: number;
   /** host:port of the outbox service. */
   readonly outboxAddress: string;
+  /** host:port of the audit service. */
+  readonly auditAddress: string;
   /** How long turn idempotency records are kept, ms (default 24 h). */
   readonly idempotencyRetentionMs: number;
   /** How long the executor holds a leased effect, ms. */
@@ -93,6 +95,7 @@ export function readRouterConfig(env: Env): RouterConfig {
     defaultTurnDeadlineMs: readPositiveMs(env, "SELENE_TURN_DEADLINE_MS", 5000),
     simulationTtlMs: readPositiveMs(env, "SELENE_SIMULATION_TTL_MS", 10 * 60_000),
     outboxAddress: readAddress(env, addressVariable("outbox"), `127.0.0.1:${LOCAL_PORTS.outbox.grpc}`),
+    auditAddress: readAddress(env, addressVariable("audit"), `127.0.0.1:${LOCAL_PORTS.audit.grpc}`),
     idempotencyRetentionMs: readPositiveMs(env, "SELENE_IDEMPOTENCY_RETENTION_MS", 24 * 3600_000),
     executorLeaseMs: readPositiveMs(env, "SELENE_EXECUTOR_LEASE_MS", 30_000),
     claimMarginMs: readPositiveMs(env, "SELENE_CLAIM_MARGIN_MS", 5000),

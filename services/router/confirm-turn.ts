@@ -6,11 +6,12 @@
  * id. The effect's payload is derived from the simulation alone, so it is the
  * same bytes whoever confirms it.
  */
-import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { CommitRequestSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import type { Envelope } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import type { Confirmation, SubmitTurnResponseSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
+import type { Confirmation } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { type Effect, EffectState } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { sha256Digest } from "../runtime/content-digest.js";
 import { SeleneError } from "../runtime/selene-error.js";
@@ -19,8 +20,8 @@ import type { CrashHook } from "./crash-points.js";
 import type { OutboxClient } from "./outbox-client.js";
 import type { Simulation, SimulationStore } from "./simulation-store.js";
 import { hopDeadline } from "./turn-deadline.js";
-
-type Outcome = NonNullable<MessageInitShape<typeof SubmitTurnResponseSchema>["outcome"]>;
+import { type Outcome, refused } from "./turn-decisions.js";
+import type { TurnTrail } from "./turn-trail.js";
 
 /** What a confirmation needs. */
 export interface ConfirmDeps {
@@ -38,6 +39,7 @@ export type ConfirmTurn = (
   confirmation: Confirmation,
   deadline: number,
   ctx: CallContext,
+  trail: TurnTrail,
 ) => Promise<Outcome>;
 
 /** How often the turn looks at its effect while waiting, ms. */
@@ -67,10 +69,6 @@ export function effectPayload(simulation: Simulation): Uint8Array {
       effectDigest: simulation.effectDigest,
     }),
   );
-}
-
-function refused(reason: ReasonCode, message: string): Outcome {
-  return { case: "refused", value: { reason, message } };
 }
 
 /** Creates the confirmation handler. */
@@ -105,11 +103,21 @@ export function createConfirmTurn(deps: ConfirmDeps): ConfirmTurn {
     }
   }
 
+  /** The confirm gate's decision: refused (recorded), or the active simulation to perform. */
+  function decline(trail: TurnTrail, simulation: Simulation, reason: ReasonCode, message: string): Outcome {
+    trail.record(Gate.CONFIRM, Decision.DENY, {
+      reason,
+      attributes: { simulation_id: simulation.simulationId, status: simulation.status },
+    });
+    return refused(reason, message);
+  }
+
   return async (
     envelope: Envelope,
     confirmation: Confirmation,
     deadline: number,
     ctx: CallContext,
+    trail: TurnTrail,
   ): Promise<Outcome> => {
     const found = await deps.simulations.find(envelope.tenantId, confirmation.simulationId);
     if (found === undefined) {
@@ -120,16 +128,27 @@ export function createConfirmTurn(deps: ConfirmDeps): ConfirmTurn {
     if (!confirmation.accept) {
       const after = await deps.simulations.resolve(envelope.tenantId, found.simulationId, "declined");
       return after?.status === "declined"
-        ? refused(ReasonCode.SIMULATION_ALREADY_RESOLVED, "Declined: nothing was done.")
-        : refused(ReasonCode.SIMULATION_ALREADY_RESOLVED, `The simulation is already ${after?.status}.`);
+        ? decline(trail, found, ReasonCode.SIMULATION_ALREADY_RESOLVED, "Declined: nothing was done.")
+        : decline(trail, found, ReasonCode.SIMULATION_ALREADY_RESOLVED, `The simulation is already ${after?.status}.`);
     }
     if (found.status === "declined" || found.status === "expired") {
-      return refused(ReasonCode.SIMULATION_ALREADY_RESOLVED, `The simulation is already ${found.status}.`);
+      return decline(
+        trail,
+        found,
+        ReasonCode.SIMULATION_ALREADY_RESOLVED,
+        `The simulation is already ${found.status}.`,
+      );
     }
     if (found.status === "active" && found.expiresAt.getTime() <= now()) {
-      return refused(ReasonCode.SIMULATION_EXPIRED, "The simulation expired; ask again.");
+      return decline(trail, found, ReasonCode.SIMULATION_EXPIRED, "The simulation expired; ask again.");
     }
     const payload = effectPayload(found);
+    trail.record(Gate.CONFIRM, Decision.PASS, {
+      attributes: { simulation_id: found.simulationId, status: found.status, capability: found.capability },
+      payload,
+    });
+    // No effect without its record: the confirmation is in the ledger before the effect is queued.
+    await trail.flush(true, hopDeadline(deadline, now()));
     deps.crash("before-enqueue");
     const { effect } = await deps.outbox.call(
       "enqueue",
@@ -146,12 +165,15 @@ export function createConfirmTurn(deps: ConfirmDeps): ConfirmTurn {
     await deps.simulations.resolve(envelope.tenantId, found.simulationId, "confirmed");
     deps.pokeExecutor();
     const done = await waitForEffect(envelope, effect!.effectId, deadline, ctx);
+    const attributes = { simulation_id: found.simulationId, effect_id: done.effectId };
     if (done.state === EffectState.DONE) {
+      trail.record(Gate.COMMIT, Decision.PASS, { attributes });
       return {
         case: "executed",
         value: { effectId: done.effectId, simulationId: found.simulationId, summary: found.summary },
       };
     }
+    trail.record(Gate.COMMIT, Decision.DENY, { reason: ReasonCode.EFFECT_DEAD_LETTERED, attributes });
     return refused(
       ReasonCode.EFFECT_DEAD_LETTERED,
       `The effect could not be performed: ${(done.lastError || "no detail").slice(0, 400)}`,

@@ -4,11 +4,13 @@
  */
 import pg from "pg";
 import { TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
+import { createAuditClient } from "../runtime/audit-client.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
+import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
 import { createConfirmTurn } from "./confirm-turn.js";
 import { startConnectServer } from "./connect-server.js";
@@ -45,6 +47,7 @@ const executor = startEffectExecutor(outbox, registry, logger.child({ component:
   commitTimeoutMs: 5000,
   crash,
 });
+const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator);
 const simulations = createSimulationStore(pool);
 const turnRecords = createTurnRecords(pool, config.idempotencyRetentionMs);
 const submitTurn = withTurnIdempotency(
@@ -55,6 +58,7 @@ const submitTurn = withTurnIdempotency(
     defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,
     simulationTtlMs: config.simulationTtlMs,
     confirm: createConfirmTurn({ simulations, outbox, crash, pokeExecutor: () => executor.poke() }),
+    audit: { audit, actor: spiffeIdOf("router"), onDegraded: () => {} },
   }),
   turnRecords,
   { claimMarginMs: config.claimMarginMs, duplicateWaitMs: 3000, defaultTurnDeadlineMs: config.defaultTurnDeadlineMs },
@@ -97,6 +101,7 @@ onShutdown(logger, async () => {
   await Promise.all([grpcServer.shutdown(), connect.close()]);
   await executor.stop();
   outbox.close();
+  audit.close();
   registry.close();
   await pool.end();
 });

@@ -7,22 +7,42 @@
  * engine has no answer) are REFUSED outcomes with a reason code; faults (an
  * engine down or too slow, a bad response) are gRPC errors with a reason code.
  */
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { CapabilityKind, type Understanding } from "../../gen/es/selene/engine/v1/engine_pb.js";
+import { status } from "@grpc/grpc-js";
+import { Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import {
+  CapabilityKind,
+  InvokeResponseSchema,
+  SimulateResponseSchema,
+  type Understanding,
+} from "../../gen/es/selene/engine/v1/engine_pb.js";
+import { ClarifySchema } from "../../gen/es/selene/kernel/v1/clarify_pb.js";
 import type { Envelope } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import type { SubmitTurnRequest, SubmitTurnResponseSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
+import {
+  type SubmitTurnRequest,
+  SubmitTurnRequestSchema,
+  type SubmitTurnResponseSchema,
+} from "../../gen/es/selene/os/v1/turn_pb.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import type { CallContext } from "../runtime/unary-service.js";
-import { chooseClarify } from "./clarify-rule.js";
 import type { ConfirmTurn } from "./confirm-turn.js";
 import type { EngineRegistry, RegisteredCapability } from "./engine-registry.js";
 import { type SimulationStore, simulationIdOf } from "./simulation-store.js";
 import { hopDeadline } from "./turn-deadline.js";
+import {
+  answerOutcome,
+  type Outcome,
+  outcomeDigest,
+  readRefusal,
+  refused,
+  routeUnderstanding,
+  understandingOf,
+} from "./turn-decisions.js";
+import { startTurnTrail, type TrailSink, type TurnTrail } from "./turn-trail.js";
 
 type TurnResponse = MessageInitShape<typeof SubmitTurnResponseSchema>;
-type Outcome = NonNullable<TurnResponse["outcome"]>;
 
 /** What the pipeline needs. */
 export interface TurnPipelineDeps {
@@ -34,15 +54,13 @@ export interface TurnPipelineDeps {
   readonly simulationTtlMs: number;
   /** Handles confirmation turns (outbox -> executor -> engine). */
   readonly confirm: ConfirmTurn;
+  /** Where every turn's gate decisions go. */
+  readonly audit: Omit<TrailSink, "logger">;
   readonly now?: () => number;
 }
 
 /** Handles one SubmitTurn. */
 export type TurnHandler = (request: SubmitTurnRequest, context: CallContext) => Promise<TurnResponse>;
-
-function refused(reason: ReasonCode, message: string): Outcome {
-  return { case: "refused", value: { reason, message } };
-}
 
 /** The identity gate: the tenant comes from the caller's certificate, never from the payload alone. */
 export function tenantOf(clientTenants: ReadonlyMap<string, string>, caller: string, envelope: Envelope): string {
@@ -58,11 +76,27 @@ export function tenantOf(clientTenants: ReadonlyMap<string, string>, caller: str
   return tenant;
 }
 
+/** Statuses of errors that refuse the request itself (not a fault on the way). */
+const REFUSALS = new Set<number>([
+  status.INVALID_ARGUMENT,
+  status.PERMISSION_DENIED,
+  status.NOT_FOUND,
+  status.FAILED_PRECONDITION,
+]);
+
+/** The gate a fault surfaced at: the first of the turn's steps that has no decision yet. */
+function failedGate(trail: TurnTrail, confirmation: boolean): Gate {
+  const steps = confirmation
+    ? [Gate.IDENTITY, Gate.CONFIRM, Gate.COMMIT]
+    : [Gate.IDENTITY, Gate.UNDERSTAND, Gate.ACCESS, Gate.CLARIFY, Gate.ANSWER];
+  return steps.find((gate) => !trail.has(gate)) ?? steps[steps.length - 1]!;
+}
+
 /** Creates the turn handler. */
 export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
   const now = deps.now ?? Date.now;
 
-  async function understand(envelope: Envelope, text: string, deadline: number, ctx: CallContext) {
+  async function understand(envelope: Envelope, text: string, deadline: number, ctx: CallContext, trail: TurnTrail) {
     const nlp = deps.registry.lookup("nlp.understand");
     if (nlp === undefined) throw new SeleneError(ReasonCode.CAPABILITY_UNKNOWN, "no engine understands utterances");
     try {
@@ -73,12 +107,17 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
           { envelope, capability: nlp.name, input: { case: "utterance", value: text } },
           { deadline: hopDeadline(deadline, now()), correlationId: ctx.correlationId },
         );
-      if (response.result.case !== "understanding") {
-        throw new SeleneError(ReasonCode.ENGINE_INVALID_RESPONSE, "the nlp engine did not return an understanding");
-      }
-      return response.result.value;
+      const u = understandingOf(response);
+      trail.record(Gate.UNDERSTAND, Decision.PASS, {
+        attributes: { engine: nlp.engine, intent: u.intent },
+        payload: toBinary(InvokeResponseSchema, response),
+      });
+      return u;
     } catch (e) {
-      if (e instanceof SeleneError && e.reason === ReasonCode.INTENT_NOT_UNDERSTOOD) return undefined;
+      if (e instanceof SeleneError && e.reason === ReasonCode.INTENT_NOT_UNDERSTOOD) {
+        trail.record(Gate.UNDERSTAND, Decision.DENY, { reason: e.reason, attributes: { engine: nlp.engine } });
+        return undefined;
+      }
       throw e;
     }
   }
@@ -89,7 +128,9 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
     u: Understanding,
     deadline: number,
     ctx: CallContext,
+    trail: TurnTrail,
   ): Promise<Outcome> {
+    const attributes = { engine: capability.engine, capability: capability.name };
     try {
       const response = await deps.registry
         .client(capability.engine)
@@ -98,19 +139,20 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
           { envelope, capability: capability.name, input: { case: "read", value: { args: u.fields } } },
           { deadline: hopDeadline(deadline, now()), correlationId: ctx.correlationId },
         );
-      if (response.result.case !== "readResult") {
-        throw new SeleneError(ReasonCode.ENGINE_INVALID_RESPONSE, `${capability.engine} did not return a read result`);
-      }
-      const { text, data, provenance } = response.result.value;
-      return { case: "answer", value: { intent: capability.name, text, data, provenance } };
+      const outcome = answerOutcome(capability.name, capability.engine, response);
+      trail.record(Gate.ANSWER, Decision.PASS, {
+        attributes: { ...attributes, outcome_digest: outcomeDigest(outcome) },
+        payload: toBinary(InvokeResponseSchema, response),
+      });
+      return outcome;
     } catch (e) {
-      if (
-        e instanceof SeleneError &&
-        (e.reason === ReasonCode.ENGINE_REJECTED || e.reason === ReasonCode.FIELD_INVALID)
-      ) {
-        return refused(e.reason, e.message.replace(/^\[[A-Z_]+\] /, ""));
-      }
-      throw e;
+      const outcome = e instanceof SeleneError ? readRefusal(e) : undefined;
+      if (outcome === undefined) throw e;
+      trail.record(Gate.ANSWER, Decision.DENY, {
+        reason: (e as SeleneError).reason,
+        attributes: { ...attributes, outcome_digest: outcomeDigest(outcome) },
+      });
+      return outcome;
     }
   }
 
@@ -120,6 +162,7 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
     u: Understanding,
     deadline: number,
     ctx: CallContext,
+    trail: TurnTrail,
   ): Promise<Outcome> {
     const response = await deps.registry
       .client(capability.engine)
@@ -141,6 +184,18 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
       },
       ctx.correlationId,
     );
+    trail.record(Gate.SIMULATE, Decision.ASK, {
+      reason: ReasonCode.SIMULATION_REQUIRED,
+      attributes: {
+        engine: capability.engine,
+        capability: capability.name,
+        simulation_id: simulation.simulationId,
+        effect_digest: simulation.effectDigest,
+      },
+      payload: toBinary(SimulateResponseSchema, response),
+    });
+    // The simulation is the first step of an effect: it is not offered without its record.
+    await trail.flush(true, hopDeadline(deadline, now()));
     return {
       case: "confirm",
       value: {
@@ -152,28 +207,83 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
     };
   }
 
-  async function textTurn(envelope: Envelope, text: string, deadline: number, ctx: CallContext): Promise<Outcome> {
-    const u = await understand(envelope, text, deadline, ctx);
-    if (u === undefined) return refused(ReasonCode.INTENT_NOT_UNDERSTOOD, "I did not understand that.");
-    const capability = deps.registry.lookup(u.intent);
-    if (capability === undefined || capability.kind === CapabilityKind.UNDERSTAND) {
-      return refused(ReasonCode.CAPABILITY_UNKNOWN, `No engine serves "${u.intent}".`);
+  async function textTurn(
+    envelope: Envelope,
+    text: string,
+    deadline: number,
+    ctx: CallContext,
+    trail: TurnTrail,
+  ): Promise<Outcome> {
+    const u = await understand(envelope, text, deadline, ctx, trail);
+    const capability = u === undefined ? undefined : deps.registry.lookup(u.intent);
+    const route = routeUnderstanding(u, capability);
+    if (u !== undefined) {
+      trail.record(
+        Gate.ACCESS,
+        route.kind === "refuse" ? Decision.DENY : Decision.PASS,
+        route.kind === "refuse"
+          ? { reason: route.reason, attributes: { capability: u.intent } }
+          : {
+              attributes: {
+                capability: capability!.name,
+                engine: capability!.engine,
+                kind: CapabilityKind[capability!.kind],
+                required_fields: capability!.requiredFields.join(","),
+              },
+            },
+      );
     }
-    const clarify = chooseClarify(u, capability.requiredFields);
-    if (clarify !== undefined) return { case: "clarify", value: clarify };
-    return capability.kind === CapabilityKind.EFFECT
-      ? simulate(envelope, capability, u, deadline, ctx)
-      : answer(envelope, capability, u, deadline, ctx);
+    switch (route.kind) {
+      case "refuse":
+        return refused(route.reason, route.message);
+      case "clarify":
+        trail.record(Gate.CLARIFY, Decision.ASK, {
+          reason: ReasonCode.CLARIFY_REQUIRED,
+          attributes: { missing_field: route.clarify.missingField },
+          payload: toBinary(ClarifySchema, route.clarify),
+        });
+        return { case: "clarify", value: route.clarify };
+      case "answer":
+        trail.record(Gate.CLARIFY, Decision.PASS);
+        return answer(envelope, capability!, u!, deadline, ctx, trail);
+      case "simulate":
+        trail.record(Gate.CLARIFY, Decision.PASS);
+        return simulate(envelope, capability!, u!, deadline, ctx, trail);
+    }
   }
 
   return async (request, ctx) => {
     const envelope = request.envelope!;
-    tenantOf(deps.clientTenants, ctx.caller, envelope);
     const deadline = ctx.deadline ?? now() + deps.defaultTurnDeadlineMs;
-    const outcome =
-      request.input.case === "confirmation"
-        ? await deps.confirm(envelope, request.input.value, deadline, ctx)
-        : await textTurn(envelope, request.input.value ?? "", deadline, ctx);
+    const trail = startTurnTrail({ ...deps.audit, logger: ctx.logger }, envelope);
+    const confirmation = request.input.case === "confirmation";
+    trail.record(Gate.VALIDATE, Decision.PASS, { payload: toBinary(SubmitTurnRequestSchema, request) });
+    let outcome: Outcome;
+    try {
+      try {
+        tenantOf(deps.clientTenants, ctx.caller, envelope);
+      } catch (e) {
+        trail.untrusted();
+        throw e;
+      }
+      trail.record(Gate.IDENTITY, Decision.PASS, { attributes: { caller: ctx.caller } });
+      outcome =
+        request.input.case === "confirmation"
+          ? await deps.confirm(envelope, request.input.value, deadline, ctx, trail)
+          : await textTurn(envelope, request.input.value ?? "", deadline, ctx, trail);
+    } catch (e) {
+      const error = e instanceof SeleneError ? e : undefined;
+      // A refusal of the request is a decision of the gate; anything else is a fault at it.
+      const policy = error !== undefined && REFUSALS.has(error.status);
+      trail.record(failedGate(trail, confirmation), policy ? Decision.DENY : Decision.FAIL, {
+        reason: error?.reason ?? ReasonCode.INTERNAL,
+        attributes: { caller: ctx.caller },
+      });
+      await trail.flush(false, hopDeadline(deadline, now()));
+      throw e;
+    }
+    // Effectful steps flushed before they acted (simulate, confirm): what is left is best effort.
+    await trail.flush(false, hopDeadline(deadline, now()));
     const reason =
       outcome.case === "refused" ? ReasonCode[(outcome.value as { reason: ReasonCode }).reason] : undefined;
     ctx.logger.info({ outcome: outcome.case, reason, tenant_id: envelope.tenantId }, "turn decided");

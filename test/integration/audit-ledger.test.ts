@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
 import pg from "pg";
@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from "../support/test-database.
 
 let ids = 0;
 
-function anEntry(tenantId: string, overrides: Partial<LedgerEntry["event"]> = {}): LedgerEntry {
+function anEntry(tenantId: string, overrides: MessageInitShape<typeof AuditEventSchema> = {}): LedgerEntry {
   ids += 1;
   return {
     tenantId,

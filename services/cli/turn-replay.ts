@@ -1,0 +1,204 @@
+/**
+ * Replay of a correlation id's decision path from the audit ledger: the
+ * records grouped by turn attempt, in ledger order, and the router's pure
+ * decisions (services/router/turn-decisions.ts) re-run on the inputs the
+ * records hold. Every check compares what was recorded with what the code
+ * decides now; a difference is drift. The result holds ledger data only (no
+ * clock, no host), so the same ledger always replays to the same bytes.
+ */
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type AuditRecord, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import {
+  CapabilityKind,
+  InvokeResponseSchema,
+  SimulateResponseSchema,
+} from "../../gen/es/selene/engine/v1/engine_pb.js";
+import { ClarifySchema } from "../../gen/es/selene/kernel/v1/clarify_pb.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import {
+  answerOutcome,
+  type CapabilityView,
+  outcomeDigest,
+  routeUnderstanding,
+  understandingOf,
+} from "../router/turn-decisions.js";
+import { sha256Digest } from "../runtime/content-digest.js";
+
+/** One recorded event, as replay shows it. */
+export interface ReplayEvent {
+  readonly sequence: string;
+  readonly gate: string;
+  readonly decision: string;
+  readonly reason: string;
+  readonly actor: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly inputDigest: string;
+}
+
+/** One decision re-run. */
+export interface ReplayCheck {
+  readonly gate: string;
+  readonly recorded: string;
+  readonly replayed: string;
+  readonly drift: boolean;
+}
+
+/** One attempt of one turn (or the effect events of the outbox). */
+export interface ReplayTurn {
+  readonly tenantId: string;
+  readonly turnId: string;
+  readonly attempt: string;
+  readonly events: readonly ReplayEvent[];
+  readonly checks: readonly ReplayCheck[];
+}
+
+/** The whole replay. */
+export interface ReplayReport {
+  readonly correlationId: string;
+  readonly turns: readonly ReplayTurn[];
+  readonly drift: boolean;
+}
+
+const name = (table: Record<number, string>, value: number) => table[value] ?? String(value);
+
+function viewOf(event: ReplayEvent): CapabilityView | undefined {
+  if (event.decision !== "PASS") return undefined;
+  const kind = CapabilityKind[event.attributes.kind as keyof typeof CapabilityKind];
+  return {
+    name: event.attributes.capability ?? "",
+    kind: kind ?? CapabilityKind.UNSPECIFIED,
+    requiredFields: (event.attributes.required_fields ?? "").split(",").filter((f) => f !== ""),
+  };
+}
+
+function describe(decision: string, reason: string, extra = ""): string {
+  return [decision, reason === "UNSPECIFIED" ? "" : reason, extra].filter((part) => part !== "").join(" ");
+}
+
+/** Re-runs the decisions of one attempt. */
+function checksOf(records: readonly AuditRecord[], events: readonly ReplayEvent[]): ReplayCheck[] {
+  const checks: ReplayCheck[] = [];
+  const check = (gate: string, recorded: string, replayed: string) =>
+    checks.push({ gate, recorded, replayed, drift: recorded !== replayed });
+  const at = (gate: Gate) => events.findIndex((e) => e.gate === Gate[gate]);
+
+  // Every recorded input still hashes to the digest recorded with it.
+  records.forEach((record, i) => {
+    const payload = record.event?.payload ?? new Uint8Array();
+    if (payload.length === 0) return;
+    check(`${events[i]!.gate} input`, events[i]!.inputDigest, sha256Digest(payload));
+  });
+
+  const understood = at(Gate.UNDERSTAND);
+  if (understood >= 0 && events[understood]!.decision !== "FAIL") {
+    const understandEvent = events[understood]!;
+    let u: ReturnType<typeof understandingOf> | undefined;
+    try {
+      u =
+        understandEvent.decision === "PASS"
+          ? understandingOf(fromBinary(InvokeResponseSchema, records[understood]!.event!.payload))
+          : undefined;
+    } catch {
+      check("UNDERSTAND", "a readable nlp response", "unreadable");
+    }
+    const access = at(Gate.ACCESS);
+    const clarify = at(Gate.CLARIFY);
+    const route = routeUnderstanding(u, access >= 0 ? viewOf(events[access]!) : undefined);
+    if (u !== undefined && access >= 0) {
+      const recorded = events[access]!;
+      check(
+        "ACCESS",
+        describe(recorded.decision, recorded.reason, recorded.attributes.capability),
+        route.kind === "refuse"
+          ? describe("DENY", name(ReasonCode, route.reason), u.intent)
+          : describe("PASS", "UNSPECIFIED", u.intent),
+      );
+    }
+    if (clarify >= 0) {
+      const recorded = events[clarify]!;
+      const question = recorded.decision === "ASK" ? sha256Digest(records[clarify]!.event!.payload) : "";
+      check(
+        "CLARIFY",
+        describe(recorded.decision, recorded.reason, question),
+        route.kind === "clarify"
+          ? describe("ASK", "CLARIFY_REQUIRED", sha256Digest(toBinary(ClarifySchema, route.clarify)))
+          : describe("PASS", "UNSPECIFIED", ""),
+      );
+    }
+  }
+
+  const answered = at(Gate.ANSWER);
+  if (answered >= 0 && events[answered]!.decision === "PASS") {
+    const event = events[answered]!;
+    let replayed: string;
+    try {
+      const response = fromBinary(InvokeResponseSchema, records[answered]!.event!.payload);
+      replayed = outcomeDigest(
+        answerOutcome(event.attributes.capability ?? "", event.attributes.engine ?? "", response),
+      );
+    } catch {
+      replayed = "unreadable engine response";
+    }
+    check("ANSWER outcome", event.attributes.outcome_digest ?? "", replayed);
+  }
+
+  const simulated = at(Gate.SIMULATE);
+  if (simulated >= 0) {
+    const event = events[simulated]!;
+    let replayed: string;
+    try {
+      replayed = fromBinary(SimulateResponseSchema, records[simulated]!.event!.payload).effectDigest;
+    } catch {
+      replayed = "unreadable engine response";
+    }
+    check("SIMULATE effect", event.attributes.effect_digest ?? "", replayed);
+  }
+  return checks;
+}
+
+function eventOf(record: AuditRecord): ReplayEvent {
+  const e = record.event!;
+  const attributes: Record<string, string> = {};
+  for (const key of Object.keys(e.attributes).sort()) attributes[key] = e.attributes[key]!;
+  return {
+    sequence: record.sequence.toString(),
+    gate: name(Gate, e.gate),
+    decision: name(Decision, e.decision),
+    reason: name(ReasonCode, e.reason),
+    actor: e.actor,
+    attributes,
+    inputDigest: e.inputDigest,
+  };
+}
+
+/** The attempt an event belongs to: its event id without the last part (`<tenant>/<turn>/<attempt>`). */
+function attemptKey(record: AuditRecord): string {
+  const id = record.event?.eventId ?? "";
+  return id.slice(0, Math.max(0, id.lastIndexOf("/")));
+}
+
+/** Replays `records` (one correlation id's, in any order). */
+export function replayTurns(correlationId: string, records: readonly AuditRecord[]): ReplayReport {
+  const ordered = [...records].sort(
+    (a, b) =>
+      (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0) ||
+      (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0),
+  );
+  const groups = new Map<string, AuditRecord[]>();
+  for (const record of ordered) {
+    const key = `${record.tenantId}\u0000${attemptKey(record)}`;
+    groups.set(key, [...(groups.get(key) ?? []), record]);
+  }
+  const turns = [...groups.values()].map((group) => {
+    const events = group.map(eventOf);
+    const first = group[0]!;
+    return {
+      tenantId: first.tenantId,
+      turnId: first.turnId,
+      attempt: attemptKey(first).split("/").pop() ?? "",
+      events,
+      checks: checksOf(group, events),
+    };
+  });
+  return { correlationId, turns, drift: turns.some((turn) => turn.checks.some((c) => c.drift)) };
+}

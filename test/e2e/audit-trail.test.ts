@@ -1,0 +1,234 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { expect } from "chai";
+import pg from "pg";
+import { type AuditRecord, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { connectAudit, operatorEnvelope } from "../../services/cli/cli-connection.js";
+import { replayText } from "../../services/cli/replay-render.js";
+import { replayTurns } from "../../services/cli/turn-replay.js";
+import type { AuditClient } from "../../services/runtime/audit-client.js";
+import type { SeleneError } from "../../services/runtime/selene-error.js";
+import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
+import { aTextTurn, aTurnClient } from "../support/turn-client.js";
+
+const OFFSET = -24000;
+
+/** "GATE DECISION[ REASON]" of each record, in ledger order. */
+function trailOf(records: readonly AuditRecord[]): string[] {
+  return records.map((r) => {
+    const e = r.event!;
+    const reason = e.reason === ReasonCode.UNSPECIFIED ? "" : ` ${ReasonCode[e.reason]}`;
+    return `${Gate[e.gate]} ${Decision[e.decision]}${reason}`;
+  });
+}
+
+describe("mesh end to end: the audit trail of every turn", function () {
+  this.timeout(120_000);
+  let mesh: TestMesh;
+  let client: ReturnType<typeof aTurnClient>;
+  let audit: AuditClient;
+  let db: pg.Pool;
+  const opts = () => ({ deadline: Date.now() + 10_000, correlationId: "audit-e2e" });
+
+  before(async () => {
+    mesh = await startTestMesh(OFFSET);
+    client = aTurnClient(mesh.routerAddress, mesh.pkiDir);
+    audit = connectAudit({ flags: new Map(), words: [] }, mesh.env);
+    db = new pg.Pool({ connectionString: mesh.layout.databaseUrl, max: 2 });
+  });
+  after(async () => {
+    client?.close();
+    audit?.close();
+    await db?.end();
+    await mesh?.stop();
+  });
+
+  async function recordsOf(correlationId: string): Promise<AuditRecord[]> {
+    const { records } = await audit.call(
+      "listEvents",
+      { envelope: operatorEnvelope("audit-e2e"), correlationId, pageSize: 1000 },
+      opts(),
+    );
+    return records;
+  }
+
+  function selenectl(...args: string[]) {
+    return spawnSync(process.execPath, [join(process.cwd(), "dist/services/cli/selenectl.js"), ...args], {
+      env: { ...process.env, ...mesh.env },
+      encoding: "utf8",
+    });
+  }
+
+  async function turn(text: string) {
+    const request = aTextTurn(text);
+    const response = await client.call("submitTurn", request, opts());
+    return { response, correlationId: request.envelope.correlationId };
+  }
+
+  it("ANSWER: validate, identity, understand, access, clarify (no question), answer", async () => {
+    const { response, correlationId } = await turn("What is the capital of France?");
+    expect(response.outcome.case).to.equal("answer");
+    const records = await recordsOf(correlationId);
+    expect(trailOf(records)).to.deep.equal([
+      "VALIDATE PASS",
+      "IDENTITY PASS",
+      "UNDERSTAND PASS",
+      "ACCESS PASS",
+      "CLARIFY PASS",
+      "ANSWER PASS",
+    ]);
+    expect(records.every((r) => r.tenantId === "demo")).to.equal(true);
+    expect(records[5]!.event!.attributes.capability).to.equal("tools.lookup");
+  });
+
+  it("CLARIFY: the question is the last decision, with its bytes recorded", async () => {
+    const { response, correlationId } = await turn("remind me");
+    expect(response.outcome.case).to.equal("clarify");
+    expect(trailOf(await recordsOf(correlationId))).to.deep.equal([
+      "VALIDATE PASS",
+      "IDENTITY PASS",
+      "UNDERSTAND PASS",
+      "ACCESS PASS",
+      "CLARIFY ASK CLARIFY_REQUIRED",
+    ]);
+  });
+
+  it("CONFIRM then EXECUTED: the simulation asks; the confirmation passes before the commit", async () => {
+    const simulated = await turn("remind me to check the audit at 9am");
+    expect(simulated.response.outcome.case).to.equal("confirm");
+    expect(trailOf(await recordsOf(simulated.correlationId))).to.deep.equal([
+      "VALIDATE PASS",
+      "IDENTITY PASS",
+      "UNDERSTAND PASS",
+      "ACCESS PASS",
+      "CLARIFY PASS",
+      "SIMULATE ASK SIMULATION_REQUIRED",
+    ]);
+    if (simulated.response.outcome.case !== "confirm") return;
+    const request = aTextTurn("");
+    const executed = await client.call(
+      "submitTurn",
+      {
+        envelope: request.envelope,
+        input: {
+          case: "confirmation",
+          value: { simulationId: simulated.response.outcome.value.simulationId, accept: true },
+        },
+      },
+      opts(),
+    );
+    expect(executed.outcome.case).to.equal("executed");
+    const records = await recordsOf(request.envelope.correlationId);
+    expect(trailOf(records.filter((r) => r.event!.actor.endsWith("/sa/router")))).to.deep.equal([
+      "VALIDATE PASS",
+      "IDENTITY PASS",
+      "CONFIRM PASS",
+      "COMMIT PASS",
+    ]);
+  });
+
+  it("REFUSED: an intent no engine serves is denied at the access gate", async () => {
+    const { response, correlationId } = await turn("send a message to Ana saying I'm late");
+    expect(response.outcome.case).to.equal("refused");
+    expect(trailOf(await recordsOf(correlationId))).to.deep.equal([
+      "VALIDATE PASS",
+      "IDENTITY PASS",
+      "UNDERSTAND PASS",
+      "ACCESS DENY CAPABILITY_UNKNOWN",
+    ]);
+  });
+
+  it("a refused identity is recorded in the system chain, never in the claimed tenant's", async () => {
+    const request = aTextTurn("what time is it", { tenantId: "acme" });
+    const error = (await client.call("submitTurn", request, opts()).catch((e: unknown) => e)) as SeleneError;
+    expect(error.reasonName).to.equal("TENANT_MISMATCH");
+    const records = await recordsOf(request.envelope.correlationId);
+    expect(trailOf(records)).to.deep.equal(["VALIDATE PASS", "IDENTITY DENY TENANT_MISMATCH"]);
+    expect(records.map((r) => r.tenantId)).to.deep.equal(["_system", "_system"]);
+  });
+
+  it("replays to the same bytes twice, in another process, and as JSON", async () => {
+    const { correlationId } = await turn("remind me");
+    const inProcess = replayText(replayTurns(correlationId, await recordsOf(correlationId)));
+    const first = selenectl("replay", correlationId);
+    const second = selenectl("replay", correlationId);
+    expect(first.status, first.stderr).to.equal(0);
+    expect(first.stdout).to.equal(second.stdout);
+    expect(first.stdout).to.equal(`${inProcess}\n`);
+    expect(first.stdout).to.match(/no drift/);
+    const json = selenectl("replay", correlationId, "--json");
+    expect(json.stdout).to.equal(selenectl("replay", correlationId, "--json").stdout);
+    expect(JSON.parse(json.stdout).drift).to.equal(false);
+  });
+
+  it("reports drift when a recorded engine output no longer gives the recorded decision", async () => {
+    const { correlationId } = await turn("What is the capital of France?");
+    const records = await recordsOf(correlationId);
+    const understand = records.find((r) => r.event!.gate === Gate.UNDERSTAND)!;
+    const answered = records.find((r) => r.event!.gate === Gate.ANSWER)!;
+    // The nlp engine's recorded output now names another intent; the tools answer now says more.
+    const bytes = Buffer.from(understand.event!.payload);
+    const at = bytes.indexOf("tools.lookup");
+    expect(at).to.be.greaterThan(-1);
+    bytes.write("tools.lookuq", at);
+    understand.event!.payload = bytes;
+    answered.event!.payload = Buffer.concat([Buffer.from(answered.event!.payload), Buffer.from([0x0a, 0])]);
+    const report = replayTurns(correlationId, records);
+    expect(report.drift).to.equal(true);
+    const drifted = report.turns.flatMap((t) => t.checks.filter((c) => c.drift).map((c) => c.gate));
+    expect(drifted).to.include.members(["ACCESS", "ANSWER outcome", "UNDERSTAND input", "ANSWER input"]);
+
+    // The same change made in the ledger itself (by a superuser, triggers off): the CLI exits 1.
+    const client = await db.connect();
+    try {
+      await client.query("set session_replication_role = replica");
+      await client.query("update audit.events set payload = $1 where event_id = $2", [
+        bytes,
+        understand.event!.eventId,
+      ]);
+    } finally {
+      await client.query("set session_replication_role = origin");
+      client.release();
+    }
+    const replay = selenectl("replay", correlationId);
+    expect(replay.status).to.equal(1);
+    expect(replay.stdout).to.match(/DRIFT ACCESS/);
+    const verify = selenectl("audit", "verify", "--tenant", "demo");
+    expect(verify.status).to.equal(1);
+    expect(verify.stdout).to.contain(`demo: BROKEN at sequence ${understand.sequence} (hash)`);
+  });
+
+  it("fails an effect closed when the ledger is down, and still answers a read, degraded", async () => {
+    const simulated = await turn("remind me to test the outage at 7am");
+    if (simulated.response.outcome.case !== "confirm") throw new Error("expected CONFIRM");
+    await mesh.mesh.kill("audit", "SIGKILL");
+    try {
+      const read = await turn("What is the capital of France?");
+      expect(read.response.outcome.case).to.equal("answer");
+      const request = aTextTurn("");
+      const error = (await client
+        .call(
+          "submitTurn",
+          {
+            envelope: request.envelope,
+            input: {
+              case: "confirmation",
+              value: { simulationId: simulated.response.outcome.value.simulationId, accept: true },
+            },
+          },
+          opts(),
+        )
+        .catch((e: unknown) => e)) as SeleneError;
+      expect(error.reasonName).to.equal("AUDIT_UNAVAILABLE");
+      const { rows } = await db.query("select count(*)::int as n from outbox.effects where simulation_id = $1", [
+        simulated.response.outcome.value.simulationId,
+      ]);
+      expect(rows[0].n).to.equal(0);
+      const log = spawnSync("grep", ["-c", "audit degraded", join(mesh.logDir, "router.log")], { encoding: "utf8" });
+      expect(Number(log.stdout.trim())).to.be.greaterThan(0);
+    } finally {
+      await mesh.mesh.restart("audit");
+    }
+  });
+});
