@@ -34,7 +34,7 @@ const server = await startGrpcServer({
   logger,
 });
 
-// The retention job: done and discarded effects leave with their history after the retention.
+// The retention job: done and discarded effects leave after the retention; their history stays.
 const retention = logger.child({ component: "retention" });
 const purge = setInterval(() => {
   store.purgeDone(config.retentionMs).then(

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import pg from "pg";
 import { GRANTS_MATRIX, ledgerTables, ROLES, type TablePrivilege } from "../../deploy/grants-matrix.js";
+import { INSERT_AUDIT_EVENT } from "../support/audit-rows.js";
 import { createOperatorLogin, type OperatorLogin } from "../support/operator-login.js";
 import { createMigratedTestDatabase, type MigratedTestDatabase } from "../support/test-database.js";
 
@@ -9,14 +10,6 @@ const NO_PRIVILEGE = "42501";
 /** SQLSTATE restrict_violation: refused by the ledger guard. */
 const GUARDED = "23001";
 const WRITES: readonly TablePrivilege[] = ["INSERT", "UPDATE", "DELETE", "TRUNCATE"];
-const ZERO_HASH = `sha256:${"0".repeat(64)}`;
-
-/** An audit record for `tenant` (the trigger chains it). */
-export const INSERT_AUDIT_EVENT = `insert into audit.events (tenant_id, sequence, event_id, correlation_id, turn_id,
-  gate, decision, reason, input_digest, payload, attributes, actor, contract_version, occurred_at, recorded_at,
-  prev_hash, hash)
-  values ($1, 0, $2, 'c-1', 't-1', 1, 1, 0, '', '\\x01'::bytea, '{}', 'spiffe://selene.test/router', '1.0', now(),
-  now(), '${ZERO_HASH}', '${ZERO_HASH}')`;
 
 /** A value of each argument type the matrix's functions take. */
 const SAMPLES: Readonly<Record<string, string>> = {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import pg from "pg";
 import { pino } from "pino";
+import { roleDatabaseUrl } from "../../deploy/database-roles.js";
 import { migrate, migrateAll } from "../../deploy/migrate.js";
 import { MigrationError } from "../../deploy/migration-error.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
@@ -151,6 +153,38 @@ describe("migrate", () => {
       expect(await migrateAll(fresh.url, ["router", "reminders"], silent)).to.deep.equal({ router: [], reminders: [] });
     } finally {
       await fresh.drop();
+    }
+  });
+
+  it("names the privilege a login lacks before changing anything", async () => {
+    const fresh = await createTestDatabase();
+    const plain = `selene_test_plain_${randomBytes(4).toString("hex")}`;
+    const roleMaker = `selene_test_maker_${randomBytes(4).toString("hex")}`;
+    await pool.query(`create role ${plain} login`);
+    await pool.query(`create role ${roleMaker} login createrole`);
+    try {
+      const asPlain = await migrateAll(roleDatabaseUrl(fresh.url, plain), ["router"], silent).catch((e: unknown) => e);
+      expect(asPlain).to.be.instanceOf(MigrationError);
+      expect(asPlain).to.include({ code: "MIGRATION_PRIVILEGE_MISSING", service: "router" });
+      expect((asPlain as Error).message)
+        .to.contain(`role "${plain}"`)
+        .and.contain("CREATEROLE");
+      const asMaker = await migrateAll(roleDatabaseUrl(fresh.url, roleMaker), ["router"], silent).catch(
+        (e: unknown) => e,
+      );
+      expect(asMaker).to.include({ code: "MIGRATION_PRIVILEGE_MISSING" });
+      expect((asMaker as Error).message)
+        .to.contain("CREATE on the database")
+        .and.not.contain("CREATEROLE");
+      const check = new pg.Client({ connectionString: fresh.url });
+      await check.connect();
+      const schemas = await check.query("select 1 from pg_namespace where nspname in ('router', 'break_glass')");
+      await check.end();
+      expect(schemas.rowCount).to.equal(0);
+    } finally {
+      await fresh.drop();
+      await pool.query(`drop role ${plain}`);
+      await pool.query(`drop role ${roleMaker}`);
     }
   });
 });

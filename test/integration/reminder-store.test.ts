@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import pg from "pg";
-import { pino } from "pino";
-import { migrate } from "../../deploy/migrate.js";
+import { ROLES } from "../../deploy/grants-matrix.js";
 import { effectDigest, normaliseEffect, ReminderError } from "../../services/engines/reminders/reminder-effects.js";
 import {
   type CommitRequest,
@@ -10,7 +9,7 @@ import {
   type ReminderStore,
   reminderIdFor,
 } from "../../services/engines/reminders/reminder-store.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { createMigratedTestDatabase, type MigratedTestDatabase } from "../support/test-database.js";
 
 let keys = 0;
 
@@ -45,14 +44,14 @@ async function reasonOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe("reminder store", () => {
-  let database: TestDatabase;
+  let database: MigratedTestDatabase;
   let pool: pg.Pool;
   let store: ReminderStore;
 
   before(async () => {
-    database = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: database.url, max: 20 });
-    await migrate(pool, "reminders", pino({ level: "silent" }));
+    database = await createMigratedTestDatabase(["reminders"]);
+    // The engine's own login, as the service connects.
+    pool = new pg.Pool({ connectionString: database.roleUrl(ROLES.reminders), max: 20 });
     store = createReminderStore(pool);
   });
 

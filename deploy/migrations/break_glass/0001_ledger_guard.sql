@@ -82,14 +82,14 @@ declare
   after_row jsonb;
 begin
   if tg_op = 'TRUNCATE' then
-    raise exception '% is a protected ledger: TRUNCATE is never allowed', ledger
+    raise exception '% is a protected ledger (append-only): TRUNCATE is never allowed', ledger
       using errcode = 'restrict_violation';
   end if;
   if tg_nargs = 0 or tg_argv[0] <> 'sealed' then
     session := break_glass.open_session_of(session_user);
   end if;
   if session.session_id is null then
-    raise exception '% is a protected ledger: % needs an open break-glass session', ledger, tg_op
+    raise exception '% is a protected ledger (append-only): % needs an open break-glass session', ledger, tg_op
       using errcode = 'restrict_violation', hint = 'see deploy/runbooks/break-glass.md';
   end if;
   after_row := case when tg_op = 'UPDATE' then to_jsonb(new) end;
