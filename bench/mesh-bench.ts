@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import type * as grpc from "@grpc/grpc-js";
 import { measureAsync, type RunResult, table } from "./bench-harness.js";
 import {
+  auditAppendCall,
   type Call,
   connectLookupCall,
   counted,
@@ -44,7 +45,7 @@ const QUESTION = "What is the capital of France?";
 const QUERY = "what is the capital of france";
 /** A row fails the run when more than this share of its calls failed. */
 const MAX_ERROR_SHARE = 0.01;
-const STEPS = 6;
+const STEPS = 10;
 
 /** One measured row. */
 interface Row {
@@ -110,9 +111,10 @@ async function measureRow(name: string, call: Call, databaseName: string): Promi
   };
 }
 
+const ms = (us: number | undefined) => `${((us ?? 0) / 1000).toFixed(1)} ms`;
+
 function rowLine(row: Row): string {
   const r = row.result;
-  const ms = (us: number | undefined) => `${((us ?? 0) / 1000).toFixed(1)} ms`;
   return `${r.opsPerSec.toFixed(0)} calls/s, p50 ${ms(r.p50us)}, p99 ${ms(r.p99us)}, ${row.failed} failed of ${row.calls}`;
 }
 
@@ -121,7 +123,7 @@ function rowLine(row: Row): string {
  * cores the whole host kept busy (more than ours means load from outside the benchmark).
  */
 function cpuTable(rows: readonly Row[]): string {
-  const named = [SELF_LABEL, "router", "nlp", "tools", "connect-node", "postgres"];
+  const named = [SELF_LABEL, "router", "nlp", "tools", "audit", "connect-node", "postgres"];
   const header = `| run | ${named.join(" | ")} | other | total | cores busy (ours) | cores busy (host) |`;
   const lines = rows.map(({ result, cpu }) => {
     const per = (us: number) => (us / result.ops).toFixed(0);
@@ -194,6 +196,18 @@ async function main(): Promise<number> {
     "mesh answer turn",
     meshTurnCall(channel(mesh.routerAddress, "demo-app", "router"), QUESTION),
   );
+  const auditChannel = channel(mesh.auditAddress, "router", "audit");
+  await measure("audit append, 1 event", auditAppendCall(auditChannel, 1));
+  const appendTurn = await measure("audit append, 6 events", auditAppendCall(auditChannel, 6));
+  await timed(
+    "router restarted with SELENE_AUDIT=off",
+    () => mesh.restart("router", { SELENE_AUDIT: "off" }),
+    () => "router serving without auditing",
+  );
+  const unaudited = await measure(
+    "mesh answer turn, audit off",
+    meshTurnCall(channel(mesh.routerAddress, "demo-app", "router"), QUESTION),
+  );
   const direct = await measure(
     "direct tools call",
     grpcLookupCall(channel(mesh.toolsAddress, "router", "tools"), QUERY),
@@ -219,6 +233,12 @@ async function main(): Promise<number> {
   say(`CPU per successful call (µs) by process, and average busy cores (of ${availableParallelism()}):\n`);
   say(`${cpuTable(rows)}\n`);
   say(ratio("mesh turn / direct tools call (throughput)", turn, direct));
+  say(ratio("mesh turn audited / not audited (throughput; target >= 0.75)", turn, unaudited));
+  say(
+    `latency auditing adds to an answer turn: p50 +${ms((turn.result.p50us ?? 0) - (unaudited.result.p50us ?? 0))}, ` +
+      `p99 +${ms((turn.result.p99us ?? 0) - (unaudited.result.p99us ?? 0))}; ` +
+      `audit events appended per second in turn-sized batches: ${(appendTurn.result.opsPerSec * 6).toFixed(0)}`,
+  );
   say(ratio("pass-through proxy / direct tools call", proxied, direct));
   say(ratio("connect-node / grpc-js direct tools call", connectNode, direct));
 

@@ -10,9 +10,17 @@
  * this, production code may not.
  */
 import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
+import {
+  AppendEventsRequestSchema,
+  AppendEventsResponseSchema,
+  AuditService,
+  Decision,
+  Gate,
+} from "../gen/es/selene/audit/v1/audit_pb.js";
 import {
   EngineService,
   type InvokeRequest,
@@ -166,4 +174,41 @@ export class ErrorTally {
 /** `call`, with failures counted in `tally` instead of thrown. */
 export function counted(call: Call, tally: ErrorTally): Call {
   return () => call().catch((err: unknown) => tally.add(err));
+}
+
+/**
+ * AppendEvents of `events` events per call to the audit service, presenting the router's
+ * certificate (the audit service admits the router as a writer): the events of a turn, in one
+ * tenant's chain. Event ids are fresh per call.
+ */
+export function auditAppendCall(audit: grpc.Client, events: number): Call {
+  const append = grpcUnary(
+    audit,
+    methodPath(AuditService.method.appendEvents),
+    AppendEventsRequestSchema,
+    AppendEventsResponseSchema,
+  );
+  const actor = spiffeIdOf("router");
+  let sequence = 0;
+  return async () => {
+    const id = `bench-${process.pid}-${++sequence}`;
+    const request = create(AppendEventsRequestSchema, {
+      envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: id },
+      entries: Array.from({ length: events }, (_, i) => ({
+        tenantId: "demo",
+        correlationId: id,
+        turnId: `turn-${id}`,
+        event: {
+          eventId: `bench/${id}/${i + 1}`,
+          gate: Gate.ANSWER,
+          decision: Decision.PASS,
+          actor,
+          occurredAt: timestampFromMs(Date.now()),
+          attributes: { capability: "tools.lookup", engine: "tools" },
+        },
+      })),
+    });
+    const { appended } = await append(request, id);
+    if (appended.length !== events) throw new Error(`expected ${events} appended, got ${appended.length}`);
+  };
 }

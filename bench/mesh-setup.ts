@@ -31,6 +31,9 @@ export interface BenchMesh {
   readonly databaseName: string;
   readonly routerAddress: string;
   readonly toolsAddress: string;
+  readonly auditAddress: string;
+  /** Restarts one process with extra environment (the router with SELENE_AUDIT=off, say). */
+  restart(name: string, extraEnv?: Record<string, string>): Promise<void>;
   /** Stops the processes, drops the database, removes the temp directory; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -78,6 +81,11 @@ export async function startBenchMesh(
       databaseName,
       routerAddress: grpcAddress("router", portOffset),
       toolsAddress: grpcAddress("tools", portOffset),
+      auditAddress: grpcAddress("audit", portOffset),
+      restart: async (name, extraEnv) => {
+        await mesh.kill(name, "SIGTERM");
+        await mesh.restart(name, extraEnv);
+      },
       stop: undoAll,
     };
   } catch (e) {

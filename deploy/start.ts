@@ -114,6 +114,10 @@ async function main(): Promise<void> {
       say("stopped");
       return;
     }
+    const executed = demo.responses.find((r) => r.outcome.case === "executed") ?? demo.responses[0];
+    say("      Every decision above is in the audit ledger. Replay one, check the chains:");
+    say(`      npm run selenectl -- replay ${executed?.correlationId ?? "<correlation-id>"}`);
+    say("      npm run selenectl -- audit verify");
     say("      Ctrl-C to stop. Try it with curl:");
     say(
       `      curl --cacert ${pkiDir}/ca.crt --cert ${pkiDir}/demo-app.crt --key ${pkiDir}/demo-app.key \\\n` +

@@ -46,16 +46,17 @@ export function createAuditHandlers(ledger: AuditLedger): AuditHandlers {
     async append(request, context) {
       requireOneOf(context, AUDIT_WRITERS);
       const envelope = request.envelope!;
-      const [record] = await ledger.append([
+      const event = ownEvent(request.event!, context, -1);
+      await ledger.append([
         {
           tenantId: envelope.tenantId,
           correlationId: envelope.correlationId,
           turnId: envelope.turnId,
-          event: ownEvent(request.event!, context, -1),
+          event,
           contractVersion: versionOf(envelope.contractVersion),
         },
       ]);
-      return { record };
+      return { record: await ledger.record(event.eventId) };
     },
     async appendEvents(request, context) {
       requireOneOf(context, AUDIT_WRITERS);
@@ -67,7 +68,7 @@ export function createAuditHandlers(ledger: AuditLedger): AuditHandlers {
         event: ownEvent(entry.event!, context, i),
         contractVersion,
       }));
-      return { records: await ledger.append(entries) };
+      return { appended: await ledger.append(entries) };
     },
     async listEvents(request, context) {
       requireOneOf(context, AUDIT_READERS);

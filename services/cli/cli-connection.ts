@@ -46,7 +46,14 @@ export function connectAudit(args: ParsedArgs, env = process.env): AuditClient {
     (args.flags.get("audit-addr") as string | undefined) ??
     env[addressVariable("audit")] ??
     `127.0.0.1:${LOCAL_PORTS.audit.grpc}`;
-  return createAuditClient(address, pkiDir, "operator", createBoundaryValidator());
+  try {
+    return createAuditClient(address, pkiDir, "operator", createBoundaryValidator());
+  } catch (e) {
+    throw new UsageError(
+      `cannot read the operator's certificate in ${pkiDir} (npm run pki issues it; --pki or SELENE_PKI_DIR ` +
+        `point elsewhere): ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
 }
 
 /** The system envelope of an operator's read. */

@@ -1,5 +1,13 @@
 /** The outbox's configuration: the only reader of its environment; validated and frozen. */
-import { ConfigError, type Env, readServiceConfig, type ServiceConfig } from "../runtime/service-config.js";
+import { LOCAL_PORTS } from "../runtime/local-ports.js";
+import {
+  addressVariable,
+  ConfigError,
+  type Env,
+  readAddress,
+  readServiceConfig,
+  type ServiceConfig,
+} from "../runtime/service-config.js";
 import { parseRetryPolicies, type RetryPolicies } from "./retry-policy.js";
 
 /** The outbox's settings. */
@@ -12,6 +20,8 @@ export interface OutboxConfig extends ServiceConfig {
   readonly retentionMs: number;
   /** How often the retention job runs, ms (default 1 min). */
   readonly purgeIntervalMs: number;
+  /** host:port of the audit service, which every state change is relayed to. */
+  readonly auditAddress: string;
 }
 
 function readPositiveMs(env: Env, variable: string, fallback: number): number {
@@ -30,5 +40,6 @@ export function readOutboxConfig(env: Env): OutboxConfig {
     retryPolicies: parseRetryPolicies(env.SELENE_OUTBOX_RETRY),
     retentionMs: readPositiveMs(env, "SELENE_OUTBOX_RETENTION_MS", 24 * 3600_000),
     purgeIntervalMs: readPositiveMs(env, "SELENE_OUTBOX_PURGE_INTERVAL_MS", 60_000),
+    auditAddress: readAddress(env, addressVariable("audit"), `127.0.0.1:${LOCAL_PORTS.audit.grpc}`),
   });
 }

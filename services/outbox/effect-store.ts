@@ -30,6 +30,8 @@ export interface EnqueueInput {
   readonly payload: Uint8Array;
   /** "sha256:" digest of the payload bytes. */
   readonly payloadDigest: string;
+  /** The request chain that enqueued it (its audit records carry it). */
+  readonly correlationId?: string;
 }
 
 /** What one executor asks of Lease. */
@@ -212,8 +214,8 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
     const inserted = await pool.query({
       name: "outbox-enqueue",
       text: `insert into outbox.effects (effect_id, tenant_id, idempotency_key, effect_type, simulation_id, payload,
-         payload_digest, state, attempts, max_attempts, next_attempt_at, created_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz)
+         payload_digest, state, attempts, max_attempts, next_attempt_at, created_at, updated_at, correlation_id)
+       values ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz, $10)
        on conflict (tenant_id, idempotency_key) do nothing
        returning effect_id`,
       values: [
@@ -226,6 +228,7 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
         row.payload_digest,
         row.max_attempts,
         at,
+        input.correlationId ?? "",
       ],
     });
     if (inserted.rowCount === 1) return { row, created: true };

@@ -1,14 +1,18 @@
 /**
- * The outbox's composition root: config -> logger -> db -> store -> serve gRPC -> retention job
- * -> drain on SIGTERM (the server first, so no call is cut off, then the pool).
+ * The outbox's composition root: config -> logger -> db -> store -> audit relay -> serve gRPC ->
+ * retention job -> drain on SIGTERM (the server first, so no call is cut off, then the relay and
+ * the pool).
  */
 import pg from "pg";
 import { OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { createAuditClient } from "../runtime/audit-client.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
+import { spiffeIdOf } from "../runtime/workload-identities.js";
+import { startAuditRelay } from "./audit-relay.js";
 import { readOutboxConfig } from "./config.js";
 import { createEffectStore } from "./effect-store.js";
 import { outboxServiceImplementation } from "./outbox-service.js";
@@ -18,6 +22,13 @@ const logger = createLogger("outbox", config.logLevel);
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
 pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 const store = createEffectStore(pool, config.retryPolicies);
+const validator = createBoundaryValidator();
+const audit = createAuditClient(config.auditAddress, config.pkiDir, "outbox", validator);
+const relay = startAuditRelay(pool, audit, logger.child({ component: "audit-relay" }), {
+  actor: spiffeIdOf("outbox"),
+  idleMs: 200,
+  callTimeoutMs: 5000,
+});
 
 const server = await startGrpcServer({
   address: config.address,
@@ -28,7 +39,7 @@ const server = await startGrpcServer({
   services: [
     {
       service: OutboxService,
-      implementation: outboxServiceImplementation(store, { validator: createBoundaryValidator(), logger }),
+      implementation: outboxServiceImplementation(store, { validator, logger }),
     },
   ],
   logger,
@@ -47,5 +58,7 @@ purge.unref();
 onShutdown(logger, async () => {
   clearInterval(purge);
   await server.shutdown();
+  await relay.stop();
+  audit.close();
   await pool.end();
 });

@@ -49,6 +49,7 @@ export function createOutboxHandlers(store: EffectStore): OutboxHandlers {
         simulationId: request.simulationId,
         payload: request.payload,
         payloadDigest: request.payloadDigest,
+        correlationId: envelope.correlationId,
       });
     },
     async lease(request, context) {

@@ -35,6 +35,11 @@ export interface RouterConfig extends ServiceConfig {
   readonly outboxAddress: string;
   /** host:port of the audit service. */
   readonly auditAddress: string;
+  /**
+   * SELENE_AUDIT: "on" (the default) or "off". Off exists to measure what auditing costs: read-only
+   * turns then leave no record, and every effectful step fails closed with AUDIT_UNAVAILABLE.
+   */
+  readonly auditEnabled: boolean;
   /** How long turn idempotency records are kept, ms (default 24 h). */
   readonly idempotencyRetentionMs: number;
   /** How long the executor holds a leased effect, ms. */
@@ -69,6 +74,12 @@ function readPositiveMs(env: Env, variable: string, fallback: number): number {
   return value;
 }
 
+function readAuditSwitch(env: Env): boolean {
+  const value = env.SELENE_AUDIT ?? "on";
+  if (value !== "on" && value !== "off") throw new ConfigError(`SELENE_AUDIT must be "on" or "off", got "${value}"`);
+  return value === "on";
+}
+
 function readCrashPoint(env: Env): CrashPoint | undefined {
   const value = env.SELENE_CRASH_AT;
   if (value === undefined || value === "") return undefined;
@@ -96,6 +107,7 @@ export function readRouterConfig(env: Env): RouterConfig {
     simulationTtlMs: readPositiveMs(env, "SELENE_SIMULATION_TTL_MS", 10 * 60_000),
     outboxAddress: readAddress(env, addressVariable("outbox"), `127.0.0.1:${LOCAL_PORTS.outbox.grpc}`),
     auditAddress: readAddress(env, addressVariable("audit"), `127.0.0.1:${LOCAL_PORTS.audit.grpc}`),
+    auditEnabled: readAuditSwitch(env),
     idempotencyRetentionMs: readPositiveMs(env, "SELENE_IDEMPOTENCY_RETENTION_MS", 24 * 3600_000),
     executorLeaseMs: readPositiveMs(env, "SELENE_EXECUTOR_LEASE_MS", 30_000),
     claimMarginMs: readPositiveMs(env, "SELENE_CLAIM_MARGIN_MS", 5000),

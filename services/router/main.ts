@@ -19,6 +19,7 @@ import { startEffectExecutor } from "./effect-executor.js";
 import { createEngineClient, type EngineClient } from "./engine-client.js";
 import { createEngineRegistry } from "./engine-registry.js";
 import { createOutboxClient } from "./outbox-client.js";
+import { createRefusalAudit } from "./refusal-audit.js";
 import { createSimulationStore } from "./simulation-store.js";
 import { withTurnIdempotency } from "./turn-idempotency.js";
 import { createTurnPipeline } from "./turn-pipeline.js";
@@ -48,6 +49,12 @@ const executor = startEffectExecutor(outbox, registry, logger.child({ component:
   crash,
 });
 const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator);
+if (!config.auditEnabled) logger.warn("SELENE_AUDIT=off: turns are not audited and every effect is refused");
+const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-audit" }), {
+  actor: spiffeIdOf("router"),
+  intervalMs: 100,
+  maxPending: 10_000,
+});
 const simulations = createSimulationStore(pool);
 const turnRecords = createTurnRecords(pool, config.idempotencyRetentionMs);
 const submitTurn = withTurnIdempotency(
@@ -58,7 +65,7 @@ const submitTurn = withTurnIdempotency(
     defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,
     simulationTtlMs: config.simulationTtlMs,
     confirm: createConfirmTurn({ simulations, outbox, crash, pokeExecutor: () => executor.poke() }),
-    audit: { audit, actor: spiffeIdOf("router"), onDegraded: () => {} },
+    audit: { audit, enabled: config.auditEnabled, actor: spiffeIdOf("router"), onDegraded: () => {} },
   }),
   turnRecords,
   { claimMarginMs: config.claimMarginMs, duplicateWaitMs: 3000, defaultTurnDeadlineMs: config.defaultTurnDeadlineMs },
@@ -81,7 +88,7 @@ const grpcServer = await startGrpcServer({
   services: [
     {
       service: TurnService,
-      implementation: turnServiceImplementation(submitTurn, config.clientTenants, validator, logger),
+      implementation: turnServiceImplementation(submitTurn, config.clientTenants, validator, logger, refusals.record),
     },
   ],
   logger,
@@ -101,6 +108,7 @@ onShutdown(logger, async () => {
   await Promise.all([grpcServer.shutdown(), connect.close()]);
   await executor.stop();
   outbox.close();
+  await refusals.flush();
   audit.close();
   registry.close();
   await pool.end();

@@ -6,7 +6,7 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
 import type { BoundaryValidator } from "../runtime/boundary-validator.js";
 import type { Logger } from "../runtime/logger.js";
-import { allowOnly, implementService } from "../runtime/unary-service.js";
+import { allowOnly, type BoundaryRefusal, implementService } from "../runtime/unary-service.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import type { TurnHandler } from "./turn-pipeline.js";
 
@@ -16,10 +16,11 @@ export function turnServiceImplementation(
   clientTenants: ReadonlyMap<string, string>,
   validator: BoundaryValidator,
   logger: Logger,
+  onRefused: (refusal: BoundaryRefusal) => void,
 ): UntypedServiceImplementation {
   return implementService(
     TurnService,
     { submitTurn },
-    { validator, logger, authorize: allowOnly([...clientTenants.keys()]), self: spiffeIdOf("router") },
+    { validator, logger, authorize: allowOnly([...clientTenants.keys()]), self: spiffeIdOf("router"), onRefused },
   );
 }

@@ -31,6 +31,8 @@ export interface DecisionDetail {
 /** Where a trail sends its events and how it reports trouble. */
 export interface TrailSink {
   readonly audit: AuditClient;
+  /** False: nothing is appended; a required flush fails closed (see SELENE_AUDIT). */
+  readonly enabled: boolean;
   /** The router's SPIFFE id: the actor of every event. */
   readonly actor: string;
   readonly logger: Logger;
@@ -92,6 +94,11 @@ export function startTurnTrail(sink: TrailSink, envelope: Envelope): TurnTrail {
     async flush(required, deadline) {
       const pending = entries.slice(flushed);
       if (pending.length === 0) return;
+      if (!sink.enabled) {
+        if (required)
+          throw new SeleneError(ReasonCode.AUDIT_UNAVAILABLE, "auditing is off here: no effect can be made");
+        return;
+      }
       try {
         await sink.audit.call(
           "appendEvents",

@@ -55,6 +55,17 @@ export function allowOnly(allowed: readonly string[], reason: ReasonCode = Reaso
     set.has(caller) ? undefined : new SeleneError(reason, `caller ${caller} is not allowed to call this service`);
 }
 
+/** A call refused at the boundary, before any handler saw it. */
+export interface BoundaryRefusal {
+  /** The caller's SPIFFE id; undefined when it presented none. */
+  readonly caller: string | undefined;
+  /** The fully qualified method, such as /selene.os.v1.TurnService/SubmitTurn. */
+  readonly method: string;
+  readonly reason: ReasonCode;
+  /** From the call's metadata; "-" when it carried none. */
+  readonly correlationId: string;
+}
+
 /** Settings shared by every method of a service. */
 export interface ServiceOptions {
   readonly validator: BoundaryValidator;
@@ -62,6 +73,8 @@ export interface ServiceOptions {
   readonly authorize: Authorizer;
   /** This server's own SPIFFE id, logged beside the caller's on denials. */
   readonly self: string;
+  /** Told of every call refused for its identity or its bytes (to audit it). Must not throw. */
+  readonly onRefused?: (refusal: BoundaryRefusal) => void;
 }
 
 function deadlineOf(call: ServerUnaryCall<Buffer, Buffer>): number | undefined {
@@ -95,13 +108,17 @@ export function implementService<T extends GenServiceMethods>(
         else logger.info({ reason: error.reasonName, status: error.status }, "rpc refused");
         callback(toGrpcStatus(error), null);
       };
+      const refused = (caller: string | undefined, reason: ReasonCode) =>
+        options.onRefused?.({ caller, method: rpcMethod, reason, correlationId: correlationOf({}, call.metadata) });
       const caller = peerSpiffeId(call);
       if (caller === undefined) {
+        refused(undefined, ReasonCode.IDENTITY_MISSING);
         fail(new SeleneError(ReasonCode.IDENTITY_MISSING, "the caller presented no SPIFFE identity"), base);
         return;
       }
       const denied = options.authorize(caller);
       if (denied !== undefined) {
+        refused(caller, denied.reason);
         base.warn(
           { caller, callee: options.self, reason: denied.reasonName, correlation_id: correlationOf({}, call.metadata) },
           "caller denied",
@@ -111,6 +128,7 @@ export function implementService<T extends GenServiceMethods>(
       }
       const verdict = options.validator.validate(method.input, call.request);
       if (!verdict.ok) {
+        refused(caller, verdict.error.reason);
         fail(verdict.error, base.child({ caller, correlation_id: correlationOf({}, call.metadata) }));
         return;
       }

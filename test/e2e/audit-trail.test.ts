@@ -126,6 +126,14 @@ describe("mesh end to end: the audit trail of every turn", function () {
       "CONFIRM PASS",
       "COMMIT PASS",
     ]);
+    // The outbox relays its state changes shortly after: created, leased, done.
+    const outboxStates = async () =>
+      (await recordsOf(request.envelope.correlationId))
+        .filter((r) => r.event!.actor.endsWith("/sa/outbox"))
+        .map((r) => `${trailOf([r])[0]} ${r.event!.attributes.to_state}`);
+    const until = Date.now() + 5000;
+    while ((await outboxStates()).length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(await outboxStates()).to.deep.equal(["COMMIT PASS pending", "COMMIT PASS leased", "COMMIT PASS done"]);
   });
 
   it("REFUSED: an intent no engine serves is denied at the access gate", async () => {
@@ -146,6 +154,30 @@ describe("mesh end to end: the audit trail of every turn", function () {
     const records = await recordsOf(request.envelope.correlationId);
     expect(trailOf(records)).to.deep.equal(["VALIDATE PASS", "IDENTITY DENY TENANT_MISMATCH"]);
     expect(records.map((r) => r.tenantId)).to.deep.equal(["_system", "_system"]);
+  });
+
+  it("records a call the router's boundary refused (an engine's identity) in the system chain", async () => {
+    const intruder = aTurnClient(mesh.routerAddress, mesh.pkiDir, "nlp");
+    const correlationId = `intruder-${process.pid}`;
+    try {
+      const error = (await intruder
+        .call("submitTurn", aTextTurn("what time is it"), { deadline: Date.now() + 5000, correlationId })
+        .catch((e: unknown) => e)) as SeleneError;
+      expect(error.reasonName).to.equal("CALLER_NOT_ALLOWED");
+    } finally {
+      intruder.close();
+    }
+    let records: AuditRecord[] = [];
+    for (const until = Date.now() + 3000; records.length === 0 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      records = await recordsOf(correlationId);
+    }
+    expect(trailOf(records)).to.deep.equal(["IDENTITY DENY CALLER_NOT_ALLOWED"]);
+    expect(records[0]!.tenantId).to.equal("_system");
+    expect(records[0]!.event!.attributes).to.deep.equal({
+      caller: "spiffe://selene.local/ns/selene/sa/nlp",
+      method: "/selene.os.v1.TurnService/SubmitTurn",
+    });
   });
 
   it("replays to the same bytes twice, in another process, and as JSON", async () => {

@@ -53,12 +53,15 @@ describe("audit ledger", () => {
   });
 
   it("chains a tenant's records from its genesis, each hash recomputable outside the database", async () => {
-    const records = await ledger.append([anEntry("chain-a"), anEntry("chain-a"), anEntry("chain-a")]);
-    expect(records.map((r) => r.sequence)).to.deep.equal([1n, 2n, 3n]);
+    const entries = [anEntry("chain-a"), anEntry("chain-a"), anEntry("chain-a")];
+    const appended = await ledger.append(entries);
+    expect(appended.map((r) => r.sequence)).to.deep.equal([1n, 2n, 3n]);
+    const records = await Promise.all(entries.map((e) => ledger.record(e.event.eventId)));
+    expect(records.map((r) => r!.hash)).to.deep.equal(appended.map((a) => a.hash));
     expect(records[0]!.prevHash).to.equal(genesisHash("chain-a"));
     for (const [i, record] of records.entries()) {
-      expect(recordHash(linkOfRecord(record))).to.equal(record.hash);
-      if (i > 0) expect(record.prevHash).to.equal(records[i - 1]!.hash);
+      expect(recordHash(linkOfRecord(record!))).to.equal(record!.hash);
+      if (i > 0) expect(record!.prevHash).to.equal(records[i - 1]!.hash);
     }
     expect(await ledger.verify("chain-a")).to.deep.include({ intact: true, recordsChecked: 3n });
   });
@@ -74,6 +77,23 @@ describe("audit ledger", () => {
     expect(error).to.be.instanceOf(SeleneError);
     expect((error as SeleneError).reasonName).to.equal("AUDIT_EVENT_CONFLICT");
     expect((await ledger.chains()).find((c) => c.tenantId === "chain-b")?.sequence).to.equal(1n);
+  });
+
+  it("refuses only the conflicting append of a group written together", async () => {
+    const stored = anEntry("group");
+    await ledger.append([stored]);
+    const conflicting = {
+      ...stored,
+      event: create(AuditEventSchema, { ...stored.event, reason: ReasonCode.INTERNAL }),
+    };
+    const results = await Promise.allSettled([
+      ledger.append([anEntry("group")]),
+      ledger.append([conflicting]),
+      ledger.append([anEntry("group"), anEntry("group")]),
+    ]);
+    expect(results.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+    expect(((results[1] as PromiseRejectedResult).reason as SeleneError).reasonName).to.equal("AUDIT_EVENT_CONFLICT");
+    expect(await ledger.verify("group")).to.deep.include({ intact: true, recordsChecked: 4n });
   });
 
   it("keeps one linear chain per tenant under 200 concurrent appends over several tenants", async () => {

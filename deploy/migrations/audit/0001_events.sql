@@ -1,10 +1,11 @@
 -- The audit ledger: one append-only, hash-chained list of events per tenant. The chain is built
--- here, in the database, by a trigger that holds the tenant's head row locked: any number of audit
--- replicas (or a break-glass procedure written in SQL) append to one linear chain, and every
--- writer hashes the same way. Verifiers recompute the hashes outside the database
+-- here, in the database, by a trigger that holds the tenant's chain lock until commit: any number
+-- of audit replicas (or a break-glass procedure written in SQL) append to one linear chain, and
+-- every writer hashes the same way. Verifiers recompute the hashes outside the database
 -- (services/audit/chain-hash.ts follows audit.event_hash below byte for byte).
 
--- The last record of each tenant's chain.
+-- The last record of each tenant's chain, kept by the statement trigger below: a verifier compares
+-- the end of the chain with it, so removing the newest records shows.
 create table audit.chain_heads (
   tenant_id text primary key check (tenant_id <> ''),
   sequence bigint not null check (sequence >= 0),
@@ -42,61 +43,76 @@ create table audit.events (
 -- Replay reads one correlation id's events.
 create index events_correlation_idx on audit.events (correlation_id, tenant_id, sequence);
 
--- A length-prefixed field: four bytes of big-endian length, then the bytes.
-create function audit.frame(value bytea) returns bytea
-language sql immutable strict as $$ select int4send(octet_length(value)) || value $$;
-
-create function audit.frame(value text) returns bytea
-language sql immutable strict as $$ select audit.frame(convert_to(value, 'UTF8')) $$;
-
--- Microseconds since the Unix epoch, as eight big-endian bytes.
-create function audit.micros(at timestamptz) returns bytea
-language sql immutable strict as $$ select int8send((extract(epoch from at) * 1000000)::bigint) $$;
-
 -- The hash a chain starts from.
 create function audit.genesis_hash(tenant text) returns text
 language sql immutable strict as $$
   select 'sha256:' || encode(sha256(convert_to('selene.audit.v1/genesis/' || tenant, 'UTF8')), 'hex')
 $$;
 
--- The hash of a record: sha256 over the frames of its fields, in this order. Attributes are a
--- count, then key and value frames in byte order of the keys.
+-- The hash of a record: sha256 over its fields in this order, each text or bytes field framed as
+-- four bytes of big-endian length then the bytes (text as UTF-8), numbers big-endian (sequence
+-- eight bytes; gate, decision, reason four), times as eight bytes of microseconds since the Unix
+-- epoch. Attributes are a four-byte count, then each key's and value's frames in byte order of
+-- the keys. (Written out inline: helper functions per field cost more than the hash.)
 create function audit.event_hash(e audit.events) returns text
-language sql immutable as $$
-  select 'sha256:' || encode(sha256(
-    audit.frame(e.prev_hash) || audit.frame(e.tenant_id) || int8send(e.sequence) || audit.frame(e.event_id)
-    || audit.frame(e.correlation_id) || audit.frame(e.turn_id)
+language plpgsql immutable as $$
+declare
+  prev bytea := convert_to(e.prev_hash, 'UTF8');
+  tenant bytea := convert_to(e.tenant_id, 'UTF8');
+  event_id bytea := convert_to(e.event_id, 'UTF8');
+  correlation bytea := convert_to(e.correlation_id, 'UTF8');
+  turn bytea := convert_to(e.turn_id, 'UTF8');
+  digest bytea := convert_to(e.input_digest, 'UTF8');
+  actor bytea := convert_to(e.actor, 'UTF8');
+  version bytea := convert_to(e.contract_version, 'UTF8');
+  attrs bytea := ''::bytea;
+  attr_count integer := 0;
+  k bytea;
+  v bytea;
+  pair record;
+begin
+  for pair in select key, value from jsonb_each_text(e.attributes) order by key collate "C" loop
+    k := convert_to(pair.key, 'UTF8');
+    v := convert_to(pair.value, 'UTF8');
+    attrs := attrs || int4send(octet_length(k)) || k || int4send(octet_length(v)) || v;
+    attr_count := attr_count + 1;
+  end loop;
+  return 'sha256:' || encode(sha256(
+    int4send(octet_length(prev)) || prev || int4send(octet_length(tenant)) || tenant || int8send(e.sequence)
+    || int4send(octet_length(event_id)) || event_id || int4send(octet_length(correlation)) || correlation
+    || int4send(octet_length(turn)) || turn
     || int4send(e.gate::integer) || int4send(e.decision::integer) || int4send(e.reason)
-    || audit.frame(e.input_digest) || audit.frame(e.payload)
-    || int4send((select count(*)::integer from jsonb_object_keys(e.attributes)))
-    || coalesce((select string_agg(audit.frame(key) || audit.frame(value), ''::bytea order by key collate "C")
-                 from jsonb_each_text(e.attributes)), ''::bytea)
-    || audit.frame(e.actor) || audit.frame(e.contract_version)
-    || audit.micros(e.occurred_at) || audit.micros(e.recorded_at)
-  ), 'hex')
+    || int4send(octet_length(digest)) || digest || int4send(octet_length(e.payload)) || e.payload
+    || int4send(attr_count) || attrs
+    || int4send(octet_length(actor)) || actor || int4send(octet_length(version)) || version
+    || int8send((extract(epoch from e.occurred_at) * 1000000)::bigint)
+    || int8send((extract(epoch from e.recorded_at) * 1000000)::bigint)
+  ), 'hex');
+end;
 $$;
 
--- Places a new record at the end of its tenant's chain. The head row lock serialises appends per
--- tenant across every connection; a record whose event id is already in the ledger is skipped
--- (the writer compares it with what it sent).
+-- Places a new record at the end of its tenant's chain. A transaction-scoped advisory lock per
+-- tenant serialises appends to one chain across every connection until commit; the chain's end is
+-- read from the primary key (rows inserted earlier by the same statement are visible here), so a
+-- record costs no update of a shared row. A record whose event id is already in the ledger is
+-- skipped (the writer compares it with what it sent).
 create function audit.chain_event() returns trigger
 language plpgsql as $$
 declare
-  head audit.chain_heads%rowtype;
+  last_sequence bigint;
+  last_hash text;
 begin
-  insert into audit.chain_heads (tenant_id, sequence, hash)
-    values (new.tenant_id, 0, audit.genesis_hash(new.tenant_id))
-    on conflict (tenant_id) do nothing;
-  select * into strict head from audit.chain_heads where tenant_id = new.tenant_id for update;
+  perform pg_advisory_xact_lock(hashtextextended('selene.audit.chain/' || new.tenant_id, 0));
   if exists (select 1 from audit.events where event_id = new.event_id) then
     return null;
   end if;
-  new.sequence := head.sequence + 1;
-  new.prev_hash := head.hash;
+  select e.sequence, e.hash into last_sequence, last_hash
+    from audit.events e where e.tenant_id = new.tenant_id order by e.sequence desc limit 1;
+  new.sequence := coalesce(last_sequence, 0) + 1;
+  new.prev_hash := coalesce(last_hash, audit.genesis_hash(new.tenant_id));
   new.recorded_at := date_trunc('microseconds', clock_timestamp());
   new.occurred_at := date_trunc('microseconds', new.occurred_at);
   new.hash := audit.event_hash(new);
-  update audit.chain_heads set sequence = new.sequence, hash = new.hash where tenant_id = new.tenant_id;
   return new;
 end;
 $$;
@@ -104,6 +120,23 @@ $$;
 create trigger events_chain
   before insert on audit.events
   for each row execute function audit.chain_event();
+
+-- Moves each touched chain's head to its last record, once per statement.
+create function audit.advance_heads() returns trigger
+language plpgsql as $$
+begin
+  insert into audit.chain_heads (tenant_id, sequence, hash)
+    select distinct on (tenant_id) tenant_id, sequence, hash
+    from inserted order by tenant_id, sequence desc
+  on conflict (tenant_id) do update set sequence = excluded.sequence, hash = excluded.hash;
+  return null;
+end;
+$$;
+
+create trigger events_heads
+  after insert on audit.events
+  referencing new table as inserted
+  for each statement execute function audit.advance_heads();
 
 -- Append-only: a record is never changed or removed.
 create function audit.refuse_change() returns trigger

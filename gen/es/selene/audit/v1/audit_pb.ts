@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file selene/audit/v1/audit.proto.
  */
 export const file_selene_audit_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChtzZWxlbmUvYXVkaXQvdjEvYXVkaXQucHJvdG8SD3NlbGVuZS5hdWRpdC52MSKgBAoKQXVkaXRFdmVudBIvCgRnYXRlGAEgASgOMhUuc2VsZW5lLmF1ZGl0LnYxLkdhdGVCCrpIB4IBBBABIAASNwoIZGVjaXNpb24YAiABKA4yGS5zZWxlbmUuYXVkaXQudjEuRGVjaXNpb25CCrpIB4IBBBABIAASNgoGcmVhc29uGAMgASgOMhwuc2VsZW5lLmtlcm5lbC52MS5SZWFzb25Db2RlQgi6SAWCAQIQARIZCgVhY3RvchgEIAEoCUIKukgHcgUQARiAEBI3CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARJYCgphdHRyaWJ1dGVzGAYgAygLMisuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQuQXR0cmlidXRlc0VudHJ5Qhe6SBSaAREQICIGcgQQARhAKgVyAxiACBI8CghldmVudF9pZBgHIAEoCUIqukgnciUQARjIATIeXltBLVphLXowLTldW0EtWmEtejAtOS5fOi8tXSokEjUKDGlucHV0X2RpZ2VzdBgIIAEoCUIfukgcchoyGF4oc2hhMjU2OlswLTlhLWZdezY0fSk/JBIaCgdwYXlsb2FkGAkgASgMQgm6SAZ6BBiAgAQaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihQIKCkF1ZGl0RW50cnkSRwoJdGVuYW50X2lkGAEgASgJQjS6SDFyLxABGD8yKV4oX3N5c3RlbXxbYS16MC05XShbYS16MC05LV0qW2EtejAtOV0pPykkEj8KDmNvcnJlbGF0aW9uX2lkGAIgASgJQie6SCRyIhABGEAyHF5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dKiQSOQoHdHVybl9pZBgDIAEoCUIoukglciMYQDIfXihbQS1aYS16MC05XVtBLVphLXowLTkuXy1dKik/JBIyCgVldmVudBgEIAEoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEV2ZW50Qga6SAPIAQEi8wEKC0F1ZGl0UmVjb3JkEhEKCXRlbmFudF9pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIPCgd0dXJuX2lkGAMgASgJEhAKCHNlcXVlbmNlGAQgASgEEioKBWV2ZW50GAUgASgLMhsuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQSEQoJcHJldl9oYXNoGAYgASgJEgwKBGhhc2gYByABKAkSLwoLcmVjb3JkZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGNvbnRyYWN0X3ZlcnNpb24YCSABKAkieQoNQXBwZW5kUmVxdWVzdBI0CghlbnZlbG9wZRgBIAEoCzIaLnNlbGVuZS5rZXJuZWwudjEuRW52ZWxvcGVCBrpIA8gBARIyCgVldmVudBgCIAEoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEV2ZW50Qga6SAPIAQEiRgoOQXBwZW5kUmVzcG9uc2USNAoGcmVjb3JkGAEgASgLMhwuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkQga6SAPIAQEiiwEKE0FwcGVuZEV2ZW50c1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESOAoHZW50cmllcxgCIAMoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEVudHJ5Qgq6SAeSAQQIARBAIkUKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEi0KB3JlY29yZHMYASADKAsyHC5zZWxlbmUuYXVkaXQudjEuQXVkaXRSZWNvcmQiTwoRTGlzdENoYWluc1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQEiPgoJQ2hhaW5IZWFkEhEKCXRlbmFudF9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBBIMCgRoYXNoGAMgASgJIkAKEkxpc3RDaGFpbnNSZXNwb25zZRIqCgZjaGFpbnMYASADKAsyGi5zZWxlbmUuYXVkaXQudjEuQ2hhaW5IZWFkIsEBChFMaXN0RXZlbnRzUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBARIaCgl0ZW5hbnRfaWQYAiABKAlCB7pIBHICGD8SHwoOY29ycmVsYXRpb25faWQYAyABKAlCB7pIBHICGEASFgoOYWZ0ZXJfc2VxdWVuY2UYBCABKAQSGwoJcGFnZV9zaXplGAUgASgNQgi6SAUqAxjoByJDChJMaXN0RXZlbnRzUmVzcG9uc2USLQoHcmVjb3JkcxgBIAMoCzIcLnNlbGVuZS5hdWRpdC52MS5BdWRpdFJlY29yZCJuChJWZXJpZnlDaGFpblJlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESHAoJdGVuYW50X2lkGAIgASgJQgm6SAZyBBABGD8iWgoTVmVyaWZ5Q2hhaW5SZXNwb25zZRIOCgZpbnRhY3QYASABKAgSFwoPcmVjb3Jkc19jaGVja2VkGAIgASgEEhoKEmZpcnN0X2JhZF9zZXF1ZW5jZRgDIAEoBCr6AQoER2F0ZRIUChBHQVRFX1VOU1BFQ0lGSUVEEAASEQoNR0FURV9WQUxJREFURRABEhEKDUdBVEVfSURFTlRJVFkQAhITCg9HQVRFX0dPVkVSTkFOQ0UQAxIPCgtHQVRFX0JVREdFVBAEEhMKD0dBVEVfVU5ERVJTVEFORBAFEhAKDEdBVEVfQ0xBUklGWRAGEg8KC0dBVEVfQUNDRVNTEAcSEQoNR0FURV9TSU1VTEFURRAIEhAKDEdBVEVfQ09ORklSTRAJEg8KC0dBVEVfQ09NTUlUEAoSDwoLR0FURV9BTlNXRVIQCxIRCg1HQVRFX09QRVJBVE9SEAwqbwoIRGVjaXNpb24SGAoUREVDSVNJT05fVU5TUEVDSUZJRUQQABIRCg1ERUNJU0lPTl9QQVNTEAESEQoNREVDSVNJT05fREVOWRACEhAKDERFQ0lTSU9OX0FTSxADEhEKDURFQ0lTSU9OX0ZBSUwQBDLSAwoMQXVkaXRTZXJ2aWNlEkkKBkFwcGVuZBIeLnNlbGVuZS5hdWRpdC52MS5BcHBlbmRSZXF1ZXN0Gh8uc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZFJlc3BvbnNlEmAKDEFwcGVuZEV2ZW50cxIkLnNlbGVuZS5hdWRpdC52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiUuc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlIgOQAgISWgoKTGlzdENoYWlucxIiLnNlbGVuZS5hdWRpdC52MS5MaXN0Q2hhaW5zUmVxdWVzdBojLnNlbGVuZS5hdWRpdC52MS5MaXN0Q2hhaW5zUmVzcG9uc2UiA5ACARJaCgpMaXN0RXZlbnRzEiIuc2VsZW5lLmF1ZGl0LnYxLkxpc3RFdmVudHNSZXF1ZXN0GiMuc2VsZW5lLmF1ZGl0LnYxLkxpc3RFdmVudHNSZXNwb25zZSIDkAIBEl0KC1ZlcmlmeUNoYWluEiMuc2VsZW5lLmF1ZGl0LnYxLlZlcmlmeUNoYWluUmVxdWVzdBokLnNlbGVuZS5hdWRpdC52MS5WZXJpZnlDaGFpblJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_selene_kernel_v1_envelope, file_selene_kernel_v1_reason]);
+  fileDesc("ChtzZWxlbmUvYXVkaXQvdjEvYXVkaXQucHJvdG8SD3NlbGVuZS5hdWRpdC52MSKgBAoKQXVkaXRFdmVudBIvCgRnYXRlGAEgASgOMhUuc2VsZW5lLmF1ZGl0LnYxLkdhdGVCCrpIB4IBBBABIAASNwoIZGVjaXNpb24YAiABKA4yGS5zZWxlbmUuYXVkaXQudjEuRGVjaXNpb25CCrpIB4IBBBABIAASNgoGcmVhc29uGAMgASgOMhwuc2VsZW5lLmtlcm5lbC52MS5SZWFzb25Db2RlQgi6SAWCAQIQARIZCgVhY3RvchgEIAEoCUIKukgHcgUQARiAEBI3CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARJYCgphdHRyaWJ1dGVzGAYgAygLMisuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQuQXR0cmlidXRlc0VudHJ5Qhe6SBSaAREQICIGcgQQARhAKgVyAxiACBI8CghldmVudF9pZBgHIAEoCUIqukgnciUQARjIATIeXltBLVphLXowLTldW0EtWmEtejAtOS5fOi8tXSokEjUKDGlucHV0X2RpZ2VzdBgIIAEoCUIfukgcchoyGF4oc2hhMjU2OlswLTlhLWZdezY0fSk/JBIaCgdwYXlsb2FkGAkgASgMQgm6SAZ6BBiAgAQaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihQIKCkF1ZGl0RW50cnkSRwoJdGVuYW50X2lkGAEgASgJQjS6SDFyLxABGD8yKV4oX3N5c3RlbXxbYS16MC05XShbYS16MC05LV0qW2EtejAtOV0pPykkEj8KDmNvcnJlbGF0aW9uX2lkGAIgASgJQie6SCRyIhABGEAyHF5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dKiQSOQoHdHVybl9pZBgDIAEoCUIoukglciMYQDIfXihbQS1aYS16MC05XVtBLVphLXowLTkuXy1dKik/JBIyCgVldmVudBgEIAEoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEV2ZW50Qga6SAPIAQEi8wEKC0F1ZGl0UmVjb3JkEhEKCXRlbmFudF9pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIPCgd0dXJuX2lkGAMgASgJEhAKCHNlcXVlbmNlGAQgASgEEioKBWV2ZW50GAUgASgLMhsuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQSEQoJcHJldl9oYXNoGAYgASgJEgwKBGhhc2gYByABKAkSLwoLcmVjb3JkZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGNvbnRyYWN0X3ZlcnNpb24YCSABKAkieQoNQXBwZW5kUmVxdWVzdBI0CghlbnZlbG9wZRgBIAEoCzIaLnNlbGVuZS5rZXJuZWwudjEuRW52ZWxvcGVCBrpIA8gBARIyCgVldmVudBgCIAEoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEV2ZW50Qga6SAPIAQEiRgoOQXBwZW5kUmVzcG9uc2USNAoGcmVjb3JkGAEgASgLMhwuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkQga6SAPIAQEiiwEKE0FwcGVuZEV2ZW50c1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESOAoHZW50cmllcxgCIAMoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEVudHJ5Qgq6SAeSAQQIARBAIkgKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEjAKCGFwcGVuZGVkGAEgAygLMh4uc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZGVkRXZlbnQiVAoNQXBwZW5kZWRFdmVudBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIc2VxdWVuY2UYAyABKAQSDAoEaGFzaBgEIAEoCSJPChFMaXN0Q2hhaW5zUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBASI+CglDaGFpbkhlYWQSEQoJdGVuYW50X2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEgwKBGhhc2gYAyABKAkiQAoSTGlzdENoYWluc1Jlc3BvbnNlEioKBmNoYWlucxgBIAMoCzIaLnNlbGVuZS5hdWRpdC52MS5DaGFpbkhlYWQiwQEKEUxpc3RFdmVudHNSZXF1ZXN0EjoKCGVudmVsb3BlGAEgASgLMiAuc2VsZW5lLmtlcm5lbC52MS5TeXN0ZW1FbnZlbG9wZUIGukgDyAEBEhoKCXRlbmFudF9pZBgCIAEoCUIHukgEcgIYPxIfCg5jb3JyZWxhdGlvbl9pZBgDIAEoCUIHukgEcgIYQBIWCg5hZnRlcl9zZXF1ZW5jZRgEIAEoBBIbCglwYWdlX3NpemUYBSABKA1CCLpIBSoDGOgHIkMKEkxpc3RFdmVudHNSZXNwb25zZRItCgdyZWNvcmRzGAEgAygLMhwuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkIm4KElZlcmlmeUNoYWluUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBARIcCgl0ZW5hbnRfaWQYAiABKAlCCbpIBnIEEAEYPyJaChNWZXJpZnlDaGFpblJlc3BvbnNlEg4KBmludGFjdBgBIAEoCBIXCg9yZWNvcmRzX2NoZWNrZWQYAiABKAQSGgoSZmlyc3RfYmFkX3NlcXVlbmNlGAMgASgEKvoBCgRHYXRlEhQKEEdBVEVfVU5TUEVDSUZJRUQQABIRCg1HQVRFX1ZBTElEQVRFEAESEQoNR0FURV9JREVOVElUWRACEhMKD0dBVEVfR09WRVJOQU5DRRADEg8KC0dBVEVfQlVER0VUEAQSEwoPR0FURV9VTkRFUlNUQU5EEAUSEAoMR0FURV9DTEFSSUZZEAYSDwoLR0FURV9BQ0NFU1MQBxIRCg1HQVRFX1NJTVVMQVRFEAgSEAoMR0FURV9DT05GSVJNEAkSDwoLR0FURV9DT01NSVQQChIPCgtHQVRFX0FOU1dFUhALEhEKDUdBVEVfT1BFUkFUT1IQDCpvCghEZWNpc2lvbhIYChRERUNJU0lPTl9VTlNQRUNJRklFRBAAEhEKDURFQ0lTSU9OX1BBU1MQARIRCg1ERUNJU0lPTl9ERU5ZEAISEAoMREVDSVNJT05fQVNLEAMSEQoNREVDSVNJT05fRkFJTBAEMtIDCgxBdWRpdFNlcnZpY2USSQoGQXBwZW5kEh4uc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZFJlcXVlc3QaHy5zZWxlbmUuYXVkaXQudjEuQXBwZW5kUmVzcG9uc2USYAoMQXBwZW5kRXZlbnRzEiQuc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZEV2ZW50c1JlcXVlc3QaJS5zZWxlbmUuYXVkaXQudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2UiA5ACAhJaCgpMaXN0Q2hhaW5zEiIuc2VsZW5lLmF1ZGl0LnYxLkxpc3RDaGFpbnNSZXF1ZXN0GiMuc2VsZW5lLmF1ZGl0LnYxLkxpc3RDaGFpbnNSZXNwb25zZSIDkAIBEloKCkxpc3RFdmVudHMSIi5zZWxlbmUuYXVkaXQudjEuTGlzdEV2ZW50c1JlcXVlc3QaIy5zZWxlbmUuYXVkaXQudjEuTGlzdEV2ZW50c1Jlc3BvbnNlIgOQAgESXQoLVmVyaWZ5Q2hhaW4SIy5zZWxlbmUuYXVkaXQudjEuVmVyaWZ5Q2hhaW5SZXF1ZXN0GiQuc2VsZW5lLmF1ZGl0LnYxLlZlcmlmeUNoYWluUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_selene_kernel_v1_envelope, file_selene_kernel_v1_reason]);
 
 /**
  * AuditEvent is one gate decision.
@@ -295,17 +295,17 @@ export const AppendEventsRequestSchema: GenMessage<AppendEventsRequest> = /*@__P
   messageDesc(file_selene_audit_v1_audit, 5);
 
 /**
- * AppendEventsResponse returns the stored records, in the order of the request.
+ * AppendEventsResponse says where each entry was stored, in the order of the request.
  *
  * @generated from message selene.audit.v1.AppendEventsResponse
  */
 export type AppendEventsResponse = Message<"selene.audit.v1.AppendEventsResponse"> & {
   /**
-   * One record per entry (the earlier record when an event id was appended before).
+   * One per entry (the earlier record's place when an event id was appended before).
    *
-   * @generated from field: repeated selene.audit.v1.AuditRecord records = 1;
+   * @generated from field: repeated selene.audit.v1.AppendedEvent appended = 1;
    */
-  records: AuditRecord[];
+  appended: AppendedEvent[];
 };
 
 /**
@@ -314,6 +314,48 @@ export type AppendEventsResponse = Message<"selene.audit.v1.AppendEventsResponse
  */
 export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
   messageDesc(file_selene_audit_v1_audit, 6);
+
+/**
+ * AppendedEvent is an entry's place in its chain.
+ *
+ * @generated from message selene.audit.v1.AppendedEvent
+ */
+export type AppendedEvent = Message<"selene.audit.v1.AppendedEvent"> & {
+  /**
+   * The event id.
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * The chain.
+   *
+   * @generated from field: string tenant_id = 2;
+   */
+  tenantId: string;
+
+  /**
+   * Its sequence number in the chain.
+   *
+   * @generated from field: uint64 sequence = 3;
+   */
+  sequence: bigint;
+
+  /**
+   * Its hash.
+   *
+   * @generated from field: string hash = 4;
+   */
+  hash: string;
+};
+
+/**
+ * Describes the message selene.audit.v1.AppendedEvent.
+ * Use `create(AppendedEventSchema)` to create a new message.
+ */
+export const AppendedEventSchema: GenMessage<AppendedEvent> = /*@__PURE__*/
+  messageDesc(file_selene_audit_v1_audit, 7);
 
 /**
  * ListChainsRequest lists the chains.
@@ -334,7 +376,7 @@ export type ListChainsRequest = Message<"selene.audit.v1.ListChainsRequest"> & {
  * Use `create(ListChainsRequestSchema)` to create a new message.
  */
 export const ListChainsRequestSchema: GenMessage<ListChainsRequest> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 7);
+  messageDesc(file_selene_audit_v1_audit, 8);
 
 /**
  * ChainHead is the last record of one tenant's chain.
@@ -369,7 +411,7 @@ export type ChainHead = Message<"selene.audit.v1.ChainHead"> & {
  * Use `create(ChainHeadSchema)` to create a new message.
  */
 export const ChainHeadSchema: GenMessage<ChainHead> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 8);
+  messageDesc(file_selene_audit_v1_audit, 9);
 
 /**
  * ListChainsResponse lists every chain, in byte order of tenant id.
@@ -390,7 +432,7 @@ export type ListChainsResponse = Message<"selene.audit.v1.ListChainsResponse"> &
  * Use `create(ListChainsResponseSchema)` to create a new message.
  */
 export const ListChainsResponseSchema: GenMessage<ListChainsResponse> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 9);
+  messageDesc(file_selene_audit_v1_audit, 10);
 
 /**
  * ListEventsRequest reads records in sequence order: a tenant's, or one correlation id's.
@@ -440,7 +482,7 @@ export type ListEventsRequest = Message<"selene.audit.v1.ListEventsRequest"> & {
  * Use `create(ListEventsRequestSchema)` to create a new message.
  */
 export const ListEventsRequestSchema: GenMessage<ListEventsRequest> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 10);
+  messageDesc(file_selene_audit_v1_audit, 11);
 
 /**
  * ListEventsResponse is one page of records.
@@ -461,7 +503,7 @@ export type ListEventsResponse = Message<"selene.audit.v1.ListEventsResponse"> &
  * Use `create(ListEventsResponseSchema)` to create a new message.
  */
 export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 11);
+  messageDesc(file_selene_audit_v1_audit, 12);
 
 /**
  * VerifyChainRequest checks a tenant's chain.
@@ -489,7 +531,7 @@ export type VerifyChainRequest = Message<"selene.audit.v1.VerifyChainRequest"> &
  * Use `create(VerifyChainRequestSchema)` to create a new message.
  */
 export const VerifyChainRequestSchema: GenMessage<VerifyChainRequest> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 12);
+  messageDesc(file_selene_audit_v1_audit, 13);
 
 /**
  * VerifyChainResponse is the verdict.
@@ -524,7 +566,7 @@ export type VerifyChainResponse = Message<"selene.audit.v1.VerifyChainResponse">
  * Use `create(VerifyChainResponseSchema)` to create a new message.
  */
 export const VerifyChainResponseSchema: GenMessage<VerifyChainResponse> = /*@__PURE__*/
-  messageDesc(file_selene_audit_v1_audit, 13);
+  messageDesc(file_selene_audit_v1_audit, 14);
 
 /**
  * Gate names the step of the turn pipeline that made a decision.
