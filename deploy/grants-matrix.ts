@@ -141,6 +141,8 @@ export const GRANTS_MATRIX: Readonly<Record<string, SchemaGrants>> = {
       schema_migrations: internal(ROLES.sre),
       effects: state(ROLES.outbox),
       effect_events: ledger(ROLES.outbox),
+      // The audit relay's cursor: one row, locked (FOR UPDATE) and moved by the relay.
+      audit_relay: { kind: "state", grants: { [ROLES.outbox]: ["SELECT", "UPDATE"], [ROLES.sre]: ["SELECT"] } },
     },
     functions: {
       "refuse_effect_identity_change()": [],
@@ -154,12 +156,10 @@ export const GRANTS_MATRIX: Readonly<Record<string, SchemaGrants>> = {
       events: ledger(ROLES.audit),
     },
     functions: {
+      "advance_heads()": [],
       "chain_event()": [],
       "event_hash(audit.events)": [],
-      "frame(bytea)": [],
-      "frame(text)": [],
       "genesis_hash(text)": [],
-      "micros(timestamp with time zone)": [],
     },
   },
 };

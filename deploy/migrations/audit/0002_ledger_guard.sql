@@ -10,6 +10,7 @@ create trigger events_ledger_guard before update or delete on audit.events
 create trigger events_ledger_no_truncate before truncate on audit.events
   for each statement execute function break_glass.guard_ledger();
 
--- The chain trigger runs as the owner, so a writer needs INSERT on audit.events only: it neither
--- reads nor writes audit.chain_heads, nor calls the hashing functions, with its own privileges.
+-- The chain triggers run as the owner, so a writer needs INSERT on audit.events only: it neither
+-- writes audit.chain_heads nor calls the hashing functions with its own privileges.
 alter function audit.chain_event() security definer set search_path = pg_catalog, pg_temp;
+alter function audit.advance_heads() security definer set search_path = pg_catalog, pg_temp;
