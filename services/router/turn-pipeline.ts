@@ -76,6 +76,11 @@ export function tenantOf(clientTenants: ReadonlyMap<string, string>, caller: str
   return tenant;
 }
 
+/** How long the record of a failed turn may take to reach the ledger, ms. */
+const FAILURE_AUDIT_MS = 2000;
+/** Time kept back after the final append for the response to go out, ms. */
+const FLUSH_RESERVE_MS = 10;
+
 /** Statuses of errors that refuse the request itself (not a fault on the way). */
 const REFUSALS = new Set<number>([
   status.INVALID_ARGUMENT,
@@ -279,11 +284,14 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
         reason: error?.reason ?? ReasonCode.INTERNAL,
         attributes: { caller: ctx.caller },
       });
-      await trail.flush(false, hopDeadline(deadline, now()));
+      // The error goes back at once; its record follows on its own time (a fault is often a
+      // deadline that has already passed).
+      void trail.flush(false, now() + FAILURE_AUDIT_MS);
       throw e;
     }
-    // Effectful steps flushed before they acted (simulate, confirm): what is left is best effort.
-    await trail.flush(false, hopDeadline(deadline, now()));
+    // Effectful steps flushed before they acted (simulate, confirm): what is left is best effort,
+    // within what is left of the turn.
+    await trail.flush(false, Math.max(deadline - FLUSH_RESERVE_MS, now() + 1));
     const reason =
       outcome.case === "refused" ? ReasonCode[(outcome.value as { reason: ReasonCode }).reason] : undefined;
     ctx.logger.info({ outcome: outcome.case, reason, tenant_id: envelope.tenantId }, "turn decided");

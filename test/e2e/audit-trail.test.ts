@@ -12,7 +12,7 @@ import type { SeleneError } from "../../services/runtime/selene-error.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient } from "../support/turn-client.js";
 
-const OFFSET = -24000;
+const OFFSET = -26500;
 
 /** "GATE DECISION[ REASON]" of each record, in ledger order. */
 function trailOf(records: readonly AuditRecord[]): string[] {
@@ -229,6 +229,39 @@ describe("mesh end to end: the audit trail of every turn", function () {
     const verify = selenectl("audit", "verify", "--tenant", "demo");
     expect(verify.status).to.equal(1);
     expect(verify.stdout).to.contain(`demo: BROKEN at sequence ${understand.sequence} (hash)`);
+  });
+
+  it("a fault: the gates passed, then FAIL with the reason at the gate it surfaced at", async () => {
+    await mesh.mesh.kill("tools", "SIGKILL");
+    try {
+      const request = aTextTurn("What is the capital of France?");
+      const error = (await client.call("submitTurn", request, opts()).catch((e: unknown) => e)) as SeleneError;
+      expect(error.reasonName).to.equal("ENGINE_UNAVAILABLE");
+      let trail: string[] = [];
+      for (const until = Date.now() + 3000; trail.length < 6 && Date.now() < until; ) {
+        await new Promise((r) => setTimeout(r, 100));
+        trail = trailOf(await recordsOf(request.envelope.correlationId));
+      }
+      expect(trail).to.deep.equal([
+        "VALIDATE PASS",
+        "IDENTITY PASS",
+        "UNDERSTAND PASS",
+        "ACCESS PASS",
+        "CLARIFY PASS",
+        "ANSWER FAIL ENGINE_UNAVAILABLE",
+      ]);
+    } finally {
+      await mesh.mesh.restart("tools");
+      // The router's channel to tools reconnects with backoff: wait until a read answers again.
+      for (const until = Date.now() + 10_000; Date.now() < until; ) {
+        const answered = await turn("What is the capital of France?").then(
+          () => true,
+          () => false,
+        );
+        if (answered) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   });
 
   it("fails an effect closed when the ledger is down, and still answers a read, degraded", async () => {

@@ -372,7 +372,12 @@ export const badInputs: readonly BadInput[] = [
     AuditEventSchema,
     toBinary(
       AuditEventSchema,
-      create(AuditEventSchema, { decision: 1, actor: "spiffe://selene.local/ns/selene/sa/router" }),
+      create(AuditEventSchema, {
+        eventId: "demo/turn-1/a1/1",
+        decision: 1,
+        actor: "spiffe://selene.local/ns/selene/sa/router",
+        occurredAt: { seconds: 1n },
+      }),
     ),
     "gate",
   ),
