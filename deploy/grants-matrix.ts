@@ -54,6 +54,8 @@ export type TableKind = "state" | "ledger" | "internal";
 /** One table: its kind and, per role, its privileges. */
 export interface TableGrants {
   readonly kind: TableKind;
+  /** Row-level security keyed on the transaction's tenant (services/runtime/in-tenant-transaction.ts). */
+  readonly tenantIsolated?: boolean;
   readonly grants: Readonly<Partial<Record<RoleName, readonly TablePrivilege[]>>>;
 }
 
@@ -130,7 +132,7 @@ export const GRANTS_MATRIX: Readonly<Record<string, SchemaGrants>> = {
     usage: [ROLES.reminders, ROLES.sre],
     tables: {
       schema_migrations: internal(ROLES.sre),
-      reminders: state(ROLES.reminders),
+      reminders: { ...state(ROLES.reminders), tenantIsolated: true },
       processed_keys: state(ROLES.reminders),
     },
     functions: {},

@@ -21,7 +21,8 @@ export function renderGrants(): string {
     "are defined: migrations apply it (granting what is missing, revoking what is not listed), and",
     "`test/integration/grants-matrix.test.ts` compares it with the live catalog cell by cell, both ways.",
     "A privilege not in a cell is not held; PUBLIC holds nothing on these objects. The owner role holds",
-    "its objects' rights implicitly and is used only by migrations.",
+    "its objects' rights implicitly and is used only by migrations. A table marked row-level security",
+    "shows a service role only the rows of the tenant its transaction is set for (`selene.tenant_id`).",
     "",
     "## Roles",
     "",
@@ -59,8 +60,8 @@ export function renderGrants(): string {
       `| object | kind | ${roles.map((role) => `\`${role}\``).join(" | ")} |`,
       `|---|---|${roles.map(() => "---").join("|")}|`,
       row(`\`${schema}\``, "schema", `schema ${schema}`),
-      ...Object.entries(grants.tables).map(([table, { kind }]) =>
-        row(`\`${table}\``, kind, `table ${schema}.${table}`),
+      ...Object.entries(grants.tables).map(([table, { kind, tenantIsolated }]) =>
+        row(`\`${table}\``, tenantIsolated ? `${kind}, row-level security` : kind, `table ${schema}.${table}`),
       ),
       ...Object.keys(grants.functions).map((signature) =>
         row(`\`${signature}\``, "function", `function ${schema}.${signature}`),

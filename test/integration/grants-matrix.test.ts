@@ -72,6 +72,21 @@ describe("grants matrix", () => {
     expect(describeDrift(await grantsDrift(admin, SCHEMAS))).to.deep.equal([]);
   });
 
+  it("enables row-level security on exactly the tables the matrix marks tenant-isolated", async () => {
+    const marked = Object.entries(GRANTS_MATRIX).flatMap(([schema, grants]) =>
+      Object.entries(grants.tables)
+        .filter(([, table]) => table.tenantIsolated === true)
+        .map(([table]) => `${schema}.${table}`),
+    );
+    const live = await admin.query<{ name: string }>(
+      `select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = any($1) and c.relrowsecurity order by 1`,
+      [SCHEMAS],
+    );
+    expect(marked).to.have.length.greaterThan(0);
+    expect(live.rows.map((row) => row.name)).to.have.members(marked);
+  });
+
   it("leaves every object of every schema owned by the owner role", async () => {
     const foreign = await admin.query<{ object: string; owner: string }>(
       `select n.nspname || '.' || c.relname as object, pg_get_userbyid(c.relowner) as owner
