@@ -44,6 +44,16 @@ describe("mesh end to end: the audit trail of every turn", function () {
     await mesh?.stop();
   });
 
+  /** The records of `correlationId` once there are at least `n` (appends off the request path). */
+  async function eventually(correlationId: string, n: number): Promise<AuditRecord[]> {
+    let records = await recordsOf(correlationId);
+    for (const until = Date.now() + 5000; records.length < n && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      records = await recordsOf(correlationId);
+    }
+    return records;
+  }
+
   async function recordsOf(correlationId: string): Promise<AuditRecord[]> {
     const { records } = await audit.call(
       "listEvents",
@@ -131,7 +141,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
       (await recordsOf(request.envelope.correlationId))
         .filter((r) => r.event!.actor.endsWith("/sa/outbox"))
         .map((r) => `${trailOf([r])[0]} ${r.event!.attributes.to_state}`);
-    const until = Date.now() + 5000;
+    const until = Date.now() + 15_000;
     while ((await outboxStates()).length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(await outboxStates()).to.deep.equal(["COMMIT PASS pending", "COMMIT PASS leased", "COMMIT PASS done"]);
   });
@@ -151,7 +161,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
     const request = aTextTurn("what time is it", { tenantId: "acme" });
     const error = (await client.call("submitTurn", request, opts()).catch((e: unknown) => e)) as SeleneError;
     expect(error.reasonName).to.equal("TENANT_MISMATCH");
-    const records = await recordsOf(request.envelope.correlationId);
+    const records = await eventually(request.envelope.correlationId, 2);
     expect(trailOf(records)).to.deep.equal(["VALIDATE PASS", "IDENTITY DENY TENANT_MISMATCH"]);
     expect(records.map((r) => r.tenantId)).to.deep.equal(["_system", "_system"]);
   });
@@ -167,11 +177,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
     } finally {
       intruder.close();
     }
-    let records: AuditRecord[] = [];
-    for (const until = Date.now() + 3000; records.length === 0 && Date.now() < until; ) {
-      await new Promise((r) => setTimeout(r, 100));
-      records = await recordsOf(correlationId);
-    }
+    const records = await eventually(correlationId, 1);
     expect(trailOf(records)).to.deep.equal(["IDENTITY DENY CALLER_NOT_ALLOWED"]);
     expect(records[0]!.tenantId).to.equal("_system");
     expect(records[0]!.event!.attributes).to.deep.equal({
@@ -237,12 +243,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
       const request = aTextTurn("What is the capital of France?");
       const error = (await client.call("submitTurn", request, opts()).catch((e: unknown) => e)) as SeleneError;
       expect(error.reasonName).to.equal("ENGINE_UNAVAILABLE");
-      let trail: string[] = [];
-      for (const until = Date.now() + 3000; trail.length < 6 && Date.now() < until; ) {
-        await new Promise((r) => setTimeout(r, 100));
-        trail = trailOf(await recordsOf(request.envelope.correlationId));
-      }
-      expect(trail).to.deep.equal([
+      expect(trailOf(await eventually(request.envelope.correlationId, 6))).to.deep.equal([
         "VALIDATE PASS",
         "IDENTITY PASS",
         "UNDERSTAND PASS",
