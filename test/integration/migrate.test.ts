@@ -13,11 +13,15 @@ import { MigrationError } from "../../deploy/migration-error.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../deploy/migrations", import.meta.url));
-/** The router's migration versions on disk, in order (the list grows with the router). */
-const ROUTER = readdirSync(join(MIGRATIONS, "router"))
-  .filter((f) => f.endsWith(".sql"))
-  .map((f) => f.slice(0, -4))
-  .sort();
+/** A service's migration versions on disk, in order (the lists grow with the services). */
+function onDisk(service: string): string[] {
+  return readdirSync(join(MIGRATIONS, service))
+    .filter((f) => f.endsWith(".sql"))
+    .map((f) => f.slice(0, -4))
+    .sort();
+}
+const ROUTER = onDisk("router");
+const REMINDERS = onDisk("reminders");
 const silent = pino({ level: "silent" });
 
 /** A logger whose JSON lines land in `lines`. */
@@ -68,7 +72,7 @@ describe("migrate", () => {
   it("applies the router and reminders migrations, logging a line per migration", async () => {
     const { logger, lines } = capturingLogger();
     expect(await migrate(pool, "router", logger)).to.deep.equal({ applied: ROUTER });
-    expect(await migrate(pool, "reminders", logger)).to.deep.equal({ applied: ["0001_reminders"] });
+    expect(await migrate(pool, "reminders", logger)).to.deep.equal({ applied: REMINDERS });
     for (const table of ["router.simulations", "reminders.reminders", "reminders.processed_keys"]) {
       expect(await tableExists(pool, table), table).to.equal(true);
     }
@@ -78,9 +82,9 @@ describe("migrate", () => {
       // The ledger guard's schema goes first, whichever service migrates first.
       ["break_glass", "0001_ledger_guard"],
       ...ROUTER.map((version) => ["router", version]),
-      ["reminders", "0001_reminders"],
+      ...REMINDERS.map((version) => ["reminders", version]),
     ]);
-    expect(await versions(pool, "reminders")).to.deep.equal(["0001_reminders"]);
+    expect(await versions(pool, "reminders")).to.deep.equal(REMINDERS);
   });
 
   it("applies nothing on a second run", async () => {
@@ -91,32 +95,32 @@ describe("migrate", () => {
 
   it("applies a new file and only that file", async () => {
     await cp(MIGRATIONS, root, { recursive: true });
-    await writeFile(join(root, "reminders", "0002_notes.sql"), "create table reminders.notes (id text primary key);\n");
+    await writeFile(join(root, "reminders", "0902_notes.sql"), "create table reminders.notes (id text primary key);\n");
     expect(await migrate(pool, "reminders", silent, { migrationsRoot: root })).to.deep.equal({
-      applied: ["0002_notes"],
+      applied: ["0902_notes"],
     });
-    expect(await versions(pool, "reminders")).to.deep.equal(["0001_reminders", "0002_notes"]);
+    expect(await versions(pool, "reminders")).to.deep.equal([...REMINDERS, "0902_notes"]);
   });
 
   it("rolls a failing migration back and records nothing", async () => {
     await writeFile(
-      join(root, "reminders", "0003_broken.sql"),
+      join(root, "reminders", "0903_broken.sql"),
       "create table reminders.half_done (id text);\nselect no_such_function();\n",
     );
     expect(await codeOf(migrate(pool, "reminders", silent, { migrationsRoot: root }))).to.equal("MIGRATION_FAILED");
     expect(await tableExists(pool, "reminders.half_done")).to.equal(false);
-    expect(await versions(pool, "reminders")).to.deep.equal(["0001_reminders", "0002_notes"]);
-    await rm(join(root, "reminders", "0003_broken.sql"));
+    expect(await versions(pool, "reminders")).to.deep.equal([...REMINDERS, "0902_notes"]);
+    await rm(join(root, "reminders", "0903_broken.sql"));
   });
 
   it("refuses to run when an applied file changed, before applying anything new", async () => {
-    await writeFile(join(root, "reminders", "0002_notes.sql"), "create table reminders.notes (id text);\n");
-    await writeFile(join(root, "reminders", "0004_more.sql"), "create table reminders.more (id text);\n");
+    await writeFile(join(root, "reminders", "0902_notes.sql"), "create table reminders.notes (id text);\n");
+    await writeFile(join(root, "reminders", "0904_more.sql"), "create table reminders.more (id text);\n");
     const error = await migrate(pool, "reminders", silent, { migrationsRoot: root }).catch((err: unknown) => err);
     expect(error).to.be.instanceOf(MigrationError);
-    expect(error).to.include({ code: "MIGRATION_CHECKSUM_MISMATCH", service: "reminders", version: "0002_notes" });
+    expect(error).to.include({ code: "MIGRATION_CHECKSUM_MISMATCH", service: "reminders", version: "0902_notes" });
     expect(await tableExists(pool, "reminders.more")).to.equal(false);
-    expect(await versions(pool, "reminders")).to.deep.equal(["0001_reminders", "0002_notes"]);
+    expect(await versions(pool, "reminders")).to.deep.equal([...REMINDERS, "0902_notes"]);
   });
 
   it("refuses a badly named file and an unknown service", async () => {
@@ -134,8 +138,8 @@ describe("migrate", () => {
         pools.flatMap((each) => [migrate(each, "reminders", silent), migrate(each, "router", silent)]),
       );
       const applied = results.flatMap((result) => result.applied).sort();
-      expect(applied).to.deep.equal(["0001_reminders", ...ROUTER].sort());
-      expect(await versions(pools[0]!, "reminders")).to.deep.equal(["0001_reminders"]);
+      expect(applied).to.deep.equal([...REMINDERS, ...ROUTER].sort());
+      expect(await versions(pools[0]!, "reminders")).to.deep.equal(REMINDERS);
       expect(await versions(pools[0]!, "router")).to.deep.equal(ROUTER);
     } finally {
       await Promise.all(pools.map((each) => each.end()));
@@ -148,7 +152,7 @@ describe("migrate", () => {
     try {
       expect(await migrateAll(fresh.url, ["router", "reminders"], silent)).to.deep.equal({
         router: ROUTER,
-        reminders: ["0001_reminders"],
+        reminders: REMINDERS,
       });
       expect(await migrateAll(fresh.url, ["router", "reminders"], silent)).to.deep.equal({ router: [], reminders: [] });
     } finally {
