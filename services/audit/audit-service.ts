@@ -1,14 +1,22 @@
 /**
  * The AuditService handlers over the ledger. Writers (the router, the outbox,
  * governance) append, each only events it acted in: the event's actor must be
- * the caller. Operators read, list chains and verify them.
+ * the caller; engines append only the calls they refused. Operators read, list
+ * chains and verify them.
  */
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
-import { type AuditEvent, AuditService } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import {
+  type AuditEntry,
+  type AuditEvent,
+  AuditService,
+  Decision,
+  Gate,
+} from "../../gen/es/selene/audit/v1/audit_pb.js";
 import type { ContractVersion } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { BoundaryValidator } from "../runtime/boundary-validator.js";
 import type { Logger } from "../runtime/logger.js";
+import { SYSTEM_CHAIN } from "../runtime/refusal-audit.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import { allowOnly, type CallContext, implementService, type ServiceHandlers } from "../runtime/unary-service.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
@@ -17,8 +25,10 @@ import type { AuditLedger, LedgerEntry } from "./audit-ledger.js";
 /** The handlers of AuditService. */
 export type AuditHandlers = ServiceHandlers<(typeof AuditService)["method"]>;
 
-/** Who may append. */
+/** Who may append to any chain. */
 export const AUDIT_WRITERS = Object.freeze(["router", "outbox", "governance"].map((name) => spiffeIdOf(name)));
+/** Who may append only the calls it refused, to the "_system" chain: the engines. */
+export const REFUSAL_WRITERS = Object.freeze(["nlp", "tools", "reminders", "calc"].map((name) => spiffeIdOf(name)));
 /** Who may read. */
 export const AUDIT_READERS = Object.freeze([spiffeIdOf("operator")]);
 
@@ -29,6 +39,22 @@ function requireOneOf(context: CallContext, allowed: readonly string[]): void {
 
 function versionOf(version: ContractVersion | undefined): string {
   return `${version?.major ?? 0}.${version?.minor ?? 0}`;
+}
+
+/** An engine appends only the calls it refused: identity or validation denials, in "_system". */
+function onlyRefusals(entries: readonly AuditEntry[]): void {
+  entries.forEach((entry, i) => {
+    const gate = entry.event?.gate;
+    const refusal =
+      entry.tenantId === SYSTEM_CHAIN &&
+      entry.event?.decision === Decision.DENY &&
+      (gate === Gate.IDENTITY || gate === Gate.VALIDATE);
+    if (!refusal) {
+      throw new SeleneError(ReasonCode.CALLER_NOT_ALLOWED, "an engine may record only the calls it refused", {
+        fieldPath: `entries[${i}]`,
+      });
+    }
+  });
 }
 
 function ownEvent(event: AuditEvent, context: CallContext, index: number): AuditEvent {
@@ -59,7 +85,8 @@ export function createAuditHandlers(ledger: AuditLedger): AuditHandlers {
       return { record: await ledger.record(event.eventId) };
     },
     async appendEvents(request, context) {
-      requireOneOf(context, AUDIT_WRITERS);
+      requireOneOf(context, [...AUDIT_WRITERS, ...REFUSAL_WRITERS]);
+      if (REFUSAL_WRITERS.includes(context.caller)) onlyRefusals(request.entries);
       const contractVersion = versionOf(request.envelope?.contractVersion);
       const entries: LedgerEntry[] = request.entries.map((entry, i) => ({
         tenantId: entry.tenantId,
@@ -120,7 +147,7 @@ export function auditServiceImplementation(
 ): UntypedServiceImplementation {
   return implementService(AuditService, createAuditHandlers(ledger), {
     ...options,
-    authorize: allowOnly([...AUDIT_WRITERS, ...AUDIT_READERS]),
+    authorize: allowOnly([...AUDIT_WRITERS, ...REFUSAL_WRITERS, ...AUDIT_READERS]),
     self: spiffeIdOf("audit"),
   });
 }

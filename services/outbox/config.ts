@@ -20,8 +20,6 @@ export interface OutboxConfig extends ServiceConfig {
   readonly retentionMs: number;
   /** How often the retention job runs, ms (default 1 min). */
   readonly purgeIntervalMs: number;
-  /** host:port of the audit service, which every state change is relayed to. */
-  readonly auditAddress: string;
 }
 
 function readPositiveMs(env: Env, variable: string, fallback: number): number {
@@ -40,6 +38,5 @@ export function readOutboxConfig(env: Env): OutboxConfig {
     retryPolicies: parseRetryPolicies(env.SELENE_OUTBOX_RETRY),
     retentionMs: readPositiveMs(env, "SELENE_OUTBOX_RETENTION_MS", 24 * 3600_000),
     purgeIntervalMs: readPositiveMs(env, "SELENE_OUTBOX_PURGE_INTERVAL_MS", 60_000),
-    auditAddress: readAddress(env, addressVariable("audit"), `127.0.0.1:${LOCAL_PORTS.audit.grpc}`),
   });
 }

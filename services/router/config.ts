@@ -33,8 +33,6 @@ export interface RouterConfig extends ServiceConfig {
   readonly simulationTtlMs: number;
   /** host:port of the outbox service. */
   readonly outboxAddress: string;
-  /** host:port of the audit service. */
-  readonly auditAddress: string;
   /**
    * SELENE_AUDIT: "on" (the default) or "off". Off exists to measure what auditing costs: read-only
    * turns then leave no record, and every effectful step fails closed with AUDIT_UNAVAILABLE.
@@ -106,7 +104,6 @@ export function readRouterConfig(env: Env): RouterConfig {
     defaultTurnDeadlineMs: readPositiveMs(env, "SELENE_TURN_DEADLINE_MS", 5000),
     simulationTtlMs: readPositiveMs(env, "SELENE_SIMULATION_TTL_MS", 10 * 60_000),
     outboxAddress: readAddress(env, addressVariable("outbox"), `127.0.0.1:${LOCAL_PORTS.outbox.grpc}`),
-    auditAddress: readAddress(env, addressVariable("audit"), `127.0.0.1:${LOCAL_PORTS.audit.grpc}`),
     auditEnabled: readAuditSwitch(env),
     idempotencyRetentionMs: readPositiveMs(env, "SELENE_IDEMPOTENCY_RETENTION_MS", 24 * 3600_000),
     executorLeaseMs: readPositiveMs(env, "SELENE_EXECUTOR_LEASE_MS", 30_000),

@@ -15,10 +15,8 @@ import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { AuditClient } from "../runtime/audit-client.js";
 import { sha256Digest } from "../runtime/content-digest.js";
 import type { Logger } from "../runtime/logger.js";
+import { SYSTEM_CHAIN } from "../runtime/refusal-audit.js";
 import { SeleneError } from "../runtime/selene-error.js";
-
-/** The chain of events that belong to no established tenant. */
-export const SYSTEM_CHAIN = "_system";
 
 /** What a recorded decision carries besides its gate and verdict. */
 export interface DecisionDetail {

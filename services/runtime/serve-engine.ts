@@ -1,15 +1,17 @@
 /**
  * The composition shared by every TypeScript engine: its EngineService handlers
  * served over mTLS to the router's identity only (anyone else gets
- * PERMISSION_DENIED with MEDIATION_BYPASS), with health, reflection and a drain
- * on SIGTERM.
+ * PERMISSION_DENIED with MEDIATION_BYPASS, recorded in the audit ledger), with
+ * health, reflection and a drain on SIGTERM.
  */
 import { EngineService } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { createAuditClient } from "./audit-client.js";
 import { createBoundaryValidator } from "./boundary-validator.js";
 import { startGrpcServer } from "./grpc-server.js";
 import type { Logger } from "./logger.js";
 import { onShutdown } from "./on-shutdown.js";
+import { createRefusalAudit } from "./refusal-audit.js";
 import type { ServiceConfig } from "./service-config.js";
 import { serverCredentials } from "./tls-credentials.js";
 import { allowOnly, implementService, type ServiceHandlers } from "./unary-service.js";
@@ -26,11 +28,19 @@ export async function serveEngine(
   close: () => Promise<void> = async () => {},
 ): Promise<void> {
   const self = spiffeIdOf(config.name);
+  const validator = createBoundaryValidator();
+  const audit = createAuditClient(config.auditAddress, config.pkiDir, config.name, validator);
+  const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-audit" }), {
+    actor: self,
+    intervalMs: 100,
+    maxPending: 10_000,
+  });
   const implementation = implementService(EngineService, handlers, {
-    validator: createBoundaryValidator(),
+    validator,
     logger,
     authorize: allowOnly([spiffeIdOf("router")], ReasonCode.MEDIATION_BYPASS),
     self,
+    onRefused: refusals.record,
   });
   const server = await startGrpcServer({
     address: config.address,
@@ -43,6 +53,8 @@ export async function serveEngine(
   });
   onShutdown(logger, async () => {
     await server.shutdown();
+    await refusals.flush();
+    audit.close();
     await close();
   });
 }

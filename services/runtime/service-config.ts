@@ -15,6 +15,8 @@ export interface ServiceConfig {
   /** host:port of the plaintext health port. */
   readonly healthAddress: string;
   readonly logLevel: string;
+  /** host:port of the audit service (every server records the calls it refuses there). */
+  readonly auditAddress: string;
 }
 
 /** An environment map: process.env or a test's own. */
@@ -52,5 +54,6 @@ export function readServiceConfig(env: Env, name: keyof typeof LOCAL_PORTS): Ser
     address: readAddress(env, addressVariable(name), `127.0.0.1:${ports.grpc}`),
     healthAddress: readAddress(env, `SELENE_${name.toUpperCase()}_HEALTH_ADDR`, `127.0.0.1:${ports.health}`),
     logLevel,
+    auditAddress: readAddress(env, addressVariable("audit"), `127.0.0.1:${LOCAL_PORTS.audit.grpc}`),
   });
 }

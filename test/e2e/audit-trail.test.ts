@@ -2,13 +2,19 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { expect } from "chai";
 import pg from "pg";
+import { grpcAddress } from "../../deploy/mesh-processes.js";
 import { type AuditRecord, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import { EngineService } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { connectAudit, operatorEnvelope } from "../../services/cli/cli-connection.js";
 import { replayText } from "../../services/cli/replay-render.js";
 import { replayTurns } from "../../services/cli/turn-replay.js";
 import type { AuditClient } from "../../services/runtime/audit-client.js";
+import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
+import { clientCredentials } from "../../services/runtime/tls-credentials.js";
+import { createUnaryClient } from "../../services/runtime/unary-client.js";
+import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient } from "../support/turn-client.js";
 
@@ -70,6 +76,14 @@ describe("mesh end to end: the audit trail of every turn", function () {
     });
   }
 
+  /** A confirmation turn accepting `simulationId`. */
+  async function confirm(simulationId: string) {
+    const { envelope } = aTextTurn("");
+    const input = { case: "confirmation" as const, value: { simulationId, accept: true } };
+    const response = await client.call("submitTurn", { envelope, input }, opts());
+    return { response, correlationId: envelope.correlationId };
+  }
+
   async function turn(text: string) {
     const request = aTextTurn(text);
     const response = await client.call("submitTurn", request, opts());
@@ -116,20 +130,9 @@ describe("mesh end to end: the audit trail of every turn", function () {
       "SIMULATE ASK SIMULATION_REQUIRED",
     ]);
     if (simulated.response.outcome.case !== "confirm") return;
-    const request = aTextTurn("");
-    const executed = await client.call(
-      "submitTurn",
-      {
-        envelope: request.envelope,
-        input: {
-          case: "confirmation",
-          value: { simulationId: simulated.response.outcome.value.simulationId, accept: true },
-        },
-      },
-      opts(),
-    );
-    expect(executed.outcome.case).to.equal("executed");
-    const records = await recordsOf(request.envelope.correlationId);
+    const confirmed = await confirm(simulated.response.outcome.value.simulationId);
+    expect(confirmed.response.outcome.case).to.equal("executed");
+    const records = await recordsOf(confirmed.correlationId);
     expect(trailOf(records.filter((r) => r.event!.actor.endsWith("/sa/router")))).to.deep.equal([
       "VALIDATE PASS",
       "IDENTITY PASS",
@@ -138,7 +141,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
     ]);
     // The outbox relays its state changes shortly after: created, leased, done.
     const outboxStates = async () =>
-      (await recordsOf(request.envelope.correlationId))
+      (await recordsOf(confirmed.correlationId))
         .filter((r) => r.event!.actor.endsWith("/sa/outbox"))
         .map((r) => `${trailOf([r])[0]} ${r.event!.attributes.to_state}`);
     const until = Date.now() + 15_000;
@@ -184,6 +187,35 @@ describe("mesh end to end: the audit trail of every turn", function () {
       caller: "spiffe://selene.local/ns/selene/sa/nlp",
       method: "/selene.os.v1.TurnService/SubmitTurn",
     });
+  });
+
+  it("records an engine's refusal of a caller other than the router (a mediation bypass)", async () => {
+    const correlationId = `bypass-${process.pid}`;
+    // The demo app goes around the router, straight to an engine.
+    const tools = createUnaryClient(EngineService, {
+      address: grpcAddress("tools", mesh.layout.portOffset),
+      serverName: "tools",
+      credentials: clientCredentials(mesh.pkiDir, "demo-app", spiffeIdOf("tools")),
+      validator: createBoundaryValidator(),
+      faults: {
+        unavailable: ReasonCode.ENGINE_UNAVAILABLE,
+        deadlineExceeded: ReasonCode.ENGINE_DEADLINE_EXCEEDED,
+        invalidResponse: ReasonCode.ENGINE_INVALID_RESPONSE,
+      },
+    });
+    try {
+      const error = (await tools
+        .call("describe", { envelope: operatorEnvelope(correlationId) }, { deadline: Date.now() + 5000, correlationId })
+        .catch((e: unknown) => e)) as SeleneError;
+      expect(error.reasonName).to.equal("MEDIATION_BYPASS");
+    } finally {
+      tools.close();
+    }
+    const records = await eventually(correlationId, 1);
+    expect(trailOf(records)).to.deep.equal(["IDENTITY DENY MEDIATION_BYPASS"]);
+    expect(records[0]!.tenantId).to.equal("_system");
+    expect(records[0]!.event!.actor).to.equal("spiffe://selene.local/ns/selene/sa/tools");
+    expect(records[0]!.event!.attributes.caller).to.match(/\/sa\/demo-app$/);
   });
 
   it("replays to the same bytes twice, in another process, and as JSON", async () => {
@@ -272,20 +304,9 @@ describe("mesh end to end: the audit trail of every turn", function () {
     try {
       const read = await turn("What is the capital of France?");
       expect(read.response.outcome.case).to.equal("answer");
-      const request = aTextTurn("");
-      const error = (await client
-        .call(
-          "submitTurn",
-          {
-            envelope: request.envelope,
-            input: {
-              case: "confirmation",
-              value: { simulationId: simulated.response.outcome.value.simulationId, accept: true },
-            },
-          },
-          opts(),
-        )
-        .catch((e: unknown) => e)) as SeleneError;
+      const error = (await confirm(simulated.response.outcome.value.simulationId).catch(
+        (e: unknown) => e,
+      )) as SeleneError;
       expect(error.reasonName).to.equal("AUDIT_UNAVAILABLE");
       const { rows } = await db.query("select count(*)::int as n from outbox.effects where simulation_id = $1", [
         simulated.response.outcome.value.simulationId,

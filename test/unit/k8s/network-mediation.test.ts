@@ -16,8 +16,11 @@ const EXPECTED_GRPC_EDGES = [
   "client->router",
   "governance->audit",
   "ingress-nginx->router",
+  "nlp->audit",
+  "operator->audit",
   "operator->governance",
   "outbox->audit",
+  "reminders->audit",
   "router->audit",
   "router->calc",
   "router->governance",
@@ -25,6 +28,7 @@ const EXPECTED_GRPC_EDGES = [
   "router->outbox",
   "router->reminders",
   "router->tools",
+  "tools->audit",
 ];
 const EXPECTED_CONNECT_EDGES = ["client->router", "ingress-nginx->router"];
 const EXPECTED_POSTGRES_EDGES = [
@@ -97,9 +101,10 @@ describe("k8s network mediation", () => {
         for (const engine of ENGINES) expect(sourcesOf(grpcEdges, engine), engine).to.deep.equal(["router"]);
       });
 
-      it("lets no engine reach anything but DNS, and reminders also Postgres", () => {
+      it("lets no engine reach anything but DNS and the audit ledger (the Python calc: DNS only), and reminders also Postgres", () => {
         for (const engine of ENGINES) {
-          const expected = engine === "reminders" ? ["dns:kube-dns", "postgresql:postgres"] : ["dns:kube-dns"];
+          const base = engine === "calc" ? ["dns:kube-dns"] : ["dns:kube-dns", "grpc:audit"];
+          const expected = engine === "reminders" ? [...base, "postgresql:postgres"] : base;
           expect(reachableFrom(policies, cluster, pod(cluster, engine)), engine).to.deep.equal(expected);
         }
       });

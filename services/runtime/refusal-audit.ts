@@ -1,7 +1,9 @@
 /**
- * Audits calls the router's boundary refused (no identity, an identity not
+ * Audits calls a server's boundary refused (no identity, an identity not
  * allowed, bytes that fail validation) in the "_system" chain: their tenant
- * is unknown or untrusted. Refusals are gathered and appended in batches off
+ * is unknown or untrusted. The router and every engine record their refusals
+ * this way (an engine's refusal of a caller other than the router is a
+ * mediation bypass attempt). Refusals are gathered and appended in batches off
  * the request path, so a flood of bad calls costs the ledger one append per
  * batch; past a bound they are counted and dropped, and said in the log.
  */
@@ -10,12 +12,21 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AuditEntry, AuditEntrySchema, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import type { AuditClient } from "../runtime/audit-client.js";
-import type { Logger } from "../runtime/logger.js";
-import type { BoundaryRefusal } from "../runtime/unary-service.js";
-import { SYSTEM_CHAIN } from "./turn-trail.js";
+import type { AuditClient } from "./audit-client.js";
+import type { Logger } from "./logger.js";
+import type { BoundaryRefusal } from "./unary-service.js";
+
+/** The chain of records that belong to no established tenant. */
+export const SYSTEM_CHAIN = "_system";
 
 const CORRELATION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Refusals of who the caller is (the rest refuse what it sent). */
+const IDENTITY_REASONS = new Set<ReasonCode>([
+  ReasonCode.IDENTITY_MISSING,
+  ReasonCode.CALLER_NOT_ALLOWED,
+  ReasonCode.MEDIATION_BYPASS,
+]);
+
 /** AppendEvents takes at most 64 entries. */
 const BATCH = 64;
 
@@ -36,7 +47,7 @@ export interface RefusalAuditOptions {
 
 /** Creates the recorder over `audit`. */
 export function createRefusalAudit(audit: AuditClient, logger: Logger, options: RefusalAuditOptions): RefusalAudit {
-  const prefix = `router/refused/${randomBytes(6).toString("hex")}`;
+  const prefix = `${options.actor.split("/").pop()}/refused/${randomBytes(6).toString("hex")}`;
   let pending: AuditEntry[] = [];
   let sequence = 0;
   let dropped = 0;
@@ -50,8 +61,8 @@ export function createRefusalAudit(audit: AuditClient, logger: Logger, options: 
       try {
         await audit.call(
           "appendEvents",
-          { envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: "router-refusals" }, entries: batch },
-          { deadline: Date.now() + 5000, correlationId: "router-refusals" },
+          { envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: "refusals" }, entries: batch },
+          { deadline: Date.now() + 5000, correlationId: "refusals" },
         );
       } catch (err) {
         dropped += batch.length;
@@ -68,8 +79,7 @@ export function createRefusalAudit(audit: AuditClient, logger: Logger, options: 
         return;
       }
       sequence += 1;
-      const identity =
-        refusal.reason === ReasonCode.IDENTITY_MISSING || refusal.reason === ReasonCode.CALLER_NOT_ALLOWED;
+      const identity = IDENTITY_REASONS.has(refusal.reason);
       pending.push(
         create(AuditEntrySchema, {
           tenantId: SYSTEM_CHAIN,
