@@ -195,6 +195,11 @@ export async function migrateAll(
   try {
     const result: Record<string, string[]> = {};
     for (const service of services) result[service] = (await migrate(pool, service, logger, options)).applied;
+    // Break-glass sessions that ran out unclosed get their expiry recorded (and audited) at each deploy.
+    await inTransaction(pool, async (client) => {
+      await client.query(`set local role ${ROLES.owner}`);
+      await client.query("select break_glass.sweep() where to_regclass('audit.events') is not null");
+    });
     if (options.rolePasswords !== undefined) {
       const client = await pool.connect();
       try {

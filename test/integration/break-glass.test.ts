@@ -1,6 +1,10 @@
 import { expect } from "chai";
 import pg from "pg";
+import { pino } from "pino";
 import { ROLES } from "../../deploy/grants-matrix.js";
+import { MIGRATED_SERVICES } from "../../deploy/mesh-processes.js";
+import { migrateAll } from "../../deploy/migrate.js";
+import { createAuditLedger } from "../../services/audit/audit-ledger.js";
 import type { CliOutput } from "../../services/cli/command.js";
 import { selenectl } from "../../services/cli/selenectl.js";
 import { INSERT_AUDIT_EVENT } from "../support/audit-rows.js";
@@ -197,9 +201,14 @@ describe("break-glass", () => {
     };
     expect([change.before.reason, change.after.reason]).to.deep.equal([0, 42]);
     expect(events[2]!.attributes).to.include({ action: "closed", rows_changed: "1" });
+    // The operator records chain like any other; the changed record breaks its own tenant's chain,
+    // which a verifier names and the journal explains.
+    const ledger = createAuditLedger(admin);
+    expect(await ledger.verify("_system")).to.include({ intact: true, recordsChecked: 3n });
+    expect(await ledger.verify("acme")).to.include({ intact: false, firstBadSequence: 2n });
   });
 
-  it("stops writing at the TTL with nobody acting, then records the expiry", async () => {
+  it("stops writing at the TTL with nobody acting; the next deploy records the expiry", async () => {
     const opened = await run([
       "break-glass",
       "open",
@@ -230,6 +239,9 @@ describe("break-glass", () => {
     const reason = await admin.query<{ reason: number }>("select reason from audit.events where event_id = 'e-3'");
     expect(reason.rows[0]!.reason).to.equal(7);
 
+    // Nobody closes it: the next deploy's migrations record the expiry and take the membership back.
+    await migrateAll(database.url, MIGRATED_SERVICES, pino({ level: "silent" }));
+    expect(await isMember()).to.equal(false);
     const status = await run(["break-glass", "status", ...flags()]);
     expect(status.code).to.equal(0);
     expect(status.out.find((line) => line.startsWith(id)))
