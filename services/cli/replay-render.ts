@@ -18,12 +18,18 @@ export function replayText(report: ReplayReport): string {
   const checks = report.turns.flatMap((t) => t.checks);
   const drifted = checks.filter((c) => c.drift).length;
   const lines = [
-    `correlation ${report.correlationId}: ${report.turns.length} turn attempt(s), ` +
+    `correlation ${report.correlationId}: ${report.turns.filter((t) => t.kind === "turn").length} turn attempt(s), ` +
+      `${report.turns.filter((t) => t.kind === "effect").length} effect(s), ` +
       `${report.turns.reduce((n, t) => n + t.events.length, 0)} event(s), ${checks.length} check(s), ` +
       (drifted === 0 ? "no drift" : `DRIFT in ${drifted}`),
   ];
   for (const turn of report.turns) {
-    lines.push("", `turn ${turn.turnId || "-"}  tenant ${turn.tenantId}  attempt ${turn.attempt || "-"}`);
+    lines.push(
+      "",
+      turn.kind === "effect"
+        ? `effect ${turn.attempt}  tenant ${turn.tenantId}`
+        : `turn ${turn.turnId || "-"}  tenant ${turn.tenantId}  attempt ${turn.attempt || "-"}`,
+    );
     for (const e of turn.events) {
       const verdict = [e.decision, e.reason === "UNSPECIFIED" ? "" : e.reason].filter(Boolean).join(" ");
       lines.push(

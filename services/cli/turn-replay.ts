@@ -43,8 +43,9 @@ export interface ReplayCheck {
   readonly drift: boolean;
 }
 
-/** One attempt of one turn (or the effect events of the outbox). */
+/** One attempt of one turn, or the state changes of one effect (recorded by the outbox). */
 export interface ReplayTurn {
+  readonly kind: "turn" | "effect";
   readonly tenantId: string;
   readonly turnId: string;
   readonly attempt: string;
@@ -193,6 +194,7 @@ export function replayTurns(correlationId: string, records: readonly AuditRecord
     const events = group.map(eventOf);
     const first = group[0]!;
     return {
+      kind: attemptKey(first).startsWith("outbox/") ? ("effect" as const) : ("turn" as const),
       tenantId: first.tenantId,
       turnId: first.turnId,
       attempt: attemptKey(first).split("/").pop() ?? "",
