@@ -5,9 +5,11 @@
  * with the live catalog. The owner role holds its objects' rights implicitly and is not listed.
  */
 
+import { OWNER_ROLE } from "../services/runtime/service-login.js";
+
 /** The roles of the role model (cluster-wide in Postgres). */
 export const ROLES = Object.freeze({
-  owner: "selene_owner",
+  owner: OWNER_ROLE,
   router: "selene_router",
   reminders: "selene_reminders",
   outbox: "selene_outbox",

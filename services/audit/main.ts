@@ -8,6 +8,7 @@ import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
+import { assertServiceLogin } from "../runtime/service-login.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { createAuditLedger } from "./audit-ledger.js";
 import { auditServiceImplementation } from "./audit-service.js";
@@ -16,6 +17,7 @@ import { readAuditConfig } from "./config.js";
 const config = readAuditConfig(process.env);
 const logger = createLogger("audit", config.logLevel);
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+await assertServiceLogin(pool);
 pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 
 const server = await startGrpcServer({

@@ -10,6 +10,7 @@ import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { createRefusalAudit } from "../runtime/refusal-audit.js";
+import { assertServiceLogin } from "../runtime/service-login.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
@@ -30,6 +31,7 @@ const config = readRouterConfig(process.env);
 const logger = createLogger("router", config.logLevel);
 const validator = createBoundaryValidator();
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+await assertServiceLogin(pool);
 pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 
 const clients = Object.fromEntries(
