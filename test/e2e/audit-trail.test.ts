@@ -189,34 +189,43 @@ describe("mesh end to end: the audit trail of every turn", function () {
     });
   });
 
-  it("records an engine's refusal of a caller other than the router (a mediation bypass)", async () => {
-    const correlationId = `bypass-${process.pid}`;
-    // The demo app goes around the router, straight to an engine.
-    const tools = createUnaryClient(EngineService, {
-      address: grpcAddress("tools", mesh.layout.portOffset),
-      serverName: "tools",
-      credentials: clientCredentials(mesh.pkiDir, "demo-app", spiffeIdOf("tools")),
-      validator: createBoundaryValidator(),
-      faults: {
-        unavailable: ReasonCode.ENGINE_UNAVAILABLE,
-        deadlineExceeded: ReasonCode.ENGINE_DEADLINE_EXCEEDED,
-        invalidResponse: ReasonCode.ENGINE_INVALID_RESPONSE,
-      },
+  for (const engine of ["tools", "calc"] as const) {
+    it(`records ${engine}'s refusal of a caller other than the router (a mediation bypass)`, async () => {
+      const correlationId = `bypass-${engine}-${process.pid}`;
+      // The demo app goes around the router, straight to an engine.
+      const direct = createUnaryClient(EngineService, {
+        address: grpcAddress(engine, mesh.layout.portOffset),
+        serverName: engine,
+        credentials: clientCredentials(mesh.pkiDir, "demo-app", spiffeIdOf(engine)),
+        validator: createBoundaryValidator(),
+        faults: {
+          unavailable: ReasonCode.ENGINE_UNAVAILABLE,
+          deadlineExceeded: ReasonCode.ENGINE_DEADLINE_EXCEEDED,
+          invalidResponse: ReasonCode.ENGINE_INVALID_RESPONSE,
+        },
+      });
+      try {
+        const error = (await direct
+          .call(
+            "describe",
+            { envelope: operatorEnvelope(correlationId) },
+            { deadline: Date.now() + 5000, correlationId },
+          )
+          .catch((e: unknown) => e)) as SeleneError;
+        expect(error.reasonName).to.equal("MEDIATION_BYPASS");
+      } finally {
+        direct.close();
+      }
+      const records = await eventually(correlationId, 1);
+      expect(trailOf(records)).to.deep.equal(["IDENTITY DENY MEDIATION_BYPASS"]);
+      expect(records[0]!.tenantId).to.equal("_system");
+      expect(records[0]!.event!.actor).to.equal(`spiffe://selene.local/ns/selene/sa/${engine}`);
+      expect(records[0]!.event!.attributes).to.deep.equal({
+        caller: "spiffe://selene.local/ns/clients/sa/demo-app",
+        method: "/selene.engine.v1.EngineService/Describe",
+      });
     });
-    try {
-      const error = (await tools
-        .call("describe", { envelope: operatorEnvelope(correlationId) }, { deadline: Date.now() + 5000, correlationId })
-        .catch((e: unknown) => e)) as SeleneError;
-      expect(error.reasonName).to.equal("MEDIATION_BYPASS");
-    } finally {
-      tools.close();
-    }
-    const records = await eventually(correlationId, 1);
-    expect(trailOf(records)).to.deep.equal(["IDENTITY DENY MEDIATION_BYPASS"]);
-    expect(records[0]!.tenantId).to.equal("_system");
-    expect(records[0]!.event!.actor).to.equal("spiffe://selene.local/ns/selene/sa/tools");
-    expect(records[0]!.event!.attributes.caller).to.match(/\/sa\/demo-app$/);
-  });
+  }
 
   it("replays to the same bytes twice, in another process, and as JSON", async () => {
     const { correlationId } = await turn("remind me");

@@ -8,7 +8,8 @@ serve -> drain. It serves selene.engine.v1.EngineService, grpc.health.v1.Health 
 grpc.reflection.v1.ServerReflection over mTLS (calc.crt, clients must present a certificate signed
 by the CA, and only the router may call the EngineService; health and reflection are open to any
 such peer, as on the Node servers), and Health alone on a plaintext port for Kubernetes probes,
-which cannot present a client certificate. Once both ports are bound it logs one line
+which cannot present a client certificate. Callers it refuses are recorded in the audit ledger
+(refusal_audit.py). Once both ports are bound it logs one line
 {"msg":"listening","addr":...,"health_addr":...}; SIGTERM or SIGINT drains (health turns
 NOT_SERVING, in-flight calls get a grace period) and the process exits 0.
 
@@ -58,6 +59,7 @@ def main() -> int:
     import health_service  # noqa: PLC0415
     import identity  # noqa: PLC0415
     import reflection_service  # noqa: PLC0415
+    import refusal_audit  # noqa: PLC0415
     import rules  # noqa: PLC0415
     from engine_service import METHODS, SERVICE, EngineService  # noqa: PLC0415
 
@@ -78,7 +80,8 @@ def main() -> int:
         options=SERVER_OPTIONS,
         maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
     )
-    engine.add_generic_rpc_handlers((EngineService().generic_handler(),))
+    refusals = refusal_audit.RefusalAudit(config.audit_addr, config.pki_dir)
+    engine.add_generic_rpc_handlers((EngineService(on_refused=refusals.record).generic_handler(),))
     health_service.add_to_server(health, engine)
     reflection = reflection_service.ReflectionService((SERVICE, health_service.SERVICE_NAME))
     reflection_service.add_to_server(reflection, engine)  # the mTLS port only
@@ -124,6 +127,7 @@ def main() -> int:
     stopped = [engine.stop(GRACE_SECONDS), probes.stop(GRACE_SECONDS)]
     for event in stopped:
         event.wait()
+    refusals.close()
     jsonlog.info("stopped")
     return 0
 

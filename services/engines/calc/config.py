@@ -22,6 +22,7 @@ from dataclasses import dataclass
 DEFAULT_PKI_DIR = ".selene/pki"
 DEFAULT_ADDR = "127.0.0.1:50064"
 DEFAULT_HEALTH_ADDR = "127.0.0.1:50164"
+DEFAULT_AUDIT_ADDR = "127.0.0.1:50072"
 DEFAULT_PYTHON_STUBS = "dist/python"
 DEFAULT_GRPC_VERBOSITY = "NONE"
 _GRPC_VERBOSITIES = ("NONE", "ERROR", "INFO", "DEBUG")
@@ -36,6 +37,7 @@ class Config:
     pki_dir: str
     addr: str
     health_addr: str
+    audit_addr: str
     python_stubs: str
     grpc_verbosity: str
 
@@ -59,6 +61,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         pki_dir=os.path.abspath(get("SELENE_PKI_DIR", DEFAULT_PKI_DIR)),
         addr=addr,
         health_addr=health_addr,
+        audit_addr=_address("SELENE_AUDIT_ADDR", get("SELENE_AUDIT_ADDR", DEFAULT_AUDIT_ADDR)),
         python_stubs=os.path.abspath(get("SELENE_PYTHON_STUBS", DEFAULT_PYTHON_STUBS)),
         grpc_verbosity=verbosity,
     )

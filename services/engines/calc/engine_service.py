@@ -67,8 +67,14 @@ def content_digest(text: str, data: dict[str, str]) -> str:
 class EngineService:
     """The handlers; `clock` returns epoch seconds (a parameter for tests)."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        on_refused: Callable[[str | None, str, str, str | None], None] | None = None,
+    ) -> None:
+        """`on_refused(caller, method, reason, correlation_id)` hears of every refused caller."""
         self._clock = clock
+        self._on_refused = on_refused
         self._describe = engine_pb2.DescribeResponse(
             engine_id=ENGINE_NAME,
             spiffe_id=ENGINE_SPIFFE_ID,
@@ -112,7 +118,10 @@ class EngineService:
                 caller = peer_spiffe_id(context)
                 if caller not in ALLOWED_CALLERS:
                     correlation_id = _peek_correlation_id(request_class, data) or _header_correlation_id(context)
-                    raise _refuse_caller(caller, full_method, correlation_id)
+                    refused = _refuse_caller(caller, full_method, correlation_id)
+                    if self._on_refused is not None:
+                        self._on_refused(caller, full_method, refused.reason, correlation_id)
+                    raise refused
                 request = boundary.decode(request_class, data)
                 correlation_id = request.envelope.correlation_id
                 response = implementation(request)

@@ -13,6 +13,7 @@ import type { Manifest } from "../../support/k8s-render.js";
 
 // Who may open a gRPC (7443) connection to whom. A change here is a change of the mediation design.
 const EXPECTED_GRPC_EDGES = [
+  "calc->audit",
   "client->router",
   "governance->audit",
   "ingress-nginx->router",
@@ -101,9 +102,9 @@ describe("k8s network mediation", () => {
         for (const engine of ENGINES) expect(sourcesOf(grpcEdges, engine), engine).to.deep.equal(["router"]);
       });
 
-      it("lets no engine reach anything but DNS and the audit ledger (the Python calc: DNS only), and reminders also Postgres", () => {
+      it("lets no engine reach anything but DNS and the audit ledger, and reminders also Postgres", () => {
         for (const engine of ENGINES) {
-          const base = engine === "calc" ? ["dns:kube-dns"] : ["dns:kube-dns", "grpc:audit"];
+          const base = ["dns:kube-dns", "grpc:audit"];
           const expected = engine === "reminders" ? [...base, "postgresql:postgres"] : base;
           expect(reachableFrom(policies, cluster, pod(cluster, engine)), engine).to.deep.equal(expected);
         }
