@@ -6,6 +6,8 @@
 import { join } from "node:path";
 import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../services/runtime/local-ports.js";
 import { addressVariable, metricsAddressVariable } from "../services/runtime/service-config.js";
+import { roleDatabaseUrl } from "./database-roles.js";
+import { ROLES, type RoleName } from "./grants-matrix.js";
 
 /** One process of the mesh. */
 export interface MeshProcess {
@@ -14,6 +16,8 @@ export interface MeshProcess {
   readonly args: readonly string[];
   /** host:port of its plaintext health port. */
   readonly healthAddress: string;
+  /** Its own variables, on top of meshEnv's (DATABASE_URL, logged in as its own role). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** Where the mesh runs. */
@@ -21,13 +25,24 @@ export interface MeshLayout {
   /** The repository root (compiled code lives in dist/). */
   readonly root: string;
   readonly pkiDir: string;
+  /** The migrating (admin) login's URL; processes get the same server and database as their own role. */
   readonly databaseUrl: string;
+  /** Passwords of the service roles, when the server authenticates by password (the embedded one). */
+  readonly rolePasswords?: Readonly<Record<string, string>>;
   readonly portOffset: number;
   readonly logLevel: string;
 }
 
-/** The services that own a schema, migrated before the processes start. */
-export const MIGRATED_SERVICES = ["router", "reminders", "outbox", "audit"] as const;
+/** The schemas migrated before the processes start: the ledger guard, then each service's. */
+export const MIGRATED_SERVICES = ["break_glass", "router", "reminders", "outbox", "audit"] as const;
+
+/** The processes that own a schema, and the login role each connects as. */
+export const DATABASE_ROLES: Readonly<Partial<Record<keyof typeof LOCAL_PORTS, RoleName>>> = {
+  router: ROLES.router,
+  reminders: ROLES.reminders,
+  outbox: ROLES.outbox,
+  audit: ROLES.audit,
+};
 
 /** The engines, the audit service, the outbox and the router, in start order. */
 export const MESH_ORDER = ["nlp", "tools", "reminders", "calc", "audit", "outbox", "router"] as const;
@@ -53,7 +68,6 @@ export function connectAddress(portOffset: number): string {
 export function meshEnv(layout: MeshLayout): Record<string, string> {
   const env: Record<string, string> = {
     SELENE_PKI_DIR: layout.pkiDir,
-    DATABASE_URL: layout.databaseUrl,
     LOG_LEVEL: layout.logLevel,
     SELENE_ROUTER_CONNECT_ADDR: connectAddress(layout.portOffset),
     SELENE_PYTHON_STUBS: join(layout.root, "dist", "python"),
@@ -64,6 +78,13 @@ export function meshEnv(layout: MeshLayout): Record<string, string> {
     env[metricsAddressVariable(name)] = metricsAddress(name, layout.portOffset);
   }
   return env;
+}
+
+/** The environment of process `name` alone: its own DATABASE_URL when it owns a schema. */
+export function processEnv(layout: MeshLayout, name: keyof typeof LOCAL_PORTS): Record<string, string> {
+  const role = DATABASE_ROLES[name];
+  if (role === undefined) return {};
+  return { DATABASE_URL: roleDatabaseUrl(layout.databaseUrl, role, layout.rolePasswords?.[role]) };
 }
 
 /** The mesh's processes. */
@@ -82,5 +103,6 @@ export function meshProcesses(layout: MeshLayout): MeshProcess[] {
     name,
     ...commands[name],
     healthAddress: `127.0.0.1:${LOCAL_PORTS[name].health + layout.portOffset}`,
+    env: processEnv(layout, name),
   }));
 }

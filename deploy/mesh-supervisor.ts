@@ -55,7 +55,7 @@ export async function startMesh(processes: readonly MeshProcess[], options: Star
     const started = Date.now();
     const log = createWriteStream(join(options.logDir, `${proc.name}.log`), { flags: "a" });
     const child = spawn(proc.command, [...proc.args], {
-      env: { ...process.env, ...options.env, ...extraEnv },
+      env: { ...process.env, ...options.env, ...proc.env, ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout?.pipe(log);

@@ -3,6 +3,11 @@
  * Each file runs once, in its own transaction, under a per-service advisory lock so that several
  * processes migrating at once apply it exactly once; a file whose content changed after it was
  * applied stops the service from starting.
+ *
+ * The login of the URL creates the roles (deploy/database-roles.ts) and the schema, then every
+ * migration runs as selene_owner (SET LOCAL ROLE), so that the owner role owns every object; last,
+ * the schema's grants are made equal to the grants matrix. The break_glass schema (the ledger
+ * guard that other schemas' ledgers use) is migrated before any other.
  */
 
 import { createHash } from "node:crypto";
@@ -13,40 +18,17 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { Logger } from "pino";
 import { inTransaction } from "../services/runtime/in-transaction.js";
-
-/** Why migrate refused to run. */
-export type MigrationErrorCode =
-  /** An applied file's content no longer matches the checksum recorded when it was applied. */
-  | "MIGRATION_CHECKSUM_MISMATCH"
-  /** A file name is not NNNN_<name>.sql, or two files share a number. */
-  | "MIGRATION_INVALID_FILE"
-  /** The service name is not a plain identifier, or it has no migrations folder. */
-  | "MIGRATION_UNKNOWN_SERVICE"
-  /** A migration's SQL failed; its transaction was rolled back. */
-  | "MIGRATION_FAILED";
-
-/** Thrown by migrate; `code` is stable, the message is for operators. */
-export class MigrationError extends Error {
-  override readonly name = "MigrationError";
-  /** What went wrong. */
-  readonly code: MigrationErrorCode;
-  /** The service whose migrations were running. */
-  readonly service: string;
-  /** The migration at fault, such as "0001_reminders"; "" when none is. */
-  readonly version: string;
-
-  constructor(code: MigrationErrorCode, service: string, version: string, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.code = code;
-    this.service = service;
-    this.version = version;
-  }
-}
+import { applyGrants } from "./apply-grants.js";
+import { checkMigrationPrivileges, ensureRoles, setRolePasswords } from "./database-roles.js";
+import { ROLES } from "./grants-matrix.js";
+import { MigrationError } from "./migration-error.js";
 
 /** Options of migrate. */
 export interface MigrateOptions {
   /** The folder holding one sub-folder per service; defaults to deploy/migrations. */
   readonly migrationsRoot?: string;
+  /** migrateAll sets these passwords on the login roles (a server that authenticates by password). */
+  readonly rolePasswords?: Readonly<Record<string, string>>;
 }
 
 /** One migration file. */
@@ -65,20 +47,60 @@ const DEFAULT_ROOT = [join(HERE, "migrations"), join(HERE, "..", "..", "deploy",
 const SERVICE_NAME = /^[a-z][a-z0-9_]{0,30}$/;
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 
-/** Applies the service's pending migrations in order and returns the versions it applied. */
+/** The schema whose guard function every protected ledger's triggers call: migrated first. */
+export const LEDGER_GUARD_SCHEMA = "break_glass";
+
+// Roles are checked and created once per pool.
+const preparedPools = new WeakMap<pg.Pool, Promise<void>>();
+
+function prepare(pool: pg.Pool, service: string): Promise<void> {
+  let prepared = preparedPools.get(pool);
+  if (prepared === undefined) {
+    prepared = (async () => {
+      const client = await pool.connect();
+      try {
+        await checkMigrationPrivileges(client, service);
+        await ensureRoles(client, service);
+      } finally {
+        client.release();
+      }
+    })();
+    preparedPools.set(pool, prepared);
+    prepared.catch(() => preparedPools.delete(pool));
+  }
+  return prepared;
+}
+
+/** Applies the service's pending migrations in order, then its grants; returns the versions it applied. */
 export async function migrate(
   pool: pg.Pool,
   service: string,
   logger: Logger,
   options: MigrateOptions = {},
 ): Promise<{ applied: string[] }> {
-  const files = await readMigrations(service, options.migrationsRoot ?? DEFAULT_ROOT);
+  const root = options.migrationsRoot ?? DEFAULT_ROOT;
+  const files = await readMigrations(service, root);
+  await prepare(pool, service);
+  if (service !== LEDGER_GUARD_SCHEMA) {
+    await migrateSchema(pool, LEDGER_GUARD_SCHEMA, await readMigrations(LEDGER_GUARD_SCHEMA, root), logger);
+  }
+  return migrateSchema(pool, service, files, logger);
+}
+
+async function migrateSchema(
+  pool: pg.Pool,
+  service: string,
+  files: readonly MigrationFile[],
+  logger: Logger,
+): Promise<{ applied: string[] }> {
   const log = logger.child({ component: "migrate", service });
   const schema = pg.escapeIdentifier(service);
   const table = `${schema}.schema_migrations`;
 
   const recorded = await underMigrationLock(pool, service, async (client) => {
-    await client.query(`create schema if not exists ${schema}`);
+    await client.query(`create schema if not exists ${schema} authorization ${ROLES.owner}`);
+    await adoptObjects(client, service, log);
+    await client.query(`set local role ${ROLES.owner}`);
     await client.query(
       `create table if not exists ${table} (version text primary key, checksum text not null, ` +
         "applied_at timestamptz not null default now())",
@@ -110,6 +132,7 @@ export async function migrate(
         return false;
       }
       try {
+        await client.query(`set local role ${ROLES.owner}`);
         await client.query(file.sql);
       } catch (err) {
         throw new MigrationError("MIGRATION_FAILED", service, file.version, `${service}/${file.version} failed`, err);
@@ -122,7 +145,43 @@ export async function migrate(
       log.info({ version: file.version, duration_ms: Date.now() - started }, "migration applied");
     }
   }
+  await underMigrationLock(pool, service, async (client) => {
+    await client.query(`set local role ${ROLES.owner}`);
+    await applyGrants(client, service, log);
+  });
   return { applied };
+}
+
+/**
+ * Hands the schema and every object in it to the owner role: a database migrated before the role
+ * model existed has them owned by the migrating login. Tables carry their indexes and identity
+ * sequences along.
+ */
+async function adoptObjects(client: pg.ClientBase, service: string, log: Logger): Promise<void> {
+  const rows = await client.query<{ sql: string }>(
+    `select format('alter schema %I owner to ${ROLES.owner}', n.nspname) as sql
+     from pg_namespace n where n.nspname = $1 and n.nspowner <> to_regrole('${ROLES.owner}')
+     union all
+     select format('alter table %s owner to ${ROLES.owner}', c.oid::regclass)
+     from pg_class c
+     where c.relnamespace = to_regnamespace($1) and c.relkind in ('r', 'p', 'v', 'm', 'f')
+       and c.relowner <> to_regrole('${ROLES.owner}')
+     union all
+     select format('alter function %s owner to ${ROLES.owner}', p.oid::regprocedure)
+     from pg_proc p where p.pronamespace = to_regnamespace($1) and p.proowner <> to_regrole('${ROLES.owner}')`,
+    [service],
+  );
+  for (const row of rows.rows) await client.query(row.sql);
+  // Sequences a table did not carry along (not owned by a column).
+  const sequences = await client.query<{ sql: string }>(
+    `select format('alter sequence %s owner to ${ROLES.owner}', c.oid::regclass) as sql
+     from pg_class c
+     where c.relnamespace = to_regnamespace($1) and c.relkind = 'S' and c.relowner <> to_regrole('${ROLES.owner}')`,
+    [service],
+  );
+  for (const row of sequences.rows) await client.query(row.sql);
+  const adopted = rows.rows.length + sequences.rows.length;
+  if (adopted > 0) log.info({ objects: adopted }, "objects handed to the owner role");
 }
 
 /** Migrates each service in turn over one short-lived pool and returns what each applied. */
@@ -136,6 +195,19 @@ export async function migrateAll(
   try {
     const result: Record<string, string[]> = {};
     for (const service of services) result[service] = (await migrate(pool, service, logger, options)).applied;
+    // Break-glass sessions that ran out unclosed get their expiry recorded (and audited) at each deploy.
+    await inTransaction(pool, async (client) => {
+      await client.query(`set local role ${ROLES.owner}`);
+      await client.query("select break_glass.sweep() where to_regclass('audit.events') is not null");
+    });
+    if (options.rolePasswords !== undefined) {
+      const client = await pool.connect();
+      try {
+        await setRolePasswords(client, options.rolePasswords);
+      } finally {
+        client.release();
+      }
+    }
     return result;
   } finally {
     await pool.end();

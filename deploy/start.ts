@@ -7,7 +7,8 @@
  *
  * Flags: --exit-after-demo (stop after the demo; used by the end-to-end test).
  * Environment: DATABASE_URL, SELENE_HOME (default .selene), SELENE_PORT_OFFSET
- * (default 0), LOG_LEVEL (default info).
+ * (default 0), LOG_LEVEL (default info). DATABASE_URL is the migrating login's; each process
+ * connects as its own role (deploy/mesh-processes.ts).
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -26,6 +27,7 @@ import { startMesh } from "./mesh-supervisor.js";
 import { migrateAll } from "./migrate.js";
 import { ensurePki } from "./pki.js";
 import { startPostgres } from "./postgres.js";
+import { ensureRolePasswords, readRolePasswords } from "./role-passwords.js";
 
 const root = resolve(fileURLToPath(import.meta.url), "..", "..", "..");
 const home = resolve(process.env.SELENE_HOME ?? join(root, ".selene"));
@@ -66,15 +68,22 @@ async function main(): Promise<void> {
     await pg.stop();
   };
   try {
+    // The embedded server authenticates by password: the service roles get generated ones. An
+    // external server gets none set; the file's passwords are used in the URLs if it exists.
+    const passwordsFile = join(home, "db-role-passwords.json");
+    const rolePasswords = pg.embedded
+      ? await ensureRolePasswords(passwordsFile)
+      : await readRolePasswords(passwordsFile);
     await timed(
       "migrations",
-      () => migrateAll(pg.url, MIGRATED_SERVICES, logger),
+      () => migrateAll(pg.url, MIGRATED_SERVICES, logger, pg.embedded ? { rolePasswords } : {}),
       (applied) => `migrated (${Object.values(applied).flat().length} applied)`,
     );
     const layout: MeshLayout = {
       root,
       pkiDir,
       databaseUrl: pg.url,
+      ...(rolePasswords === undefined ? {} : { rolePasswords }),
       portOffset,
       logLevel: process.env.LOG_LEVEL ?? "info",
     };

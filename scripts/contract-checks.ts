@@ -20,7 +20,7 @@ export interface CheckResult {
 export const BASELINE_IMAGE = "proto/baseline.binpb";
 
 /** Directories and files that the generators own (`npm run generate` writes them all). */
-export const GENERATED_PATHS = ["gen/es", "gen/proto", "docs/REASON_CODES.md"];
+export const GENERATED_PATHS = ["gen/es", "gen/proto", "docs/REASON_CODES.md", "docs/GRANTS.md"];
 
 function bin(root: string, name: string): string {
   return join(root, "node_modules", ".bin", name);
@@ -88,6 +88,12 @@ export function genDrift(root: string, toolsRoot = root): CheckResult {
       join(out, "docs", "REASON_CODES.md"),
     ]);
     if (!docs.ok) return { ok: false, output: `generating the reason-code catalog failed:\n${docs.output}` };
+    const grants = run(root, bin(toolsRoot, "tsx"), [
+      join(toolsRoot, "scripts", "gen-grants-doc.ts"),
+      "--out",
+      join(out, "docs", "GRANTS.md"),
+    ]);
+    if (!grants.ok) return { ok: false, output: `generating the grants matrix failed:\n${grants.output}` };
     const drifted: string[] = [];
     for (const dir of GENERATED_PATHS) {
       const committed = new Set(listFiles(join(root, dir)).map((f) => relative(root, f)));
@@ -104,7 +110,7 @@ export function genDrift(root: string, toolsRoot = root): CheckResult {
       ok: drifted.length === 0,
       output:
         drifted.length === 0
-          ? "gen/ and docs/REASON_CODES.md match proto/"
+          ? "gen/, docs/REASON_CODES.md and docs/GRANTS.md match their sources"
           : `generated files are stale; run \`npm run generate\`:\n${drifted.join("\n")}`,
     };
   } finally {

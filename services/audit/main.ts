@@ -9,6 +9,7 @@ import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
+import { assertServiceLogin } from "../runtime/service-login.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { createAuditLedger } from "./audit-ledger.js";
 import { auditServiceImplementation } from "./audit-service.js";
@@ -18,6 +19,7 @@ const config = readAuditConfig(process.env);
 const logger = createLogger("audit", config.logLevel);
 const observability = await startObservability(config, logger);
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+await assertServiceLogin(pool);
 pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 
 const server = await startGrpcServer({

@@ -5,6 +5,7 @@
  */
 import { auditTailCommand } from "./audit-tail-command.js";
 import { auditVerifyCommand } from "./audit-verify-command.js";
+import { breakGlassCloseCommand, breakGlassOpenCommand, breakGlassStatusCommand } from "./break-glass-command.js";
 import { type CliOutput, type Command, EXIT, UsageError } from "./command.js";
 import { replayCommand } from "./replay-command.js";
 
@@ -13,6 +14,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   replay: replayCommand,
   "audit verify": auditVerifyCommand,
   "audit tail": auditTailCommand,
+  "break-glass open": breakGlassOpenCommand(),
+  "break-glass close": breakGlassCloseCommand(),
+  "break-glass status": breakGlassStatusCommand(),
 };
 
 function usage(): string {

@@ -95,7 +95,7 @@ export interface EffectStore {
   retryDeadLetter(effectId: string): Promise<Effect>;
   /** Closes a dead letter for good; `reason` is recorded in its history. */
   discardDeadLetter(effectId: string, reason: string): Promise<Effect>;
-  /** Deletes done and discarded effects (with their history) final for longer than `olderThanMs`; returns how many. */
+  /** Deletes done and discarded effects final for longer than `olderThanMs` (their history stays); returns how many. */
   purgeDone(olderThanMs: number): Promise<number>;
 }
 
@@ -389,7 +389,8 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
     async purgeDone(olderThanMs) {
       const cutoff = new Date(now().getTime() - olderThanMs);
       let purged = 0;
-      // In batches, so one run never holds many row locks at once; events go by ON DELETE CASCADE.
+      // In batches, so one run never holds many row locks at once. outbox.effect_events is a protected
+      // ledger: an effect's history outlives the effect (effect ids are random UUIDs, never reused).
       for (;;) {
         const deleted = await pool.query(
           `with doomed as materialized (

@@ -11,6 +11,7 @@ import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
+import { assertServiceLogin } from "../runtime/service-login.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { startAuditRelay } from "./audit-relay.js";
@@ -22,6 +23,7 @@ const config = readOutboxConfig(process.env);
 const logger = createLogger("outbox", config.logLevel);
 const observability = await startObservability(config, logger);
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+await assertServiceLogin(pool);
 pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 const store = createEffectStore(pool, config.retryPolicies);
 const validator = createBoundaryValidator();
@@ -47,7 +49,7 @@ const server = await startGrpcServer({
   logger,
 });
 
-// The retention job: done and discarded effects leave with their history after the retention.
+// The retention job: done and discarded effects leave after the retention; their history stays.
 const retention = logger.child({ component: "retention" });
 const purge = setInterval(() => {
   store.purgeDone(config.retentionMs).then(

@@ -11,6 +11,7 @@ import { createLogger } from "../runtime/logger.js";
 import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { createRefusalAudit } from "../runtime/refusal-audit.js";
+import { assertServiceLogin } from "../runtime/service-login.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
@@ -32,6 +33,7 @@ const logger = createLogger("router", config.logLevel);
 const observability = await startObservability(config, logger);
 const validator = createBoundaryValidator();
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+await assertServiceLogin(pool);
 pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 
 const clients = Object.fromEntries(

@@ -6,7 +6,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Client, credentials, Metadata, status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { waitHealthy } from "../../deploy/health-probe.js";
-import { grpcAddress } from "../../deploy/mesh-processes.js";
+import { grpcAddress, processEnv } from "../../deploy/mesh-processes.js";
 import { DescribeRequestSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { decodeStatusDetails, STATUS_DETAILS_KEY } from "../../services/runtime/error-status.js";
@@ -126,6 +126,7 @@ describe("mesh end to end: mediation by identity", function () {
         env: {
           ...process.env,
           ...mesh.env,
+          ...processEnv(mesh.layout, "router"),
           SELENE_TOOLS_ADDR: `127.0.0.1:${port}`,
           SELENE_ROUTER_ADDR: grpcAddress("router", SLOW_OFFSET),
           SELENE_ROUTER_HEALTH_ADDR: `127.0.0.1:${LOCAL_PORTS.router.health + SLOW_OFFSET}`,

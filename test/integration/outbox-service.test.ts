@@ -7,7 +7,7 @@ import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import pg from "pg";
 import { pino } from "pino";
-import { migrate } from "../../deploy/migrate.js";
+import { ROLES } from "../../deploy/grants-matrix.js";
 import { ensurePki } from "../../deploy/pki.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { EffectState, OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
@@ -22,7 +22,7 @@ import { SeleneError } from "../../services/runtime/selene-error.js";
 import { clientCredentials, serverCredentials } from "../../services/runtime/tls-credentials.js";
 import { createUnaryClient, type UnaryClient } from "../../services/runtime/unary-client.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { createMigratedTestDatabase, type MigratedTestDatabase } from "../support/test-database.js";
 
 type OutboxClient = UnaryClient<(typeof OutboxService)["method"]>;
 
@@ -65,7 +65,7 @@ async function errorOf(promise: Promise<unknown>): Promise<SeleneError> {
 
 describe("outbox service over mTLS", () => {
   let pkiDir: string;
-  let database: TestDatabase;
+  let database: MigratedTestDatabase;
   let pool: pg.Pool;
   let server: RunningGrpcServer;
   const clients: OutboxClient[] = [];
@@ -92,10 +92,10 @@ describe("outbox service over mTLS", () => {
   before(async () => {
     pkiDir = await mkdtemp(join(tmpdir(), "selene-outbox-pki-"));
     await ensurePki({ dir: pkiDir });
-    database = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: database.url, max: 5 });
+    database = await createMigratedTestDatabase(["outbox"]);
+    // The outbox's own login, as the service connects.
+    pool = new pg.Pool({ connectionString: database.roleUrl(ROLES.outbox), max: 5 });
     const logger = pino({ level: "silent" });
-    await migrate(pool, "outbox", logger);
     const store = createEffectStore(pool, DEFAULT_RETRY_POLICIES);
     server = await startGrpcServer({
       address: "127.0.0.1:0",

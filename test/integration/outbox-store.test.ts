@@ -2,15 +2,14 @@ import { randomBytes } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
 import pg from "pg";
-import { pino } from "pino";
-import { migrate } from "../../deploy/migrate.js";
+import { ROLES } from "../../deploy/grants-matrix.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { type Effect, EffectState, type LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { createEffectStore, type EffectStore, type EnqueueInput } from "../../services/outbox/effect-store.js";
 import { parseRetryPolicies } from "../../services/outbox/retry-policy.js";
 import { sha256Digest } from "../../services/runtime/content-digest.js";
 import { SeleneError } from "../../services/runtime/selene-error.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { createMigratedTestDatabase, type MigratedTestDatabase } from "../support/test-database.js";
 
 const START = Date.parse("2030-01-01T00:00:00.000Z");
 // "test.flaky" retries 3 times with a 1 s base; "test.once" gets one attempt; others use the defaults.
@@ -47,27 +46,33 @@ function ms(timestamp: Effect["nextAttemptAt"]): number {
 }
 
 describe("outbox effect store", () => {
-  let database: TestDatabase;
+  let database: MigratedTestDatabase;
+  /** The outbox's own login, as the service connects. */
   let pool: pg.Pool;
+  /** The migrating login, to clear effects between tests. */
+  let admin: pg.Pool;
   let store: EffectStore;
   let clock = START;
   let jitter = 0.5;
 
   before(async () => {
-    database = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: database.url, max: 20 });
-    await migrate(pool, "outbox", pino({ level: "silent" }));
+    database = await createMigratedTestDatabase(["outbox"]);
+    pool = new pg.Pool({ connectionString: database.roleUrl(ROLES.outbox), max: 20 });
+    admin = new pg.Pool({ connectionString: database.url, max: 1 });
     store = createEffectStore(pool, POLICIES, { now: () => new Date(clock), random: () => jitter });
   });
 
   beforeEach(async () => {
     clock = START;
     jitter = 0.5;
-    await pool.query("truncate outbox.effects, outbox.effect_events");
+    // The history is a protected ledger and keeps its rows; effect ids never repeat, so each test
+    // reads only its own effects' history.
+    await admin.query("truncate outbox.effects");
   });
 
   after(async () => {
     await pool?.end();
+    await admin?.end();
     await database?.drop();
   });
 
@@ -467,15 +472,18 @@ describe("outbox effect store", () => {
       const { effect } = await store.enqueue(anEffect());
       expect(await store.lease({ executorId: "x", maxEffects: 10, leaseMs: 1000 })).to.have.length.at.least(1);
       expect(await events(effect.effectId)).to.have.length(1);
-      const error = await pool
-        .query("update outbox.effect_events set error = 'rewritten' where effect_id = $1", [effect.effectId])
-        .catch((e: unknown) => e);
-      expect(error).to.include({ code: "23001" });
+      const rewrite = (db: pg.Pool) =>
+        db
+          .query("update outbox.effect_events set error = 'rewritten' where effect_id = $1", [effect.effectId])
+          .catch((e: unknown) => e);
+      // The outbox's role has no UPDATE on its history; the owner's logins are stopped by the guard.
+      expect(await rewrite(pool)).to.include({ code: "42501" });
+      expect(await rewrite(admin)).to.include({ code: "23001" });
     });
   });
 
   describe("purgeDone", () => {
-    it("deletes done and discarded effects older than the retention, with their history", async () => {
+    it("deletes done and discarded effects older than the retention, and keeps their history", async () => {
       const old = await store.enqueue(anEffect());
       const oldLease = await leaseOne();
       await store.ack({ effectId: old.effect.effectId, leaseToken: oldLease.leaseToken, resultId: "r-old" });
@@ -502,8 +510,15 @@ describe("outbox effect store", () => {
         recent.effect.effectId,
         dead.effect.effectId,
       ]);
-      expect(await events(old.effect.effectId)).to.deep.equal([]);
-      expect(await events(discarded.effect.effectId)).to.deep.equal([]);
+      expect(await events(old.effect.effectId)).to.deep.equal([
+        { from: "pending", to: "leased", attempt: 1 },
+        { from: "leased", to: "done", attempt: 1 },
+      ]);
+      expect((await events(discarded.effect.effectId)).map((event) => event.to)).to.deep.equal([
+        "leased",
+        "dead_letter",
+        "discarded",
+      ]);
       expect(await store.purgeDone(3600_000)).to.equal(0);
     });
   });

@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import pg from "pg";
-import { pino } from "pino";
-import { migrate } from "../../deploy/migrate.js";
+import { ROLES } from "../../deploy/grants-matrix.js";
 import { effectDigest, normaliseEffect, ReminderError } from "../../services/engines/reminders/reminder-effects.js";
 import {
   type CommitRequest,
@@ -10,7 +9,7 @@ import {
   type ReminderStore,
   reminderIdFor,
 } from "../../services/engines/reminders/reminder-store.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { createMigratedTestDatabase, type MigratedTestDatabase } from "../support/test-database.js";
 
 let keys = 0;
 
@@ -45,14 +44,14 @@ async function reasonOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe("reminder store", () => {
-  let database: TestDatabase;
+  let database: MigratedTestDatabase;
   let pool: pg.Pool;
   let store: ReminderStore;
 
   before(async () => {
-    database = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: database.url, max: 20 });
-    await migrate(pool, "reminders", pino({ level: "silent" }));
+    database = await createMigratedTestDatabase(["reminders"]);
+    // The engine's own login, as the service connects.
+    pool = new pg.Pool({ connectionString: database.roleUrl(ROLES.reminders), max: 20 });
     store = createReminderStore(pool);
   });
 
@@ -167,5 +166,39 @@ describe("reminder store", () => {
     );
     expect(await reasonOf(store.commit({ ...request, tenantId: "" }))).to.equal("MISSING_FIELD");
     expect(await processedKeys("tenant-a", request.idempotencyKey)).to.equal(0);
+  });
+
+  describe("row-level security", () => {
+    it("shows and lets the engine's role write only the rows of the tenant its transaction is set for", async () => {
+      await store.commit(aCommit({ tenantId: "tenant-rls", userId: "u-rls" }));
+      const client = await pool.connect();
+      try {
+        // No tenant set: no rows, even with the right filter.
+        expect(
+          (await client.query("select 1 from reminders.reminders where tenant_id = 'tenant-rls'")).rowCount,
+        ).to.equal(0);
+        await client.query("begin");
+        await client.query("select set_config('selene.tenant_id', 'tenant-other', true)");
+        expect(
+          (await client.query("select 1 from reminders.reminders where tenant_id = 'tenant-rls'")).rowCount,
+        ).to.equal(0);
+        const foreign = await client
+          .query(
+            "insert into reminders.reminders (id, tenant_id, user_id, text, due) values ('r-000000000000', 'tenant-rls', 'u', 't', 'now')",
+          )
+          .catch((e: unknown) => e);
+        expect(foreign).to.include({ code: "42501" });
+        await client.query("rollback");
+        await client.query("begin");
+        await client.query("select set_config('selene.tenant_id', 'tenant-rls', true)");
+        expect(
+          (await client.query("select 1 from reminders.reminders where tenant_id = 'tenant-rls'")).rowCount,
+        ).to.equal(1);
+        await client.query("rollback");
+      } finally {
+        client.release();
+      }
+      expect(await store.listReminders("tenant-rls", "u-rls")).to.have.length(1);
+    });
   });
 });

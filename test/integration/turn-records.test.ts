@@ -1,22 +1,21 @@
 import { expect } from "chai";
 import pg from "pg";
-import { pino } from "pino";
-import { migrate } from "../../deploy/migrate.js";
+import { ROLES } from "../../deploy/grants-matrix.js";
 import { createTurnRecords, type TurnRecords } from "../../services/router/turn-records.js";
 import { A_DIGEST } from "../support/builders.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { createMigratedTestDatabase, type MigratedTestDatabase } from "../support/test-database.js";
 
 const OTHER_DIGEST = `sha256:${"cd".repeat(32)}`;
 
 describe("turn records (turn-level idempotency)", () => {
-  let database: TestDatabase;
+  let database: MigratedTestDatabase;
   let pool: pg.Pool;
   let records: TurnRecords;
 
   before(async () => {
-    database = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: database.url, max: 8 });
-    await migrate(pool, "router", pino({ level: "silent" }));
+    database = await createMigratedTestDatabase(["router"]);
+    // The router's own login, as the service connects.
+    pool = new pg.Pool({ connectionString: database.roleUrl(ROLES.router), max: 8 });
     records = createTurnRecords(pool, 60_000);
   });
   after(async () => {

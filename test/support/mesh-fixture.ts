@@ -6,18 +6,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
-import {
-  grpcAddress,
-  type MeshLayout,
-  MIGRATED_SERVICES,
-  meshEnv,
-  meshProcesses,
-} from "../../deploy/mesh-processes.js";
+import { grpcAddress, type MeshLayout, meshEnv, meshProcesses } from "../../deploy/mesh-processes.js";
 import { type RunningMesh, startMesh } from "../../deploy/mesh-supervisor.js";
-import { migrateAll } from "../../deploy/migrate.js";
 import { ensurePki } from "../../deploy/pki.js";
-import { createTestDatabase } from "./test-database.js";
+import { createMigratedTestDatabase } from "./test-database.js";
 
 /** A running test mesh. */
 export interface TestMesh {
@@ -25,7 +17,7 @@ export interface TestMesh {
   readonly mesh: RunningMesh;
   readonly pkiDir: string;
   readonly logDir: string;
-  /** The environment the processes got (to start an extra process beside them). */
+  /** The environment all processes got (to start an extra process beside them, with processEnv). */
   readonly env: Record<string, string>;
   readonly routerAddress: string;
   stop(): Promise<void>;
@@ -44,8 +36,7 @@ export async function startTestMesh(fileOffset: number, logLevel = "info"): Prom
   const pkiDir = join(dir, "pki");
   const logDir = join(dir, "logs");
   await ensurePki({ dir: pkiDir });
-  const db = await createTestDatabase();
-  await migrateAll(db.url, MIGRATED_SERVICES, pino({ level: "silent" }));
+  const db = await createMigratedTestDatabase();
   const layout: MeshLayout = { root: process.cwd(), pkiDir, databaseUrl: db.url, portOffset, logLevel };
   const env = meshEnv(layout);
   let mesh: RunningMesh;

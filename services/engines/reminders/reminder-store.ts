@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { canonicalJson, sha256Digest } from "../../runtime/content-digest.js";
-import { inTransaction } from "../../runtime/in-transaction.js";
+import { inTenantTransaction } from "../../runtime/in-tenant-transaction.js";
 import { type EffectFields, effectDigest, normaliseEffect, ReminderError, summaryOf } from "./reminder-effects.js";
 
 /** One effect to commit, as the router's executor sends it. */
@@ -108,7 +108,7 @@ export function createReminderStore(pool: Pool): ReminderStore {
         request.capability === "reminders.create"
           ? reminderIdFor(request.tenantId, request.idempotencyKey)
           : fields.reminder_id!;
-      return inTransaction(pool, async (client) => {
+      return inTenantTransaction(pool, request.tenantId, async (client) => {
         // Claim the key first: a concurrent holder of the same key makes this insert wait for its
         // transaction; once it commits we see its row (READ COMMITTED) and replay its result.
         const claimed = await client.query(
@@ -131,11 +131,13 @@ export function createReminderStore(pool: Pool): ReminderStore {
     },
 
     async listReminders(tenantId, userId) {
-      const rows = await pool.query<ReminderRow>(
-        `select id, tenant_id, user_id, text, due, status, created_at, cancelled_at
-         from reminders.reminders where tenant_id = $1 and user_id = $2
-         order by created_at, id`,
-        [tenantId, userId],
+      const rows = await inTenantTransaction(pool, tenantId, (client) =>
+        client.query<ReminderRow>(
+          `select id, tenant_id, user_id, text, due, status, created_at, cancelled_at
+           from reminders.reminders where tenant_id = $1 and user_id = $2
+           order by created_at, id`,
+          [tenantId, userId],
+        ),
       );
       return rows.rows.map((row) => ({
         id: row.id,
