@@ -5,6 +5,7 @@
 import pg from "pg";
 import { TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { createAuditClient } from "../runtime/audit-client.js";
+import { countUnrecorded } from "../runtime/audit-degraded.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
@@ -69,7 +70,12 @@ const submitTurn = withTurnIdempotency(
     defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,
     simulationTtlMs: config.simulationTtlMs,
     confirm: createConfirmTurn({ simulations, outbox, crash, pokeExecutor: () => executor.poke() }),
-    audit: { audit, enabled: config.auditEnabled, actor: spiffeIdOf("router"), onDegraded: () => {} },
+    audit: {
+      audit,
+      enabled: config.auditEnabled,
+      actor: spiffeIdOf("router"),
+      onDegraded: () => countUnrecorded("turn"),
+    },
   }),
   turnRecords,
   { claimMarginMs: config.claimMarginMs, duplicateWaitMs: 3000, defaultTurnDeadlineMs: config.defaultTurnDeadlineMs },

@@ -13,6 +13,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AuditEntry, AuditEntrySchema, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { AuditClient } from "./audit-client.js";
+import { countUnrecorded } from "./audit-degraded.js";
 import type { Logger } from "./logger.js";
 import type { BoundaryRefusal } from "./unary-service.js";
 
@@ -66,6 +67,7 @@ export function createRefusalAudit(audit: AuditClient, logger: Logger, options: 
         );
       } catch (err) {
         dropped += batch.length;
+        countUnrecorded("refusal", batch.length);
         logger.warn({ err, dropped }, "audit degraded: refused calls not recorded");
       }
     }
@@ -75,6 +77,7 @@ export function createRefusalAudit(audit: AuditClient, logger: Logger, options: 
     record(refusal) {
       if (pending.length >= options.maxPending) {
         dropped += 1;
+        countUnrecorded("refusal");
         if (dropped % 1000 === 1) logger.warn({ dropped }, "audit degraded: too many refused calls to record");
         return;
       }

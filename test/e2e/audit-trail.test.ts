@@ -12,6 +12,7 @@ import { replayTurns } from "../../services/cli/turn-replay.js";
 import type { AuditClient } from "../../services/runtime/audit-client.js";
 import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
+import { metricsAddressVariable } from "../../services/runtime/service-config.js";
 import { clientCredentials } from "../../services/runtime/tls-credentials.js";
 import { createUnaryClient } from "../../services/runtime/unary-client.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
@@ -323,6 +324,8 @@ describe("mesh end to end: the audit trail of every turn", function () {
       expect(rows[0].n).to.equal(0);
       const log = spawnSync("grep", ["-c", "audit degraded", join(mesh.logDir, "router.log")], { encoding: "utf8" });
       expect(Number(log.stdout.trim())).to.be.greaterThan(0);
+      const metrics = await (await fetch(`http://${mesh.env[metricsAddressVariable("router")]}/metrics`)).text();
+      expect(metrics).to.match(/^selene_audit_degraded_total\{kind="turn"\} [1-9]/m);
     } finally {
       await mesh.mesh.restart("audit");
     }
