@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import type { IService } from "kubernetes-models/v1/Service";
-import { metricsAddressVariable } from "../../../services/runtime/service-config.js";
+import { addressVariable, metricsAddressVariable } from "../../../services/runtime/service-config.js";
 import { pkiFiles } from "../../../services/runtime/tls-credentials.js";
 import { spiffeIdOf, WORKLOAD_NAMES } from "../../../services/runtime/workload-identities.js";
 import {
+  ENGINES,
   findDeployment,
   findObject,
   KUSTOMIZATIONS,
@@ -149,6 +150,31 @@ describe("k8s manifests", () => {
             "prometheus.io/path": "/metrics",
           });
         }
+      });
+
+      it("listens on every interface at its container ports and reaches each peer it calls by Service name", () => {
+        // Who calls whom over gRPC: the same edges the network policies admit.
+        const calls: Record<string, readonly string[]> = {
+          router: [...ENGINES, "outbox", "audit", "governance"],
+          outbox: ["audit"],
+          governance: ["audit"],
+          ...Object.fromEntries(ENGINES.map((engine) => [engine, ["audit"]])),
+        };
+        for (const name of WORKLOADS) {
+          const container = findDeployment(objects, name).spec!.template.spec!.containers[0]!;
+          const env = new Map((container.env ?? []).map((v) => [v.name, v.value]));
+          const port = (portName: string) => container.ports?.find((p) => p.name === portName)?.containerPort;
+          expect(env.get(addressVariable(name)), name).to.equal(`0.0.0.0:${port("grpc")}`);
+          expect(env.get(`SELENE_${name.toUpperCase()}_HEALTH_ADDR`), name).to.equal(`0.0.0.0:${port("health")}`);
+          for (const peer of calls[name] ?? []) {
+            const service = findObject(objects, "Service", peer) as IService;
+            const grpcPort = service.spec?.ports?.find((p) => p.name === "grpc")?.port;
+            expect(env.get(addressVariable(peer)), `${name} -> ${peer}`).to.equal(`${peer}:${grpcPort}`);
+          }
+        }
+        const router = findDeployment(objects, "router").spec!.template.spec!.containers[0]!;
+        const connect = router.ports?.find((p) => p.name === "connect")?.containerPort;
+        expect(router.env).to.deep.include({ name: "SELENE_ROUTER_CONNECT_ADDR", value: `0.0.0.0:${connect}` });
       });
 
       it("configures the service name, the PKI directory and, for schema owners only, DATABASE_URL", () => {
