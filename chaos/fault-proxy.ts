@@ -114,6 +114,8 @@ export async function startFaultProxy(name: string, target: string, listenPort =
   const proxy: Server = createServer((client) => {
     accepted++;
     client.setNoDelay(true);
+    // Resets and vanished peers are this proxy's business: a socket error only ends that connection.
+    client.on("error", () => {});
     if (fault.mode === "reset") {
       client.resetAndDestroy();
       return;
