@@ -53,14 +53,18 @@ export interface RunContext {
   readonly signal: AbortSignal;
 }
 
-const pause = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
+/** Waits `ms`, or less when the run is aborted. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
       clearTimeout(timer);
+      signal.removeEventListener("abort", done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
   });
+}
 
 /** Runs `profile`; the mesh is stopped whatever happens. */
 export async function runProfile(profile: ChaosProfile, context: RunContext): Promise<ChaosReport> {

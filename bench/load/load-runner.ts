@@ -152,13 +152,18 @@ export async function runLoad(
     return options.total !== undefined && started >= options.total;
   };
 
-  /** Claims the next call slot (waiting for it under a rate); false when the run is over. */
-  async function claimSlot(): Promise<boolean> {
-    if (finished()) return false;
-    const slot = started++;
+  // Under a rate, slots are handed out one interval apart, like a ticker that drops missed ticks:
+  // when every worker was blocked (a stalled server), the load resumes at the rate, not in a burst.
+  let nextSlotAt = t0;
+  /** Claims the next call slot (waiting for it under a rate); false when the run is over, unless `pastEnd`. */
+  async function claimSlot(pastEnd = false): Promise<boolean> {
+    if (finished() && !pastEnd) return false;
+    started++;
     if (intervalMs > 0) {
-      const wait = t0 + slot * intervalMs - performance.now();
-      if (wait > 0) await pause(wait);
+      const now = performance.now();
+      const at = Math.max(nextSlotAt, now);
+      nextSlotAt = at + intervalMs;
+      if (at > now) await pause(at - now);
     }
     return true;
   }
@@ -219,16 +224,17 @@ export async function runLoad(
         input: { case: "confirmation", value: { simulationId, accept: true } },
       });
       for (let attempt = 0; ; attempt++) {
-        if (attempt === 0 && !(await claimSlot())) break;
+        // Retries take slots under the rate like any call (so they cannot storm a recovering
+        // mesh), but go on past the run's end: an unacknowledged confirmation is what they are for.
+        if (!(await claimSlot(attempt > 0))) break;
         const sent = await call(channel, confirmation, "executed", turn);
         if (sent.response?.outcome.case === "executed") {
           const { effectId } = sent.response.outcome.value;
           acknowledged.push({ tenant: tenants[turn.tenantIndex]!.tenant, effectId, simulationId });
         }
-        if (!RETRYABLE_CODES.has(sent.code) || attempt >= options.retries) break;
-        // Retries ignore the run's end and the rate: an unacknowledged confirmation is what they are for.
-        started++;
-        await pause(Math.min(1000, 100 * 2 ** attempt));
+        if (!RETRYABLE_CODES.has(sent.code) || attempt >= options.retries || hooks.signal?.aborted) break;
+        // Exponential backoff with full jitter, capped at 2 s.
+        await pause(Math.random() * Math.min(2000, 100 * 2 ** (attempt + 1)));
       }
     }
   }
