@@ -5,7 +5,7 @@
  * .selene/chaos/<stamp>/ (or --output), prints a summary, and exits 1 when a profile fails (2 on a
  * bad flag or profile).
  *
- * Usage: npm run chaos -- [--profile smoke,engine-latency] [--list] [--port-offset -19000]
+ * Usage: npm run chaos -- [--profile smoke,engine-latency] [--list] [--port-offset=-19000] (negative numbers need the = form)
  *   [--output DIR] [--corpus FILE] [--slo FILE]
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";

@@ -31,7 +31,7 @@ const steps: Array<[string, () => CheckResult]> = [
   // Its mesh sits beside the test meshes' offsets, moved by the same per-checkout shift.
   [
     "chaos smoke profile",
-    command("node", ["dist/chaos/chaos-cli.js", "--profile", "smoke", "--port-offset", String(SMOKE_OFFSET)]),
+    command("node", ["dist/chaos/chaos-cli.js", "--profile", "smoke", `--port-offset=${SMOKE_OFFSET}`]),
   ],
 ];
 
