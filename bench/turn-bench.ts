@@ -119,7 +119,7 @@ async function main(argv: readonly string[]): Promise<number> {
       `bench: corpus v${corpus.version} (${corpus.fixtures.length} fixtures, ${target.tenants.length} tenants), ` +
         `-c ${load.concurrency} --connections ${load.connections} ${plan}${load.rps ? ` -r ${load.rps}` : ""}, warm-up ${warmupMs / 1000}s`,
     );
-    const run = await runLoadSession(target, {
+    const { run } = await runLoadSession(target, {
       corpus,
       load,
       connections: load.connections,

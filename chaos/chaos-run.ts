@@ -20,6 +20,9 @@ import { readEffectLedger } from "./effect-ledger.js";
 import { applyFaults, clearFaults, describeFault, type FaultEvent } from "./fault-plan.js";
 import type { OwnedPostgres } from "./owned-postgres.js";
 
+/** Load before the timeline starts, discarded: connections, JIT and caches warm up. */
+const WARMUP_MS = 2000;
+
 /** The JSON report of one profile's run. */
 export interface ChaosReport {
   readonly profile: string;
@@ -92,17 +95,21 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     const events: FaultEvent[] = [];
     let faultFromMs = 0;
     let faultToMs = 0;
-    const timeline = (async () => {
-      await pause(profile.beforeMs, context.signal);
-      faultFromMs = Date.now();
-      events.push(...(await applyFaults(profile.faults, mesh, context.postgres)));
-      say(`    fault: ${profile.faults.map(describeFault).join("; ")}`);
-      await pause(Math.max(0, faultFromMs + profile.faultMs - Date.now()), context.signal);
-      faultToMs = Date.now();
-      events.push(...(await clearFaults(profile.faults, mesh, context.postgres)));
-      say("    fault cleared");
-    })();
-    const run = await runLoadSession(
+    let timeline: Promise<void> = Promise.resolve();
+    // The faults follow the measured run's clock, which starts after the warm-up.
+    const startTimeline = () => {
+      timeline = (async () => {
+        await pause(profile.beforeMs, context.signal);
+        faultFromMs = Date.now();
+        events.push(...(await applyFaults(profile.faults, mesh, context.postgres)));
+        say(`    fault: ${profile.faults.map(describeFault).join("; ")}`);
+        await pause(Math.max(0, faultFromMs + profile.faultMs - Date.now()), context.signal);
+        faultToMs = Date.now();
+        events.push(...(await clearFaults(profile.faults, mesh, context.postgres)));
+        say("    fault cleared");
+      })();
+    };
+    const { run, warmupAcknowledged } = await runLoadSession(
       {
         address: bench.routerAddress,
         tenants: context.corpus.tenants.map((t) => ({ tenant: t.tenant, files: pkiFiles(bench.pkiDir, t.client) })),
@@ -112,27 +119,30 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
         load,
         connections: 1,
         seed: 11,
-        warmupMs: 0,
+        warmupMs: WARMUP_MS,
         signal: context.signal,
+        onMeasuredStart: startTimeline,
         onTick: (line, elapsedMs) => {
           if (Math.round(elapsedMs / 1000) % 5 === 0) say(`  ${line}`);
         },
       },
     );
     await timeline;
-    // Fault times relative to the load's clock (the run started when the timeline did).
+    // Fault times relative to the load's clock (the measured run started when the timeline did).
     const rel = (atMs: number) => atMs - run.startedAtMs;
     const records: readonly CallRecord[] = run.records;
     const faultErrorRate = errorRateBetween(records, rel(faultFromMs), rel(faultToMs));
+    // Windows end with the planned load: later calls are only retries of unacknowledged confirmations.
+    const loadEndMs = Math.min(run.wallNs / 1e6, totalMs);
     const recovery = recoverySeconds(
       records,
       rel(faultToMs),
-      run.wallNs / 1e6,
+      loadEndMs,
       context.budget,
       profile.criteria.steadySeconds,
     );
     say("    counting effects ...");
-    const ledger = await readEffectLedger(bench.databaseUrl, run.acknowledged, 30_000);
+    const ledger = await readEffectLedger(bench.databaseUrl, [...warmupAcknowledged, ...run.acknowledged], 30_000);
     const unhealthy: string[] = [];
     for (const p of bench.processes) {
       if (!bench.mesh.running(p.name) || !(await checkHealth(p.healthAddress, 2000))) unhealthy.push(p.name);

@@ -4,7 +4,7 @@
  * line, and the channels closed at the end.
  */
 import { randomBytes } from "node:crypto";
-import { type LoadOptions, type LoadRun, runLoad } from "./load-runner.js";
+import { type AcknowledgedEffect, type LoadOptions, type LoadRun, runLoad } from "./load-runner.js";
 import { progressText, progressWriter } from "./progress-line.js";
 import { type ClientFiles, closeTenantChannels, openTenantChannels } from "./turn-channels.js";
 import { drawSchedule, type TurnCorpus } from "./turn-corpus.js";
@@ -25,10 +25,18 @@ export interface SessionOptions {
   readonly signal?: AbortSignal;
   /** Called once a second with the progress; the default writes a progress line to stderr. */
   readonly onTick?: (line: string, elapsedMs: number) => void;
+  /** Called when the measured run starts (after the warm-up). */
+  readonly onMeasuredStart?: () => void;
 }
 
-/** Runs the warm-up (if any) and the measured load; returns the measured run. */
-export async function runLoadSession(target: LoadTarget, options: SessionOptions): Promise<LoadRun> {
+/** The measured run, and the effects the warm-up saw acknowledged (they exist too). */
+export interface SessionResult {
+  readonly run: LoadRun;
+  readonly warmupAcknowledged: readonly AcknowledgedEffect[];
+}
+
+/** Runs the warm-up (if any) and the measured load. */
+export async function runLoadSession(target: LoadTarget, options: SessionOptions): Promise<SessionResult> {
   const channels = openTenantChannels(target.address, target.tenants, options.connections);
   const schedule = drawSchedule(options.corpus, target.tenants.length, options.seed);
   const runId = randomBytes(4).toString("hex");
@@ -39,19 +47,23 @@ export async function runLoadSession(target: LoadTarget, options: SessionOptions
       ? (p: Parameters<typeof progressText>[0]) => writer.tick(progressText(p, planned))
       : (p: Parameters<typeof progressText>[0]) => options.onTick!(progressText(p, planned), p.elapsedMs);
   try {
+    let warmupAcknowledged: readonly AcknowledgedEffect[] = [];
     if (options.warmupMs > 0) {
-      await runLoad(
+      const warm = await runLoad(
         channels,
         schedule,
         { ...options.load, total: undefined, durationMs: options.warmupMs },
         { runId: `${runId}w`, ...(options.signal ? { signal: options.signal } : {}) },
       );
+      warmupAcknowledged = warm.acknowledged;
     }
-    return await runLoad(channels, schedule, options.load, {
+    options.onMeasuredStart?.();
+    const run = await runLoad(channels, schedule, options.load, {
       runId,
       onTick,
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    return { run, warmupAcknowledged };
   } finally {
     writer.end();
     closeTenantChannels(channels);

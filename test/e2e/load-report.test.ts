@@ -98,7 +98,7 @@ describe("load tool against a real mesh: ghz report and ghz-web ingest", functio
   before(async () => {
     mesh = await startTestMesh(OFFSET);
     // The test mesh maps the demo app alone to a tenant (demo).
-    run = await runLoadSession(
+    ({ run } = await runLoadSession(
       { address: mesh.routerAddress, tenants: [{ tenant: "demo", files: pkiFiles(mesh.pkiDir, "demo-app") }] },
       {
         corpus,
@@ -108,7 +108,7 @@ describe("load tool against a real mesh: ghz report and ghz-web ingest", functio
         warmupMs: 0,
         onTick: () => {},
       },
-    );
+    ));
     report = buildGhzReport(run, {
       name: "e2e",
       options: {
