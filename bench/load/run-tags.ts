@@ -1,6 +1,6 @@
 /** The tags every report carries, as ghz's --tags would: git revision, environment, machine. */
 import { execFileSync } from "node:child_process";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 
 /** The short git revision of the working tree ("+dirty" when it has changes), or "unknown". */
 export function gitRevision(): string {
@@ -23,6 +23,8 @@ export function runTags(environment: string, extra: Record<string, string>): Rec
     environment,
     node: process.version,
     cores: String(availableParallelism()),
+    // The host's 1-minute load average at the start: a busy host makes figures incomparable.
+    loadavg: loadavg()[0]!.toFixed(2),
     ...extra,
   };
 }
