@@ -39,6 +39,8 @@ export interface ChaosReport {
   readonly ledger: EffectLedger;
   readonly recoveryS: number | null;
   readonly unhealthy: readonly string[];
+  /** Connections each fault proxy accepted over the run (reconnections show up here). */
+  readonly proxyConnections: Record<string, number>;
   readonly verdicts: readonly CriterionVerdict[];
   readonly events: ReadonlyArray<{ readonly atS: number; readonly what: string }>;
   /** The run's load in ghz's report shape, without the per-call details. */
@@ -186,6 +188,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       ledger,
       recoveryS: recovery ?? null,
       unhealthy,
+      proxyConnections: Object.fromEntries([...mesh.proxies].map(([link, p]) => [link, p.stats().accepted])),
       verdicts,
       events: events.map((e) => ({ atS: rel(e.atMs) / 1000, what: e.what })),
       load: loadReport,

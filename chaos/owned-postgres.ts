@@ -14,10 +14,8 @@ export interface OwnedPostgres {
   readonly address: string;
   /** Shuts it down (fast shutdown: open sessions are cut). */
   stop(): Promise<void>;
-  /** Starts it again on the same data directory and port. */
+  /** Starts it again on the same data directory and port (a no-op when it runs). */
   start(): Promise<void>;
-  /** Whether it is running. */
-  running(): boolean;
 }
 
 /** Starts the server in `dataDir`. */
@@ -36,6 +34,5 @@ export async function startOwnedPostgres(dataDir: string): Promise<OwnedPostgres
     async start() {
       if (handle === undefined) handle = await startPostgres({ dataDir, port, logger });
     },
-    running: () => handle !== undefined,
   };
 }

@@ -13,7 +13,7 @@ export const EXPECTATIONS = ["answer", "clarify", "confirm", "refused", "execute
 export type Expectation = (typeof EXPECTATIONS)[number];
 
 /** The outcome a single call must return: the SubmitTurnResponse oneof case. */
-export type StepOutcome = "answer" | "clarify" | "confirm" | "refused" | "executed";
+export type StepOutcome = Expectation;
 
 /** A tenant of the corpus and the client identity (certificate name) that acts for it. */
 export interface CorpusTenant {
@@ -39,11 +39,6 @@ export interface TurnCorpus {
   readonly path: string;
   readonly tenants: readonly CorpusTenant[];
   readonly fixtures: readonly TurnFixture[];
-}
-
-/** The outcomes of each call of a fixture, in order. */
-export function stepsOf(expect: Expectation): readonly StepOutcome[] {
-  return expect === "executed" ? ["confirm", "executed"] : [expect];
 }
 
 /** Reads and checks a corpus file; a bad field is a UsageError naming it. */

@@ -33,7 +33,7 @@ export const WORKLOAD_NAMES = Object.freeze([
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
 /** Client apps beside demo-app that the benchmark corpus maps to tenants of their own. */
-export const LOAD_CLIENT_NAMES = Object.freeze(["acme-app", "globex-app"] as const);
+const LOAD_CLIENT_NAMES = Object.freeze(["acme-app", "globex-app"] as const);
 
 function identity(name: string, namespace: string, kind: IdentityKind): WorkloadIdentity {
   return Object.freeze({ name, spiffeId: `spiffe://${TRUST_DOMAIN}/ns/${namespace}/sa/${name}`, kind });
