@@ -36,7 +36,7 @@ export interface FaultProxy {
 
 /** One direction of one connection: delays, caps and holds chunks, keeping their order. */
 class Lane {
-  private readonly queue: Array<{ chunk: Buffer; at: number }> = [];
+  private readonly queue: Array<{ readonly chunk: Buffer; at: number }> = [];
   private lastAt = 0;
   private timer: NodeJS.Timeout | undefined;
   dead = false;
@@ -76,6 +76,16 @@ class Lane {
         this.flush();
       }, next.at - now);
     }
+  }
+
+  /** The fault is gone: what is queued is due now (a healed link does not keep a backlog's old pace). */
+  release(): void {
+    const now = performance.now();
+    for (const item of this.queue) item.at = now;
+    this.lastAt = now;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flush();
   }
 
   stop(): void {
@@ -174,8 +184,8 @@ export async function startFaultProxy(name: string, target: string, listenPort =
       fault = { mode: "pass" };
       for (const conn of connections) {
         if (conn.server === undefined && !conn.up.dead) openServerSide(conn);
-        conn.up.flush();
-        conn.down.flush();
+        conn.up.release();
+        conn.down.release();
       }
     },
     stats: () => ({ open: connections.size, accepted }),

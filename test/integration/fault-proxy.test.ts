@@ -90,6 +90,17 @@ describe("fault proxy", function () {
     expect(r!.ms).to.be.at.least(450); // 2000 bytes at 8000 B/s, each way
   });
 
+  it("delivers a backlog at once when the bandwidth cap clears", async () => {
+    const socket = await open();
+    proxy.setFault({ bandwidthBytesPerSec: 1000 });
+    const pending = roundTrip(socket, "y".repeat(3000), 5000); // 6 s at the cap
+    await new Promise((r) => setTimeout(r, 300));
+    proxy.clear();
+    const r = await pending;
+    expect(r?.echo).to.have.length(3000);
+    expect(r!.ms).to.be.below(1500);
+  });
+
   it("resets open connections and every new one during a reset", async () => {
     const socket = await open();
     // events.once would reject on the socket's ECONNRESET: wait for "close" itself.
