@@ -5,7 +5,7 @@
  */
 import type { CallRecord } from "../bench/load/call-record.js";
 import { sliceStats } from "../bench/load/ghz-report.js";
-import { checkSlice, type SloBudget } from "../bench/load/slo-budgets.js";
+import { checkSlice, type SloBudget, type SloVerdict } from "../bench/load/slo-budgets.js";
 import type { ChaosCriteria } from "./chaos-profile.js";
 import type { EffectLedger } from "./effect-ledger.js";
 
@@ -47,8 +47,14 @@ export function recoverySeconds(
   return undefined;
 }
 
+/** Whether the budget held over the calls started before the fault (a busy host or a slow mesh fails here, not in recovery). */
+export function baselineHolds(records: readonly CallRecord[], faultFromMs: number, budget: SloBudget): SloVerdict[] {
+  return checkSlice(budget, sliceStats(records.filter((r) => r.startMs < faultFromMs)));
+}
+
 /** Everything the verdicts are computed from. */
 export interface RunFacts {
+  readonly baseline: readonly SloVerdict[];
   readonly ledger: EffectLedger;
   readonly faultErrorRate: { calls: number; rate: number };
   readonly recoveryS: number | undefined;
@@ -58,7 +64,14 @@ export interface RunFacts {
 /** The verdicts, one per criterion. */
 export function judge(criteria: ChaosCriteria, facts: RunFacts): CriterionVerdict[] {
   const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  const missed = facts.baseline.filter((v) => !v.ok);
   const verdicts: CriterionVerdict[] = [
+    {
+      name: "SLO held before the fault",
+      limit: "every budget",
+      actual: missed.length === 0 ? "held" : `missed: ${missed.map((v) => v.label).join(", ")}`,
+      pass: missed.length === 0,
+    },
     {
       name: "duplicate effects",
       limit: `<= ${criteria.maxDuplicateEffects}`,

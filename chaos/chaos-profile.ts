@@ -70,6 +70,8 @@ export interface ChaosCriteria {
   readonly recoverWithinS: number;
   readonly steadySeconds: number;
   readonly healthyAtEnd: boolean;
+  /** Multiplies the SLO's latency budgets for this profile (the smoke profile runs on shared CI machines). */
+  readonly latencyBudgetFactor: number;
 }
 
 /** A loaded profile. */
@@ -147,6 +149,7 @@ export function loadProfile(path: string): ChaosProfile {
     "recover_within",
     "steady_seconds",
     "healthy_at_end",
+    "latency_budget_factor",
   ]);
   return {
     name,
@@ -168,6 +171,7 @@ export function loadProfile(path: string): ChaosProfile {
       recoverWithinS: duration(criteria, "recover_within") / 1000,
       steadySeconds: numberField(criteria, "steady_seconds", 1, 60, 3),
       healthyAtEnd: booleanField(criteria, "healthy_at_end", true),
+      latencyBudgetFactor: numberField(criteria, "latency_budget_factor", 1, 100, 1),
     },
   };
 }

@@ -12,7 +12,7 @@ import type { TurnCorpus } from "../bench/load/turn-corpus.js";
 import { checkHealth } from "../deploy/health-probe.js";
 import { pkiFiles } from "../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../services/runtime/workload-identities.js";
-import { type CriterionVerdict, errorRateBetween, judge, recoverySeconds } from "./chaos-criteria.js";
+import { baselineHolds, type CriterionVerdict, errorRateBetween, judge, recoverySeconds } from "./chaos-criteria.js";
 import { startChaosMesh } from "./chaos-mesh.js";
 import type { ChaosProfile } from "./chaos-profile.js";
 import type { EffectLedger } from "./effect-ledger.js";
@@ -132,17 +132,12 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     await timeline;
     // Fault times relative to the load's clock (the measured run started when the timeline did).
     const rel = (atMs: number) => atMs - run.startedAtMs;
+    const budget = scaledBudget(context.budget, profile.criteria.latencyBudgetFactor);
     const records: readonly CallRecord[] = run.records;
     const faultErrorRate = errorRateBetween(records, rel(faultFromMs), rel(faultToMs));
     // Windows end with the planned load: later calls are only retries of unacknowledged confirmations.
     const loadEndMs = Math.min(run.wallNs / 1e6, totalMs);
-    const recovery = recoverySeconds(
-      records,
-      rel(faultToMs),
-      loadEndMs,
-      context.budget,
-      profile.criteria.steadySeconds,
-    );
+    const recovery = recoverySeconds(records, rel(faultToMs), loadEndMs, budget, profile.criteria.steadySeconds);
     say("    counting effects ...");
     const ledger = await readEffectLedger(bench.databaseUrl, [...warmupAcknowledged, ...run.acknowledged], 30_000);
     const unhealthy: string[] = [];
@@ -150,7 +145,8 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       if (!bench.mesh.running(p.name) || !(await checkHealth(p.healthAddress, 2000))) unhealthy.push(p.name);
     }
     if (!(await postgresAnswers(bench.databaseUrl))) unhealthy.push("postgres");
-    const verdicts = judge(profile.criteria, { ledger, faultErrorRate, recoveryS: recovery, unhealthy });
+    const baseline = baselineHolds(records, rel(faultFromMs), budget);
+    const verdicts = judge(profile.criteria, { baseline, ledger, faultErrorRate, recoveryS: recovery, unhealthy });
     const ghz = buildGhzReport(run, {
       name: `chaos ${profile.name}`,
       options: {
@@ -200,6 +196,11 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     await context.postgres.start();
     await mesh.stop();
   }
+}
+
+function scaledBudget(budget: SloBudget, factor: number): SloBudget {
+  const scale = (ns: number | undefined) => (ns === undefined ? undefined : ns * factor);
+  return { ...budget, p50: scale(budget.p50), p95: scale(budget.p95), p99: scale(budget.p99) };
 }
 
 async function postgresAnswers(databaseUrl: string): Promise<boolean> {

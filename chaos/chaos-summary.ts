@@ -20,11 +20,11 @@ export function profileSummary(r: ChaosReport): string {
 export function overallTable(reports: readonly ChaosReport[]): string {
   const rows = reports.map((r) => {
     const v = (name: string) => r.verdicts.find((x) => x.name === name)?.actual ?? "-";
-    return `| ${r.profile} | ${r.pass ? "pass" : "FAIL"} | ${r.calls} | ${v("error rate during the fault")} | ${v("recovery to the SLO")} | ${r.ledger.acknowledged} | ${r.ledger.duplicates} | ${r.ledger.lost.length} | ${r.unhealthy.length === 0 ? "yes" : r.unhealthy.join(" ")} | ${r.durationS.toFixed(0)} s |`;
+    return `| ${r.profile} | ${r.pass ? "pass" : "FAIL"} | ${v("SLO held before the fault")} | ${r.calls} | ${v("error rate during the fault")} | ${v("recovery to the SLO")} | ${r.ledger.acknowledged} | ${r.ledger.duplicates} | ${r.ledger.lost.length} | ${r.unhealthy.length === 0 ? "yes" : r.unhealthy.join(" ")} | ${r.durationS.toFixed(0)} s |`;
   });
   return [
-    "| profile | result | calls | error rate during fault | recovery | acknowledged effects | duplicates | lost | healthy at end | run time |",
-    "|---|---|---:|---|---|---:|---:|---:|---|---:|",
+    "| profile | result | SLO before the fault | calls | error rate during fault | recovery | acknowledged effects | duplicates | lost | healthy at end | run time |",
+    "|---|---|---|---:|---|---|---:|---:|---:|---|---:|",
     ...rows,
   ].join("\n");
 }
