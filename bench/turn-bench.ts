@@ -6,7 +6,7 @@
  * unless DATABASE_URL is set, ports shifted by --port-offset, default -20000) with a client
  * certificate per corpus tenant; `--host 127.0.0.1:50051` aims it at a running mesh instead.
  *
- * Usage: npm run bench -- [-c 20] [--connections 1] [-n N | -z 30s] [-r RPS] [-t 20s]
+ * Usage: npm run bench -- [-c 20] [--connections 1] [-n N | -z 30s] [-r 100 (0: no limit)] [-t 20s]
  *   [--skipFirst N] [--warmup 2s] [--retries 0] [--name NAME] [--tags '{"k":"v"}']
  *   [--host ADDR --cacert F --cert F --key F --tenant demo] [--corpus FILE] [--slo FILE]
  *   [--output DIR] [--ghz-web URL [--project ID]] [--port-offset N] [--seed N]
@@ -60,7 +60,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (positionals.length > 1) throw new UsageError("host", `one host expected, got ${positionals.join(" ")}`);
   const host = values.host ?? positionals[0];
-  const load = loadOptionsFrom(values, { concurrency: 20, duration: "30s", timeout: "20s", retries: 0 });
+  // A paced default: the SLO is a promise at a stated load, not at whatever saturates the host.
+  const load = loadOptionsFrom(values, { concurrency: 20, duration: "30s", timeout: "20s", retries: 0, rps: 100 });
   const corpus = loadCorpus(resolve(values.corpus ?? join(ROOT, "bench", "corpus", "turns-v1.yaml")));
   const budgets = loadSlo(resolve(values.slo ?? join(ROOT, "deploy", "slo.yaml")));
   const portOffset = intFlag(values["port-offset"], "--port-offset", -50000, 10000, -20000);

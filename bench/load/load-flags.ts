@@ -39,13 +39,16 @@ export function intFlag(value: string | undefined, flag: string, min: number, ma
 /** The load options and naming from the flags; `defaults` fill what was not given. */
 export function loadOptionsFrom(
   values: LoadFlagValues,
-  defaults: { concurrency: number; duration: string; timeout: string; retries: number },
+  defaults: { concurrency: number; duration: string; timeout: string; retries: number; rps?: number },
 ): LoadOptions & { connections: number; skipFirst: number } {
   const total = intFlag(values.total, "-n/--total", 1, 100_000_000);
   const durationText = values.duration ?? (total === undefined ? defaults.duration : undefined);
-  const rps = values.rps === undefined ? undefined : Number(values.rps);
-  if (rps !== undefined && !(Number.isFinite(rps) && rps > 0))
-    throw new UsageError("-r/--rps", `must be a positive number, got "${values.rps}"`);
+  // As in ghz, -r 0 means no rate limit.
+  const rpsValue = Number(values.rps ?? defaults.rps ?? 0);
+  if (!(Number.isFinite(rpsValue) && rpsValue >= 0)) {
+    throw new UsageError("-r/--rps", `must be a number >= 0 (0: no limit), got "${values.rps}"`);
+  }
+  const rps = rpsValue === 0 ? undefined : rpsValue;
   return {
     concurrency: intFlag(values.concurrency, "-c/--concurrency", 1, 10_000, defaults.concurrency),
     connections: intFlag(values.connections, "--connections", 1, 1000, 1),

@@ -48,6 +48,8 @@ describe("load inputs: flags, corpus, SLO file, chaos profiles", () => {
       connections: 3,
     });
     expect(loadOptionsFrom({}, DEFAULTS).durationMs).to.equal(30_000);
+    expect(loadOptionsFrom({}, { ...DEFAULTS, rps: 100 }).rps).to.equal(100);
+    expect(loadOptionsFrom({ rps: "0" }, { ...DEFAULTS, rps: 100 }).rps).to.equal(undefined);
     expect(parseDurationMs("1m30s", "x")).to.equal(90_000);
     expect(tagsFlag('{"env":"ci"}')).to.deep.equal({ env: "ci" });
   });
