@@ -47,9 +47,12 @@ export function recoverySeconds(
   return undefined;
 }
 
-/** Whether the budget held over the calls started before the fault (a busy host or a slow mesh fails here, not in recovery). */
+/**
+ * Whether the budget held over the calls that ended before the fault began (a busy host or a slow
+ * mesh fails here, not in recovery; a call the fault cut short is the fault's).
+ */
 export function baselineHolds(records: readonly CallRecord[], faultFromMs: number, budget: SloBudget): SloVerdict[] {
-  return checkSlice(budget, sliceStats(records.filter((r) => r.startMs < faultFromMs)));
+  return checkSlice(budget, sliceStats(records.filter((r) => r.startMs + r.latencyNs / 1e6 < faultFromMs)));
 }
 
 /** Everything the verdicts are computed from. */
