@@ -34,7 +34,7 @@ import {
 } from "./mesh-clients.js";
 import { type CpuByLabel, cpuBetween, cpuSnapshot, HOST_LABEL, SELF_LABEL } from "./mesh-cpu.js";
 import { startPassThroughProxy } from "./mesh-proxy.js";
-import { type BenchMesh, startBenchMesh } from "./mesh-setup.js";
+import { type BenchMesh, LOCAL_SERVER_URL, startBenchMesh } from "./mesh-setup.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 1;
@@ -166,7 +166,13 @@ async function main(): Promise<number> {
   );
   const mesh: BenchMesh = await timed(
     "mesh (certificates, database, migrations, processes)",
-    () => startBenchMesh(PORT_OFFSET, LOG_LEVEL, (line) => say(`      ${line}`)),
+    () =>
+      startBenchMesh({
+        portOffset: PORT_OFFSET,
+        logLevel: LOG_LEVEL,
+        say: (line) => say(`      ${line}`),
+        serverUrl: process.env.DATABASE_URL || LOCAL_SERVER_URL,
+      }),
     (m) => `mesh up, router at ${m.routerAddress}, logs in ${m.logDir}`,
   );
   cleanups.push(() => mesh.stop());
@@ -201,7 +207,10 @@ async function main(): Promise<number> {
   const appendTurn = await measure("audit append, 6 events", auditAppendCall(auditChannel, 6));
   await timed(
     "router restarted with SELENE_AUDIT=off",
-    () => mesh.restart("router", { SELENE_AUDIT: "off" }),
+    async () => {
+      await mesh.mesh.kill("router", "SIGTERM");
+      await mesh.mesh.restart("router", { SELENE_AUDIT: "off" });
+    },
     () => "router serving without auditing",
   );
   const unaudited = await measure(

@@ -1,7 +1,8 @@
 /**
- * The mesh `npm run bench:mesh` runs against: dev certificates in a temp directory, a throwaway
- * database (`selene_bench_<random>`, created on the server of DATABASE_URL or the local test server,
- * dropped at the end), migrations, then every compiled process of `npm start` on shifted ports.
+ * The mesh the benchmarks and the chaos harness run against: dev certificates in a temp directory,
+ * a throwaway database (`selene_bench_<random>`, created on the server the caller names, or on an
+ * embedded PostgreSQL in the temp directory when it names none; dropped at the end), migrations,
+ * then every compiled process of `npm start` on shifted ports.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -9,11 +10,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { grpcAddress, type MeshLayout, MIGRATED_SERVICES, meshEnv, meshProcesses } from "../deploy/mesh-processes.js";
+import {
+  grpcAddress,
+  type MeshLayout,
+  type MeshProcess,
+  MIGRATED_SERVICES,
+  meshEnv,
+  meshProcesses,
+} from "../deploy/mesh-processes.js";
 import { type RunningMesh, startMesh } from "../deploy/mesh-supervisor.js";
 import { migrateAll } from "../deploy/migrate.js";
 import { ensurePki } from "../deploy/pki.js";
 import { startPostgres } from "../deploy/postgres.js";
+import { ensureRolePasswords } from "../deploy/role-passwords.js";
 import { createScratchDatabase } from "../deploy/scratch-database.js";
 import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../services/runtime/local-ports.js";
 
@@ -23,27 +32,42 @@ export const LOCAL_SERVER_URL = "postgres://postgres@127.0.0.1:5432/test";
 /** The repository root: this file is dist/bench/mesh-setup.js once compiled. */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+/** How to start a benchmark mesh. */
+export interface BenchMeshOptions {
+  readonly portOffset: number;
+  readonly logLevel: string;
+  /** Gets one progress line per step. */
+  readonly say: (line: string) => void;
+  /** The server to create the scratch database on; undefined starts an embedded one in the temp directory. */
+  readonly serverUrl: string | undefined;
+  /** Variables every process gets on top of the mesh's own (e.g. SELENE_CLIENT_TENANTS). */
+  readonly env?: Record<string, string>;
+  /** Variables per process, given each process's own database URL (e.g. to route one through a fault proxy). */
+  readonly processEnv?: (ownDatabaseUrl: (process: string) => string) => Record<string, Record<string, string>>;
+}
+
 /** A running benchmark mesh. */
 export interface BenchMesh {
   readonly pkiDir: string;
   readonly logDir: string;
   /** The throwaway database's name (its server sessions carry it). */
   readonly databaseName: string;
+  /** The throwaway database's URL, reached directly (never through a fault proxy). */
+  readonly databaseUrl: string;
   readonly routerAddress: string;
   readonly toolsAddress: string;
   readonly auditAddress: string;
-  /** Restarts one process with extra environment (the router with SELENE_AUDIT=off, say). */
-  restart(name: string, extraEnv?: Record<string, string>): Promise<void>;
+  /** The processes, in start order, with their health addresses. */
+  readonly processes: readonly MeshProcess[];
+  /** The supervisor, for process faults and restarts. */
+  readonly mesh: RunningMesh;
   /** Stops the processes, drops the database, removes the temp directory; safe to call twice. */
   stop(): Promise<void>;
 }
 
-/** Starts the mesh; `say` gets one progress line per step. */
-export async function startBenchMesh(
-  portOffset: number,
-  logLevel: string,
-  say: (line: string) => void,
-): Promise<BenchMesh> {
+/** Starts the mesh. */
+export async function startBenchMesh(options: BenchMeshOptions): Promise<BenchMesh> {
+  const { portOffset, logLevel, say } = options;
   // The supervisor's health probe would take another mesh on these ports for ours; refuse instead.
   await assertPortsFree(portOffset);
   const dir = mkdtempSync(join(tmpdir(), "selene-bench-"));
@@ -58,19 +82,40 @@ export async function startBenchMesh(
     say(`certificates: issued ${summary.issued.length} in ${pkiDir}`);
 
     const server = await startPostgres({
-      databaseUrl: process.env.DATABASE_URL || LOCAL_SERVER_URL,
+      databaseUrl: options.serverUrl,
       dataDir: join(dir, "pg"),
+      port: 0,
       logger: pino({ level: "silent" }),
     });
+    undo.push(() => server.stop());
+    if (server.embedded) say(`postgres: embedded in ${join(dir, "pg")}`);
     const database = await createScratchDatabase("selene_bench", server.url);
     undo.push(() => database.drop());
     const databaseName = database.name;
-    await migrateAll(database.url, MIGRATED_SERVICES, pino({ level: "silent" }));
+    // As npm start does: the embedded server authenticates by password, so its service roles get
+    // generated ones; a trust-auth server needs none.
+    const rolePasswords = server.embedded ? await ensureRolePasswords(join(dir, "db-role-passwords.json")) : undefined;
+    await migrateAll(
+      database.url,
+      MIGRATED_SERVICES,
+      pino({ level: "silent" }),
+      rolePasswords === undefined ? {} : { rolePasswords },
+    );
     say(`database: ${databaseName} on ${new URL(database.url).host}, migrated`);
 
-    const layout: MeshLayout = { root: ROOT, pkiDir, databaseUrl: database.url, portOffset, logLevel };
-    const mesh: RunningMesh = await startMesh(meshProcesses(layout), {
-      env: meshEnv(layout),
+    const layout: MeshLayout = {
+      root: ROOT,
+      pkiDir,
+      databaseUrl: database.url,
+      portOffset,
+      logLevel,
+      ...(rolePasswords === undefined ? {} : { rolePasswords }),
+    };
+    const processes = meshProcesses(layout);
+    const ownDatabaseUrl = (name: string) => processes.find((p) => p.name === name)?.env.DATABASE_URL ?? database.url;
+    const mesh: RunningMesh = await startMesh(processes, {
+      env: { ...meshEnv(layout), ...options.env },
+      processEnv: options.processEnv?.(ownDatabaseUrl) ?? {},
       logDir,
       onReady: (name, ms) => say(`  ${name} serving (${ms} ms)`),
     });
@@ -79,13 +124,12 @@ export async function startBenchMesh(
       pkiDir,
       logDir,
       databaseName,
+      databaseUrl: database.url,
+      processes,
+      mesh,
       routerAddress: grpcAddress("router", portOffset),
       toolsAddress: grpcAddress("tools", portOffset),
       auditAddress: grpcAddress("audit", portOffset),
-      restart: async (name, extraEnv) => {
-        await mesh.kill(name, "SIGTERM");
-        await mesh.restart(name, extraEnv);
-      },
       stop: undoAll,
     };
   } catch (e) {
@@ -109,7 +153,7 @@ async function assertPortsFree(portOffset: number): Promise<void> {
   if (taken.length > 0) {
     throw new Error(
       `cannot start a mesh at port offset ${portOffset}, in use: ${taken.join(", ")} ` +
-        "(another bench:mesh?); stop it or set BENCH_PORT_OFFSET",
+        "(another benchmark or chaos run?); stop it or choose another port offset",
     );
   }
 }

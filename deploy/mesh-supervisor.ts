@@ -16,6 +16,10 @@ export interface RunningMesh {
   stop(graceMs?: number): Promise<void>;
   /** Kills one process at once (for fault tests). */
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal that need not end the process (SIGSTOP, SIGCONT) and returns at once. */
+  signal(name: string, signal: NodeJS.Signals): void;
+  /** Whether a process is running (started and not exited). */
+  running(name: string): boolean;
   /** Starts a stopped process again, with `extraEnv` on top (for fault tests); resolves when SERVING. */
   restart(name: string, extraEnv?: Record<string, string>): Promise<void>;
   /** Resolves with the signal that ended a process (null for a plain exit) once it has exited. */
@@ -25,6 +29,8 @@ export interface RunningMesh {
 /** How to start. */
 export interface StartOptions {
   readonly env: Record<string, string>;
+  /** Variables for one process only, on top of `env` (e.g. the router's engine addresses pointed at a fault proxy). */
+  readonly processEnv?: Readonly<Record<string, Record<string, string>>>;
   readonly logDir: string;
   /** Called after each process is SERVING (a progress line). */
   readonly onReady?: (name: string, ms: number) => void;
@@ -55,7 +61,7 @@ export async function startMesh(processes: readonly MeshProcess[], options: Star
     const started = Date.now();
     const log = createWriteStream(join(options.logDir, `${proc.name}.log`), { flags: "a" });
     const child = spawn(proc.command, [...proc.args], {
-      env: { ...process.env, ...options.env, ...proc.env, ...extraEnv },
+      env: { ...process.env, ...options.env, ...proc.env, ...options.processEnv?.[proc.name], ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout?.pipe(log);
@@ -82,6 +88,15 @@ export async function startMesh(processes: readonly MeshProcess[], options: Star
       if (child === undefined) throw new Error(`no process ${name}`);
       child.kill(signal);
       await exited(child);
+    },
+    signal(name, signal) {
+      const child = children.get(name);
+      if (child === undefined) throw new Error(`no process ${name}`);
+      child.kill(signal);
+    },
+    running(name) {
+      const child = children.get(name);
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
     async restart(name, extraEnv) {
       const proc = processes.find((p) => p.name === name);

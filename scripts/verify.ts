@@ -16,6 +16,8 @@ function command(cmd: string, args: string[]): () => CheckResult {
   };
 }
 
+const SMOKE_OFFSET = -25500 + Number(process.env.SELENE_TEST_PORT_SHIFT ?? 0);
+
 const steps: Array<[string, () => CheckResult]> = [
   ["buf lint", () => bufLint(root)],
   ["buf breaking against the baseline", () => bufBreaking(root)],
@@ -25,6 +27,12 @@ const steps: Array<[string, () => CheckResult]> = [
   // The end-to-end tests run the compiled mesh, as `npm start` does.
   ["build (tsc + Python stubs)", command("npm", ["run", "--silent", "build"])],
   ["tests (mocha)", command(bin("mocha"), process.argv.slice(2))],
+  // The short chaos profile: real faults under load, judged on effects, errors, recovery and health.
+  // Its mesh sits beside the test meshes' offsets, moved by the same per-checkout shift.
+  [
+    "chaos smoke profile",
+    command("node", ["dist/chaos/chaos-cli.js", "--profile", "smoke", `--port-offset=${SMOKE_OFFSET}`]),
+  ],
 ];
 
 const started = Date.now();

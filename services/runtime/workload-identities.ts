@@ -32,6 +32,9 @@ export const WORKLOAD_NAMES = Object.freeze([
 /** A mesh server process name. */
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
+/** Client apps beside demo-app that the benchmark corpus maps to tenants of their own. */
+const LOAD_CLIENT_NAMES = Object.freeze(["acme-app", "globex-app"] as const);
+
 function identity(name: string, namespace: string, kind: IdentityKind): WorkloadIdentity {
   return Object.freeze({ name, spiffeId: `spiffe://${TRUST_DOMAIN}/ns/${namespace}/sa/${name}`, kind });
 }
@@ -42,6 +45,8 @@ export const IDENTITIES: readonly WorkloadIdentity[] = Object.freeze([
   // The router maps demo-app to tenant "demo"; operator reaches operator-only reads and mutations.
   identity("demo-app", "clients", "client"),
   identity("operator", "operators", "client"),
+  // Two more client apps, so that load and chaos runs drive several tenants (acme, globex) at once.
+  ...LOAD_CLIENT_NAMES.map((name) => identity(name, "clients", "client")),
 ]);
 
 /** The identity with this name, or undefined when the table has none. */

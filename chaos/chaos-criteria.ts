@@ -1,0 +1,112 @@
+/**
+ * The pass/fail verdicts of a chaos run, computed from what happened: the effect ledger, the calls
+ * started during the fault window, the first window after the fault in which the SLO held again,
+ * and the health of every process at the end.
+ */
+import type { CallRecord } from "../bench/load/call-record.js";
+import { sliceStats } from "../bench/load/ghz-report.js";
+import { checkSlice, type SloBudget, type SloVerdict } from "../bench/load/slo-budgets.js";
+import type { ChaosCriteria } from "./chaos-profile.js";
+import type { EffectLedger } from "./effect-ledger.js";
+
+/** One criterion's verdict. */
+export interface CriterionVerdict {
+  readonly name: string;
+  readonly limit: string;
+  readonly actual: string;
+  readonly pass: boolean;
+}
+
+/** Failed calls over calls started in [fromMs, toMs) (ms since the load started). */
+export function errorRateBetween(
+  records: readonly CallRecord[],
+  fromMs: number,
+  toMs: number,
+): { calls: number; rate: number } {
+  const stats = sliceStats(records.filter((r) => r.startMs >= fromMs && r.startMs < toMs));
+  return { calls: stats.count, rate: stats.errorRate };
+}
+
+/**
+ * Seconds from the end of the fault to the start of the first window of `steadySeconds` in which
+ * the budget held (windows start every 250 ms); undefined when none did before `endMs`.
+ */
+export function recoverySeconds(
+  records: readonly CallRecord[],
+  faultEndMs: number,
+  endMs: number,
+  budget: SloBudget,
+  steadySeconds: number,
+): number | undefined {
+  const width = steadySeconds * 1000;
+  for (let start = faultEndMs; start + width <= endMs; start += 250) {
+    const window = records.filter((r) => r.startMs >= start && r.startMs < start + width);
+    if (window.length === 0) continue;
+    if (checkSlice(budget, sliceStats(window)).every((v) => v.ok)) return (start - faultEndMs) / 1000;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the budget held over the calls that ended before the fault began (a busy host or a slow
+ * mesh fails here, not in recovery; a call the fault cut short is the fault's).
+ */
+export function baselineHolds(records: readonly CallRecord[], faultFromMs: number, budget: SloBudget): SloVerdict[] {
+  return checkSlice(budget, sliceStats(records.filter((r) => r.startMs + r.latencyNs / 1e6 < faultFromMs)));
+}
+
+/** Everything the verdicts are computed from. */
+export interface RunFacts {
+  readonly baseline: readonly SloVerdict[];
+  readonly ledger: EffectLedger;
+  readonly faultErrorRate: { calls: number; rate: number };
+  readonly recoveryS: number | undefined;
+  readonly unhealthy: readonly string[];
+}
+
+/** The verdicts, one per criterion. */
+export function judge(criteria: ChaosCriteria, facts: RunFacts): CriterionVerdict[] {
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  const missed = facts.baseline.filter((v) => !v.ok);
+  const verdicts: CriterionVerdict[] = [
+    {
+      name: "SLO held before the fault",
+      limit: "every budget",
+      actual: missed.length === 0 ? "held" : `missed: ${missed.map((v) => v.label).join(", ")}`,
+      pass: missed.length === 0,
+    },
+    {
+      name: "duplicate effects",
+      limit: `<= ${criteria.maxDuplicateEffects}`,
+      actual: String(facts.ledger.duplicates),
+      pass: facts.ledger.duplicates <= criteria.maxDuplicateEffects,
+    },
+    {
+      name: "lost acknowledged effects",
+      limit: `<= ${criteria.maxLostEffects}`,
+      actual: `${facts.ledger.lost.length} of ${facts.ledger.acknowledged}`,
+      pass: facts.ledger.lost.length <= criteria.maxLostEffects,
+    },
+    {
+      name: "error rate during the fault",
+      limit: `<= ${pct(criteria.maxErrorRateDuringFault)}`,
+      actual: `${pct(facts.faultErrorRate.rate)} of ${facts.faultErrorRate.calls} calls`,
+      pass: facts.faultErrorRate.rate <= criteria.maxErrorRateDuringFault,
+    },
+    {
+      name: "recovery to the SLO",
+      limit: `<= ${criteria.recoverWithinS} s (${criteria.steadySeconds} s steady)`,
+      actual: facts.recoveryS === undefined ? "never" : `${facts.recoveryS.toFixed(2)} s`,
+      pass: facts.recoveryS !== undefined && facts.recoveryS <= criteria.recoverWithinS,
+    },
+  ];
+  if (criteria.healthyAtEnd) {
+    verdicts.push({
+      name: "every process healthy at the end",
+      limit: "all SERVING",
+      actual: facts.unhealthy.length === 0 ? "all SERVING" : `not: ${facts.unhealthy.join(", ")}`,
+      pass: facts.unhealthy.length === 0,
+    });
+  }
+  return verdicts;
+}

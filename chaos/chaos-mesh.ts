@@ -1,0 +1,72 @@
+/**
+ * The mesh a chaos profile runs against: the benchmark mesh (compiled processes, mTLS, a scratch
+ * database) on the chaos run's owned PostgreSQL, with a fault proxy on every link a profile can
+ * break. The router reaches each engine, the outbox and PostgreSQL through its proxy, and the
+ * outbox reaches PostgreSQL through its own; every proxy forwards untouched until a fault is set.
+ */
+
+import { type BenchMesh, startBenchMesh } from "../bench/mesh-setup.js";
+import { grpcAddress } from "../deploy/mesh-processes.js";
+import { ENGINE_NAMES } from "../services/router/config.js";
+import { addressVariable } from "../services/runtime/service-config.js";
+import type { ProxyLink } from "./chaos-profile.js";
+import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
+import type { OwnedPostgres } from "./owned-postgres.js";
+
+/** A chaos mesh: the bench mesh plus the proxies by link. */
+export interface ChaosMesh {
+  readonly bench: BenchMesh;
+  readonly proxies: ReadonlyMap<ProxyLink, FaultProxy>;
+  stop(): Promise<void>;
+}
+
+/** The same database URL with its host and port replaced by a proxy's address. */
+function throughProxy(databaseUrl: string, proxy: FaultProxy): string {
+  const url = new URL(databaseUrl);
+  url.host = proxy.address;
+  return url.toString();
+}
+
+/** Starts the proxies and the mesh. */
+export async function startChaosMesh(options: {
+  readonly portOffset: number;
+  readonly postgres: OwnedPostgres;
+  readonly clientTenants: string;
+  readonly say: (line: string) => void;
+}): Promise<ChaosMesh> {
+  const proxies = new Map<ProxyLink, FaultProxy>();
+  const add = async (link: ProxyLink, target: string) => proxies.set(link, await startFaultProxy(link, target));
+  try {
+    for (const engine of ENGINE_NAMES) await add(`router-${engine}`, grpcAddress(engine, options.portOffset));
+    await add("router-outbox", grpcAddress("outbox", options.portOffset));
+    await add("router-postgres", options.postgres.address);
+    await add("outbox-postgres", options.postgres.address);
+    const proxy = (link: ProxyLink) => proxies.get(link)!;
+    const bench = await startBenchMesh({
+      portOffset: options.portOffset,
+      logLevel: "warn",
+      say: options.say,
+      serverUrl: options.postgres.url,
+      env: { SELENE_CLIENT_TENANTS: options.clientTenants },
+      processEnv: (ownDatabaseUrl) => ({
+        router: {
+          ...Object.fromEntries(ENGINE_NAMES.map((e) => [addressVariable(e), proxy(`router-${e}`).address])),
+          [addressVariable("outbox")]: proxy("router-outbox").address,
+          DATABASE_URL: throughProxy(ownDatabaseUrl("router"), proxy("router-postgres")),
+        },
+        outbox: { DATABASE_URL: throughProxy(ownDatabaseUrl("outbox"), proxy("outbox-postgres")) },
+      }),
+    });
+    return {
+      bench,
+      proxies,
+      async stop() {
+        await bench.stop();
+        for (const p of proxies.values()) await p.close();
+      },
+    };
+  } catch (e) {
+    for (const p of proxies.values()) await p.close();
+    throw e;
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * Runs one chaos profile: a fresh mesh with fault proxies, the corpus load for the whole timeline
+ * (before, fault, after), the faults applied and cleared on schedule, then the effect ledger, the
+ * health of every process, and the verdicts.
+ */
+import pg from "pg";
+import type { CallRecord } from "../bench/load/call-record.js";
+import { buildGhzReport, type GhzReport } from "../bench/load/ghz-report.js";
+import { runLoadSession } from "../bench/load/load-session.js";
+import type { SloBudget } from "../bench/load/slo-budgets.js";
+import type { TurnCorpus } from "../bench/load/turn-corpus.js";
+import { checkHealth } from "../deploy/health-probe.js";
+import { pkiFiles } from "../services/runtime/tls-credentials.js";
+import { spiffeIdOf } from "../services/runtime/workload-identities.js";
+import { baselineHolds, type CriterionVerdict, errorRateBetween, judge, recoverySeconds } from "./chaos-criteria.js";
+import { startChaosMesh } from "./chaos-mesh.js";
+import type { ChaosProfile } from "./chaos-profile.js";
+import type { EffectLedger } from "./effect-ledger.js";
+import { readEffectLedger } from "./effect-ledger.js";
+import { applyFaults, clearFaults, describeFault, type FaultEvent } from "./fault-plan.js";
+import type { OwnedPostgres } from "./owned-postgres.js";
+
+/** Load before the timeline starts, discarded: connections, JIT and caches warm up. */
+const WARMUP_MS = 2000;
+
+/** The JSON report of one profile's run. */
+export interface ChaosReport {
+  readonly profile: string;
+  readonly description: string;
+  readonly pass: boolean;
+  readonly date: string;
+  readonly durationS: number;
+  readonly faults: readonly string[];
+  /** The window, in seconds since the load started. */
+  readonly faultWindowS: { readonly from: number; readonly to: number };
+  readonly calls: number;
+  readonly errors: number;
+  readonly errorDistribution: Record<string, number>;
+  readonly ledger: EffectLedger;
+  readonly recoveryS: number | null;
+  readonly unhealthy: readonly string[];
+  /** Connections each fault proxy accepted over the run (reconnections show up here). */
+  readonly proxyConnections: Record<string, number>;
+  readonly verdicts: readonly CriterionVerdict[];
+  readonly events: ReadonlyArray<{ readonly atS: number; readonly what: string }>;
+  /** The run's load in ghz's report shape, without the per-call details. */
+  readonly load: Omit<GhzReport, "details">;
+}
+
+/** What a run needs from the command line. */
+export interface RunContext {
+  readonly corpus: TurnCorpus;
+  readonly budget: SloBudget;
+  readonly postgres: OwnedPostgres;
+  readonly portOffset: number;
+  readonly tags: Record<string, string>;
+  readonly say: (line: string) => void;
+  readonly signal: AbortSignal;
+}
+
+/** Waits `ms`, or less when the run is aborted. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Runs `profile`; the mesh is stopped whatever happens. */
+export async function runProfile(profile: ChaosProfile, context: RunContext): Promise<ChaosReport> {
+  const { say } = context;
+  const started = Date.now();
+  const tenantMap = context.corpus.tenants.map((t) => `${spiffeIdOf(t.client)}=${t.tenant}`).join(",");
+  await context.postgres.start();
+  const mesh = await startChaosMesh({
+    portOffset: context.portOffset,
+    postgres: context.postgres,
+    clientTenants: tenantMap,
+    say: (line) => say(`    ${line}`),
+  });
+  try {
+    const { bench } = mesh;
+    const totalMs = profile.beforeMs + profile.faultMs + profile.afterMs;
+    const load = {
+      concurrency: profile.load.concurrency,
+      total: undefined,
+      durationMs: totalMs,
+      rps: profile.load.rps,
+      timeoutMs: profile.load.timeoutMs,
+      retries: profile.load.retries,
+    };
+    const events: FaultEvent[] = [];
+    let faultFromMs = 0;
+    let faultToMs = 0;
+    let timeline: Promise<void> = Promise.resolve();
+    // The faults follow the measured run's clock, which starts after the warm-up.
+    const startTimeline = () => {
+      timeline = (async () => {
+        await pause(profile.beforeMs, context.signal);
+        faultFromMs = Date.now();
+        events.push(...(await applyFaults(profile.faults, mesh, context.postgres)));
+        say(`    fault: ${profile.faults.map(describeFault).join("; ")}`);
+        await pause(Math.max(0, faultFromMs + profile.faultMs - Date.now()), context.signal);
+        faultToMs = Date.now();
+        events.push(...(await clearFaults(profile.faults, mesh, context.postgres)));
+        say("    fault cleared");
+      })();
+    };
+    const { run, warmupAcknowledged } = await runLoadSession(
+      {
+        address: bench.routerAddress,
+        tenants: context.corpus.tenants.map((t) => ({ tenant: t.tenant, files: pkiFiles(bench.pkiDir, t.client) })),
+      },
+      {
+        corpus: context.corpus,
+        load,
+        connections: 1,
+        seed: 11,
+        warmupMs: WARMUP_MS,
+        signal: context.signal,
+        onMeasuredStart: startTimeline,
+        onTick: (line, elapsedMs) => {
+          if (Math.round(elapsedMs / 1000) % 5 === 0) say(`  ${line}`);
+        },
+      },
+    );
+    await timeline;
+    // Fault times relative to the load's clock (the measured run started when the timeline did).
+    const rel = (atMs: number) => atMs - run.startedAtMs;
+    const budget = scaledBudget(context.budget, profile.criteria.latencyBudgetFactor);
+    const records: readonly CallRecord[] = run.records;
+    const faultErrorRate = errorRateBetween(records, rel(faultFromMs), rel(faultToMs));
+    // Windows end with the planned load: later calls are only retries of unacknowledged confirmations.
+    const loadEndMs = Math.min(run.wallNs / 1e6, totalMs);
+    const recovery = recoverySeconds(records, rel(faultToMs), loadEndMs, budget, profile.criteria.steadySeconds);
+    say("    counting effects ...");
+    const ledger = await readEffectLedger(bench.databaseUrl, [...warmupAcknowledged, ...run.acknowledged], 30_000);
+    const unhealthy: string[] = [];
+    for (const p of bench.processes) {
+      if (!bench.mesh.running(p.name) || !(await checkHealth(p.healthAddress, 2000))) unhealthy.push(p.name);
+    }
+    if (!(await postgresAnswers(bench.databaseUrl))) unhealthy.push("postgres");
+    const baseline = baselineHolds(records, rel(faultFromMs), budget);
+    const verdicts = judge(profile.criteria, { baseline, ledger, faultErrorRate, recoveryS: recovery, unhealthy });
+    const ghz = buildGhzReport(run, {
+      name: `chaos ${profile.name}`,
+      options: {
+        call: "selene.os.v1.TurnService.SubmitTurn",
+        host: bench.routerAddress,
+        cacert: "",
+        cert: "",
+        key: "",
+        cname: "router",
+        rps: load.rps,
+        concurrency: load.concurrency,
+        connections: 1,
+        total: 0,
+        duration: totalMs * 1e6,
+        timeout: load.timeoutMs * 1e6,
+        skipFirst: 0,
+        metadata: {},
+        name: `chaos ${profile.name}`,
+      },
+      tags: { ...context.tags, profile: profile.name },
+      corpus: { path: context.corpus.path, version: context.corpus.version },
+    });
+    const { details: _details, ...loadReport } = ghz;
+    return {
+      profile: profile.name,
+      description: profile.description,
+      pass: verdicts.every((v) => v.pass),
+      date: new Date(started).toISOString(),
+      durationS: (Date.now() - started) / 1000,
+      faults: profile.faults.map(describeFault),
+      faultWindowS: { from: rel(faultFromMs) / 1000, to: rel(faultToMs) / 1000 },
+      calls: ghz.count,
+      errors: ghz.selene.overall.errors,
+      errorDistribution: ghz.errorDistribution,
+      ledger,
+      recoveryS: recovery ?? null,
+      unhealthy,
+      proxyConnections: Object.fromEntries([...mesh.proxies].map(([link, p]) => [link, p.stats().accepted])),
+      verdicts,
+      events: events.map((e) => ({ atS: rel(e.atMs) / 1000, what: e.what })),
+      load: loadReport,
+    };
+  } finally {
+    // A stopped process must be continued before it can be stopped for good.
+    for (const f of profile.faults)
+      if (f.kind === "process" && f.action === "stop") mesh.bench.mesh.signal(f.target, "SIGCONT");
+    await context.postgres.start();
+    await mesh.stop();
+  }
+}
+
+function scaledBudget(budget: SloBudget, factor: number): SloBudget {
+  const scale = (ns: number | undefined) => (ns === undefined ? undefined : ns * factor);
+  return { ...budget, p50: scale(budget.p50), p95: scale(budget.p95), p99: scale(budget.p99) };
+}
+
+async function postgresAnswers(databaseUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query("select 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
