@@ -40,6 +40,12 @@ export interface BenchMeshOptions {
   readonly say: (line: string) => void;
   /** The server to create the scratch database on; undefined starts an embedded one in the temp directory. */
   readonly serverUrl: string | undefined;
+  /**
+   * The caller started `serverUrl`'s server for this run alone (an embedded one): its service roles
+   * then get generated passwords, as on a server started here. A shared server's roles are left as
+   * they are.
+   */
+  readonly ownsServer?: boolean;
   /** Variables every process gets on top of the mesh's own (e.g. SELENE_CLIENT_TENANTS). */
   readonly env?: Record<string, string>;
   /** Variables per process, given each process's own database URL (e.g. to route one through a fault proxy). */
@@ -92,9 +98,10 @@ export async function startBenchMesh(options: BenchMeshOptions): Promise<BenchMe
     const database = await createScratchDatabase("selene_bench", server.url);
     undo.push(() => database.drop());
     const databaseName = database.name;
-    // As npm start does: the embedded server authenticates by password, so its service roles get
-    // generated ones; a trust-auth server needs none.
-    const rolePasswords = server.embedded ? await ensureRolePasswords(join(dir, "db-role-passwords.json")) : undefined;
+    // As npm start does: an embedded server authenticates by password, so its service roles get
+    // generated ones; a shared server's roles are not touched.
+    const ownServer = server.embedded || options.ownsServer === true;
+    const rolePasswords = ownServer ? await ensureRolePasswords(join(dir, "db-role-passwords.json")) : undefined;
     await migrateAll(
       database.url,
       MIGRATED_SERVICES,

@@ -47,6 +47,7 @@ export async function startChaosMesh(options: {
       logLevel: "warn",
       say: options.say,
       serverUrl: options.postgres.url,
+      ownsServer: true,
       env: { SELENE_CLIENT_TENANTS: options.clientTenants },
       processEnv: (ownDatabaseUrl) => ({
         router: {

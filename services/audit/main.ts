@@ -2,9 +2,9 @@
  * The audit service's composition root: config -> logger -> tracing and metrics -> db -> ledger -> serve gRPC -> drain on
  * SIGTERM (the server first, so no append is cut off, then the pool).
  */
-import pg from "pg";
 import { AuditService } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
+import { createDatabasePool } from "../runtime/database-pool.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { startObservability } from "../runtime/observability.js";
@@ -18,9 +18,8 @@ import { readAuditConfig } from "./config.js";
 const config = readAuditConfig(process.env);
 const logger = createLogger("audit", config.logLevel);
 const observability = await startObservability(config, logger);
-const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+const pool = createDatabasePool(config.databaseUrl, logger);
 await assertServiceLogin(pool);
-pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 
 const server = await startGrpcServer({
   address: config.address,

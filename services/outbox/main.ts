@@ -3,10 +3,10 @@
  * relay -> serve gRPC -> retention job -> drain on SIGTERM (the server first, so no call is cut off,
  * then the relay and the pool, then tracing and metrics).
  */
-import pg from "pg";
 import { OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { createAuditClient } from "../runtime/audit-client.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
+import { createDatabasePool } from "../runtime/database-pool.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { startObservability } from "../runtime/observability.js";
@@ -22,9 +22,8 @@ import { outboxServiceImplementation } from "./outbox-service.js";
 const config = readOutboxConfig(process.env);
 const logger = createLogger("outbox", config.logLevel);
 const observability = await startObservability(config, logger);
-const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+const pool = createDatabasePool(config.databaseUrl, logger);
 await assertServiceLogin(pool);
-pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 const store = createEffectStore(pool, config.retryPolicies);
 const validator = createBoundaryValidator();
 const audit = createAuditClient(config.auditAddress, config.pkiDir, "outbox", validator);

@@ -2,11 +2,11 @@
  * The router's composition root: config -> logger -> tracing and metrics -> db -> engine clients ->
  * outbox client and effect executor -> serve gRPC and Connect -> drain on SIGTERM.
  */
-import pg from "pg";
 import { TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { createAuditClient } from "../runtime/audit-client.js";
 import { countUnrecorded } from "../runtime/audit-degraded.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
+import { createDatabasePool } from "../runtime/database-pool.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { startObservability } from "../runtime/observability.js";
@@ -33,9 +33,8 @@ const config = readRouterConfig(process.env);
 const logger = createLogger("router", config.logLevel);
 const observability = await startObservability(config, logger);
 const validator = createBoundaryValidator();
-const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+const pool = createDatabasePool(config.databaseUrl, logger);
 await assertServiceLogin(pool);
-pool.on("error", (err) => logger.error({ err }, "idle database client failed"));
 
 const clients = Object.fromEntries(
   ENGINE_NAMES.map((name) => [name, createEngineClient(name, config.engines[name], config.pkiDir, validator)]),

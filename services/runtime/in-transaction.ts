@@ -1,7 +1,8 @@
 /**
  * Runs work in one PostgreSQL transaction: commit on success, rollback and
- * rethrow on failure. A client whose rollback fails is discarded from the pool
- * rather than returned to it in an unknown state.
+ * rethrow on failure. A client whose rollback fails, or whose statement timed out
+ * (database-pool.ts), is discarded from the pool rather than returned to it in
+ * an unknown state.
  */
 import type pg from "pg";
 
@@ -16,6 +17,12 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     client.release();
     return result;
   } catch (err) {
+    if (timedOut(err)) {
+      // The session stopped answering: a rollback would wait as long again. Discard it; the server
+      // rolls the transaction back when the session goes.
+      client.release(err as Error);
+      throw err;
+    }
     try {
       await client.query("rollback");
       client.release();
@@ -24,4 +31,9 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     }
     throw err;
   }
+}
+
+/** Whether `err` is node-postgres's client-side statement timeout (query_timeout). */
+function timedOut(err: unknown): boolean {
+  return err instanceof Error && err.message === "Query read timeout";
 }
