@@ -34,6 +34,14 @@ import { clientCredentials, serverIdentityCheck, tlsContextOptions } from "../se
 import { CORRELATION_KEY } from "../services/runtime/unary-service.js";
 import { spiffeIdOf } from "../services/runtime/workload-identities.js";
 
+let calls = 0;
+
+/** An id no other call of this process has had: turns and audit events are idempotent by their ids. */
+function nextCallId(): string {
+  calls += 1;
+  return `bench-${process.pid}-${calls}`;
+}
+
 /** The deadline of every call. */
 const CALL_TIMEOUT_MS = 10_000;
 
@@ -84,9 +92,8 @@ export function meshTurnCall(router: grpc.Client, text: string): Call {
     SubmitTurnRequestSchema,
     SubmitTurnResponseSchema,
   );
-  let sequence = 0;
   return async () => {
-    const id = `bench-${process.pid}-${++sequence}`;
+    const id = nextCallId();
     const request = create(SubmitTurnRequestSchema, {
       envelope: {
         contractVersion: { major: 1, minor: 0 },
@@ -189,9 +196,8 @@ export function auditAppendCall(audit: grpc.Client, events: number): Call {
     AppendEventsResponseSchema,
   );
   const actor = spiffeIdOf("router");
-  let sequence = 0;
   return async () => {
-    const id = `bench-${process.pid}-${++sequence}`;
+    const id = nextCallId();
     const request = create(AppendEventsRequestSchema, {
       envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: id },
       entries: Array.from({ length: events }, (_, i) => ({

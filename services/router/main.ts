@@ -15,6 +15,7 @@ import { createRefusalAudit } from "../runtime/refusal-audit.js";
 import { assertServiceLogin } from "../runtime/service-login.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
+import { createAuditBatcher } from "./audit-batcher.js";
 import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
 import { createConfirmTurn } from "./confirm-turn.js";
 import { startConnectServer } from "./connect-server.js";
@@ -70,7 +71,7 @@ const submitTurn = withTurnIdempotency(
     simulationTtlMs: config.simulationTtlMs,
     confirm: createConfirmTurn({ simulations, outbox, crash, pokeExecutor: () => executor.poke() }),
     audit: {
-      audit,
+      append: createAuditBatcher(audit),
       enabled: config.auditEnabled,
       actor: spiffeIdOf("router"),
       onDegraded: () => countUnrecorded("turn"),

@@ -12,11 +12,11 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AuditEntry, AuditEntrySchema, type Decision, type Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import type { Envelope } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import type { AuditClient } from "../runtime/audit-client.js";
 import { sha256Digest } from "../runtime/content-digest.js";
 import type { Logger } from "../runtime/logger.js";
 import { SYSTEM_CHAIN } from "../runtime/refusal-audit.js";
 import { SeleneError } from "../runtime/selene-error.js";
+import type { AuditAppend } from "./audit-batcher.js";
 
 /** What a recorded decision carries besides its gate and verdict. */
 export interface DecisionDetail {
@@ -28,7 +28,8 @@ export interface DecisionDetail {
 
 /** Where a trail sends its events and how it reports trouble. */
 export interface TrailSink {
-  readonly audit: AuditClient;
+  /** Appends entries to the ledger (audit-batcher.ts). */
+  readonly append: AuditAppend;
   /** False: nothing is appended; a required flush fails closed (see SELENE_AUDIT). */
   readonly enabled: boolean;
   /** The router's SPIFFE id: the actor of every event. */
@@ -98,14 +99,7 @@ export function startTurnTrail(sink: TrailSink, envelope: Envelope): TurnTrail {
         return;
       }
       try {
-        await sink.audit.call(
-          "appendEvents",
-          {
-            envelope: { contractVersion: envelope.contractVersion, correlationId: envelope.correlationId },
-            entries: pending,
-          },
-          { deadline, correlationId: envelope.correlationId },
-        );
+        await sink.append(pending, deadline);
         flushed = entries.length;
       } catch (e) {
         const reason = e instanceof SeleneError ? e.reasonName : "INTERNAL";

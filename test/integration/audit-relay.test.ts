@@ -7,18 +7,15 @@ import pg from "pg";
 import { pino } from "pino";
 import { migrate } from "../../deploy/migrate.js";
 import { ensurePki } from "../../deploy/pki.js";
-import { AuditService } from "../../gen/es/selene/audit/v1/audit_pb.js";
-import { createAuditLedger } from "../../services/audit/audit-ledger.js";
-import { auditServiceImplementation } from "../../services/audit/audit-service.js";
 import { relayOnce } from "../../services/outbox/audit-relay.js";
 import { createEffectStore, type EffectStore } from "../../services/outbox/effect-store.js";
 import { DEFAULT_RETRY_POLICIES } from "../../services/outbox/retry-policy.js";
 import { type AuditClient, createAuditClient } from "../../services/runtime/audit-client.js";
 import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
 import { sha256Digest } from "../../services/runtime/content-digest.js";
-import { type RunningGrpcServer, startGrpcServer } from "../../services/runtime/grpc-server.js";
-import { serverCredentials } from "../../services/runtime/tls-credentials.js";
+import type { RunningGrpcServer } from "../../services/runtime/grpc-server.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
+import { startAuditServer } from "../support/audit-server.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 
 describe("outbox -> audit relay", () => {
@@ -83,21 +80,7 @@ describe("outbox -> audit relay", () => {
     await migrate(pool, "outbox", logger);
     await migrate(pool, "audit", logger);
     store = createEffectStore(pool, DEFAULT_RETRY_POLICIES);
-    server = await startGrpcServer({
-      address: "127.0.0.1:0",
-      healthAddress: "127.0.0.1:0",
-      credentials: serverCredentials(pkiDir, "audit"),
-      services: [
-        {
-          service: AuditService,
-          implementation: auditServiceImplementation(createAuditLedger(pool), {
-            validator: createBoundaryValidator(),
-            logger,
-          }),
-        },
-      ],
-      logger,
-    });
+    server = await startAuditServer(pool, pkiDir);
     audit = createAuditClient(`127.0.0.1:${server.port}`, pkiDir, "outbox", createBoundaryValidator());
   });
 
