@@ -16,6 +16,8 @@ import { SeleneError } from "../runtime/selene-error.js";
 
 /** AppendEvents takes at most 64 entries. */
 const MAX_ENTRIES = 64;
+/** The correlation id of a call shared by several turns. */
+const SHARED = "router-audit";
 /** Time the shared call gets beyond the latest deadline among its turns, ms. */
 const CALL_SLACK_MS = 1000;
 
@@ -29,11 +31,17 @@ interface Job {
   readonly reject: (error: unknown) => void;
 }
 
-function send(audit: AuditClient, entries: readonly AuditEntry[], deadline: number): Promise<unknown> {
+/**
+ * One AppendEvents call. A call for one turn carries the turn's correlation id (and, made from the
+ * turn's own context, its trace); a shared call carries "router-audit".
+ */
+function send(audit: AuditClient, group: readonly Job[], deadline: number): Promise<unknown> {
+  const entries = group.flatMap((job) => job.entries);
+  const correlationId = group.length === 1 ? (entries[0]?.correlationId ?? SHARED) : SHARED;
   return audit.call(
     "appendEvents",
-    { envelope: { contractVersion: CURRENT_CONTRACT_VERSION, correlationId: "router-audit" }, entries: [...entries] },
-    { deadline, correlationId: "router-audit" },
+    { envelope: { contractVersion: CURRENT_CONTRACT_VERSION, correlationId }, entries },
+    { deadline, correlationId },
   );
 }
 
@@ -52,11 +60,7 @@ export function createAuditBatcher(audit: AuditClient): AuditAppend {
   async function sendGroup(group: readonly Job[]): Promise<void> {
     const deadline = Math.max(...group.map((job) => job.deadline)) + CALL_SLACK_MS;
     try {
-      await send(
-        audit,
-        group.flatMap((job) => job.entries),
-        deadline,
-      );
+      await send(audit, group, deadline);
       for (const job of group) job.resolve();
     } catch (error) {
       if (group.length > 1 && refusedContent(error)) {
