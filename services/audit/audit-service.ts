@@ -5,6 +5,7 @@
  * chains and verify them.
  */
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import type pg from "pg";
 import {
   type AuditEntry,
   type AuditEvent,
@@ -14,13 +15,13 @@ import {
 } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import type { ContractVersion } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import type { BoundaryValidator } from "../runtime/boundary-validator.js";
+import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import type { Logger } from "../runtime/logger.js";
 import { SYSTEM_CHAIN } from "../runtime/refusal-audit.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import { allowOnly, type CallContext, implementService, type ServiceHandlers } from "../runtime/unary-service.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
-import type { AuditLedger, LedgerEntry } from "./audit-ledger.js";
+import { type AuditLedger, createAuditLedger, type LedgerEntry } from "./audit-ledger.js";
 
 /** The handlers of AuditService. */
 export type AuditHandlers = ServiceHandlers<(typeof AuditService)["method"]>;
@@ -134,20 +135,17 @@ export function createAuditHandlers(ledger: AuditLedger): AuditHandlers {
   };
 }
 
-/** Settings of the served implementation. */
-export interface AuditServiceOptions {
-  readonly validator: BoundaryValidator;
-  readonly logger: Logger;
-}
-
-/** The grpc-js implementation of AuditService. */
-export function auditServiceImplementation(
-  ledger: AuditLedger,
-  options: AuditServiceOptions,
-): UntypedServiceImplementation {
-  return implementService(AuditService, createAuditHandlers(ledger), {
-    ...options,
-    authorize: allowOnly([...AUDIT_WRITERS, ...REFUSAL_WRITERS, ...AUDIT_READERS]),
-    self: spiffeIdOf("audit"),
-  });
+/** AuditService over the ledger in `pool`, as startGrpcServer serves it (the process and tests). */
+export function auditService(pool: pg.Pool, logger: Logger) {
+  const implementation: UntypedServiceImplementation = implementService(
+    AuditService,
+    createAuditHandlers(createAuditLedger(pool)),
+    {
+      validator: createBoundaryValidator(),
+      logger,
+      authorize: allowOnly([...AUDIT_WRITERS, ...REFUSAL_WRITERS, ...AUDIT_READERS]),
+      self: spiffeIdOf("audit"),
+    },
+  );
+  return { service: AuditService, implementation };
 }

@@ -2,8 +2,6 @@
  * The audit service's composition root: config -> logger -> tracing and metrics -> db -> ledger -> serve gRPC -> drain on
  * SIGTERM (the server first, so no append is cut off, then the pool).
  */
-import { AuditService } from "../../gen/es/selene/audit/v1/audit_pb.js";
-import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { createDatabasePool } from "../runtime/database-pool.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
@@ -11,8 +9,7 @@ import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { assertServiceLogin } from "../runtime/service-login.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
-import { createAuditLedger } from "./audit-ledger.js";
-import { auditServiceImplementation } from "./audit-service.js";
+import { auditService } from "./audit-service.js";
 import { readAuditConfig } from "./config.js";
 
 const config = readAuditConfig(process.env);
@@ -27,15 +24,7 @@ const server = await startGrpcServer({
   credentials: serverCredentials(config.pkiDir, config.name, {
     onReload: (reload) => logger.info({ reload }, "certificate reloaded"),
   }),
-  services: [
-    {
-      service: AuditService,
-      implementation: auditServiceImplementation(createAuditLedger(pool), {
-        validator: createBoundaryValidator(),
-        logger,
-      }),
-    },
-  ],
+  services: [auditService(pool, logger)],
   logger,
 });
 

@@ -1,13 +1,5 @@
 /** The outbox's configuration: the only reader of its environment; validated and frozen. */
-import { LOCAL_PORTS } from "../runtime/local-ports.js";
-import {
-  addressVariable,
-  ConfigError,
-  type Env,
-  readAddress,
-  readServiceConfig,
-  type ServiceConfig,
-} from "../runtime/service-config.js";
+import { ConfigError, type Env, readServiceConfig, type ServiceConfig } from "../runtime/service-config.js";
 import { parseRetryPolicies, type RetryPolicies } from "./retry-policy.js";
 
 /** The outbox's settings. */
