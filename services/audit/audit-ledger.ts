@@ -17,7 +17,7 @@ import {
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { inTransaction } from "../runtime/in-transaction.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import { type ChainVerdict, type StoredLink, verifyChain } from "./chain-hash.js";
+import { type ChainVerdict, type StoredLink, verifyChain } from "../runtime/audit-chain/chain-hash.js";
 
 /** One event to append. */
 export interface LedgerEntry {

@@ -5,7 +5,7 @@
  * when every chain is intact, 1 when one is not.
  */
 import type { AuditRecord } from "../../gen/es/selene/audit/v1/audit_pb.js";
-import { linkOfRecord, verifyChain } from "../audit/chain-hash.js";
+import { linkOfRecord, verifyChain } from "../runtime/audit-chain/chain-hash.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import { CONNECTION_FLAGS, connectAudit, operatorEnvelope, parseArgs } from "./cli-connection.js";
 import { type Command, EXIT, UsageError } from "./command.js";

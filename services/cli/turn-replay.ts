@@ -1,7 +1,7 @@
 /**
  * Replay of a correlation id's decision path from the audit ledger: the
  * records grouped by turn attempt, in ledger order, and the router's pure
- * decisions (services/router/turn-decisions.ts) re-run on the inputs the
+ * decisions (services/runtime/turn-decisions/turn-decisions.ts) re-run on the inputs the
  * records hold. Every check compares what was recorded with what the code
  * decides now; a difference is drift. The result holds ledger data only (no
  * clock, no host), so the same ledger always replays to the same bytes.
@@ -21,7 +21,7 @@ import {
   outcomeDigest,
   routeUnderstanding,
   understandingOf,
-} from "../router/turn-decisions.js";
+} from "../runtime/turn-decisions/turn-decisions.js";
 import { sha256Digest } from "../runtime/content-digest.js";
 
 /** One recorded event, as replay shows it. */

@@ -20,7 +20,7 @@ import type { CrashHook } from "./crash-points.js";
 import type { OutboxClient } from "./outbox-client.js";
 import type { Simulation, SimulationStore } from "./simulation-store.js";
 import { hopDeadline } from "./turn-deadline.js";
-import { type Outcome, refused } from "./turn-decisions.js";
+import { type Outcome, refused } from "../runtime/turn-decisions/turn-decisions.js";
 import type { TurnTrail } from "./turn-trail.js";
 
 /** What a confirmation needs. */

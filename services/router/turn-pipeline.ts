@@ -39,7 +39,7 @@ import {
   refused,
   routeUnderstanding,
   understandingOf,
-} from "./turn-decisions.js";
+} from "../runtime/turn-decisions/turn-decisions.js";
 import { startTurnTrail, type TrailSink, type TurnTrail } from "./turn-trail.js";
 
 type TurnResponse = MessageInitShape<typeof SubmitTurnResponseSchema>;

@@ -7,7 +7,7 @@ import { migrate } from "../../deploy/migrate.js";
 import { AuditEventSchema, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { type AuditLedger, createAuditLedger, type LedgerEntry } from "../../services/audit/audit-ledger.js";
-import { genesisHash, linkOfRecord, recordHash } from "../../services/audit/chain-hash.js";
+import { genesisHash, linkOfRecord, recordHash } from "../../services/runtime/audit-chain/chain-hash.js";
 import { SeleneError } from "../../services/runtime/selene-error.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 

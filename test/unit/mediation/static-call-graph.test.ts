@@ -6,7 +6,7 @@ import { findMediationViolations } from "../../../scripts/mediation-check.js";
 
 const root = process.cwd();
 
-describe("static call graph: only the router creates engine clients", () => {
+describe("static call graph: only the router creates engine clients, no service reaches into another", () => {
   let copy: string;
 
   beforeEach(() => {
@@ -31,6 +31,11 @@ describe("static call graph: only the router creates engine clients", () => {
         rule: "imports-engine-client",
         detail: "imports ../../router/engine-client.js",
       },
+      {
+        file: "services/engines/nlp/sneaky.ts",
+        rule: "imports-service-internals",
+        detail: "imports ../../router/engine-client.js",
+      },
     ]);
   });
 
@@ -52,5 +57,68 @@ describe("static call graph: only the router creates engine clients", () => {
   it("fails when a Python module outside the router uses the engine stub", () => {
     writeFileSync(join(copy, "services/engines/calc/peer.py"), "stub = engine_pb2_grpc.EngineServiceStub(channel)\n");
     expect(findMediationViolations(copy).map((v) => v.rule)).to.deep.equal(["python-engine-stub"]);
+  });
+
+  /** Writes `lines` to `path` in the copy and returns the copy's violations. */
+  function violationsWith(path: string, ...lines: string[]) {
+    writeFileSync(join(copy, path), `${lines.join("\n")}\n`);
+    return findMediationViolations(copy);
+  }
+
+  it("fails when an engine imports the router", () => {
+    expect(
+      violationsWith(
+        "services/engines/tools/peek.ts",
+        'import type { TurnHandler } from "../../router/turn-pipeline.js";',
+      ),
+    ).to.deep.equal([
+      {
+        file: "services/engines/tools/peek.ts",
+        rule: "imports-service-internals",
+        detail: "imports ../../router/turn-pipeline.js",
+      },
+    ]);
+  });
+
+  it("fails when the cli imports a file of another service", () => {
+    expect(
+      violationsWith("services/cli/peek.ts", 'import { createAuditService } from "../audit/audit-service.js";'),
+    ).to.deep.equal([
+      { file: "services/cli/peek.ts", rule: "imports-service-internals", detail: "imports ../audit/audit-service.js" },
+    ]);
+  });
+
+  it("fails when an engine imports another engine, or the runtime imports a service", () => {
+    writeFileSync(join(copy, "services/runtime/peek.ts"), 'export { readRouterConfig } from "../router/config.js";\n');
+    expect(
+      violationsWith("services/engines/tools/peek.ts", 'import { understand } from "../nlp/understand.js";').map(
+        (v) => [v.file, v.rule],
+      ),
+    ).to.deep.equal([
+      ["services/engines/tools/peek.ts", "imports-service-internals"],
+      ["services/runtime/peek.ts", "imports-service-internals"],
+    ]);
+  });
+
+  it("fails on a folder that only looks like the shared runtime", () => {
+    mkdirSync(join(copy, "services/runtime-extra"), { recursive: true });
+    writeFileSync(join(copy, "services/runtime-extra/x.ts"), "export const x = 1;\n");
+    expect(violationsWith("services/cli/peek.ts", 'import { x } from "../runtime-extra/x.js";')).to.deep.equal([
+      { file: "services/cli/peek.ts", rule: "imports-service-internals", detail: "imports ../runtime-extra/x.js" },
+    ]);
+  });
+
+  it("passes a service importing its own files, the shared runtime, generated code and packages", () => {
+    expect(
+      violationsWith(
+        "services/engines/nlp/fine.ts",
+        'import pg from "pg";',
+        'import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";',
+        'import { chooseClarify } from "../../runtime/turn-decisions/clarify-rule.js";',
+        'import { SeleneError } from "../../runtime/selene-error.js";',
+        'import { understand } from "./understand.js";',
+        "void [pg, ReasonCode, chooseClarify, SeleneError, understand];",
+      ),
+    ).to.deep.equal([]);
   });
 });

@@ -8,8 +8,8 @@
  * same Understanding gives the same question whatever order its lists arrive in.
  */
 import { create } from "@bufbuild/protobuf";
-import type { Understanding } from "../../gen/es/selene/engine/v1/engine_pb.js";
-import { type Clarify, ClarifySchema } from "../../gen/es/selene/kernel/v1/clarify_pb.js";
+import type { Understanding } from "../../../gen/es/selene/engine/v1/engine_pb.js";
+import { type Clarify, ClarifySchema } from "../../../gen/es/selene/kernel/v1/clarify_pb.js";
 
 function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

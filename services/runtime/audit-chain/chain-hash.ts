@@ -6,7 +6,7 @@
  * numbers are big-endian; times are microseconds since the Unix epoch.
  */
 import { createHash } from "node:crypto";
-import type { AuditRecord } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import type { AuditRecord } from "../../../gen/es/selene/audit/v1/audit_pb.js";
 
 /** The stored fields of one record, as the hash reads them. */
 export interface ChainedFields {

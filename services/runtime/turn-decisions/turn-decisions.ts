@@ -5,12 +5,12 @@
  * changed rule or a changed recorded input shows up as drift.
  */
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { CapabilityKind, type InvokeResponse, type Understanding } from "../../gen/es/selene/engine/v1/engine_pb.js";
-import type { Clarify } from "../../gen/es/selene/kernel/v1/clarify_pb.js";
-import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import { SubmitTurnResponseSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
-import { sha256Digest } from "../runtime/content-digest.js";
-import { SeleneError } from "../runtime/selene-error.js";
+import { CapabilityKind, type InvokeResponse, type Understanding } from "../../../gen/es/selene/engine/v1/engine_pb.js";
+import type { Clarify } from "../../../gen/es/selene/kernel/v1/clarify_pb.js";
+import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
+import { SubmitTurnResponseSchema } from "../../../gen/es/selene/os/v1/turn_pb.js";
+import { sha256Digest } from "../content-digest.js";
+import { SeleneError } from "../selene-error.js";
 import { chooseClarify } from "./clarify-rule.js";
 
 /** A turn's outcome (the oneof of SubmitTurnResponse). */
