@@ -15,9 +15,9 @@ import {
   AuditRecordSchema,
 } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { type ChainVerdict, type StoredLink, verifyChain } from "../runtime/audit-chain/chain-hash.js";
 import { inTransaction } from "../runtime/in-transaction.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import { type ChainVerdict, type StoredLink, verifyChain } from "../runtime/audit-chain/chain-hash.js";
 
 /** One event to append. */
 export interface LedgerEntry {

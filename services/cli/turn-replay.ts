@@ -1,7 +1,7 @@
 /**
  * Replay of a correlation id's decision path from the audit ledger: the
  * records grouped by turn attempt, in ledger order, and the router's pure
- * decisions (services/runtime/turn-decisions/turn-decisions.ts) re-run on the inputs the
+ * decisions (services/runtime/turn-decisions/) re-run on the inputs the
  * records hold. Every check compares what was recorded with what the code
  * decides now; a difference is drift. The result holds ledger data only (no
  * clock, no host), so the same ledger always replays to the same bytes.
@@ -12,17 +12,19 @@ import {
   CapabilityKind,
   InvokeResponseSchema,
   SimulateResponseSchema,
+  type Understanding,
 } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ClarifySchema } from "../../gen/es/selene/kernel/v1/clarify_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { sha256Digest } from "../runtime/content-digest.js";
+import { chooseClarify } from "../runtime/turn-decisions/clarify-rule.js";
 import {
   answerOutcome,
   type CapabilityView,
+  capabilityRefusal,
   outcomeDigest,
-  routeUnderstanding,
   understandingOf,
 } from "../runtime/turn-decisions/turn-decisions.js";
-import { sha256Digest } from "../runtime/content-digest.js";
 
 /** One recorded event, as replay shows it. */
 export interface ReplayEvent {
@@ -62,11 +64,12 @@ export interface ReplayReport {
 
 const name = (table: Record<number, string>, value: number) => table[value] ?? String(value);
 
+/** The capability the registry had for the recorded intent, as the UNDERSTAND record holds it (none: unknown). */
 function viewOf(event: ReplayEvent): CapabilityView | undefined {
-  if (event.decision !== "PASS") return undefined;
+  if (event.attributes.kind === undefined) return undefined;
   const kind = CapabilityKind[event.attributes.kind as keyof typeof CapabilityKind];
   return {
-    name: event.attributes.capability ?? "",
+    name: event.attributes.intent ?? "",
     kind: kind ?? CapabilityKind.UNSPECIFIED,
     requiredFields: (event.attributes.required_fields ?? "").split(",").filter((f) => f !== ""),
   };
@@ -74,6 +77,14 @@ function viewOf(event: ReplayEvent): CapabilityView | undefined {
 
 function describe(decision: string, reason: string, extra = ""): string {
   return [decision, reason === "UNSPECIFIED" ? "" : reason, extra].filter((part) => part !== "").join(" ");
+}
+
+/** The clarify gate's decision on `u`, described as its record is. */
+function clarifyVerdict(u: Understanding, capability: CapabilityView): string {
+  const clarify = chooseClarify(u, capability.requiredFields);
+  return clarify === undefined
+    ? describe("PASS", "UNSPECIFIED", "")
+    : describe("ASK", "CLARIFY_REQUIRED", sha256Digest(toBinary(ClarifySchema, clarify)));
 }
 
 /** Re-runs the decisions of one attempt. */
@@ -90,41 +101,39 @@ function checksOf(records: readonly AuditRecord[], events: readonly ReplayEvent[
     check(`${events[i]!.gate} input`, events[i]!.inputDigest, sha256Digest(payload));
   });
 
+  // The understand gate's decision (and the clarify gate's after it), from the nlp engine's recorded
+  // response and the capability the registry had for its intent.
   const understood = at(Gate.UNDERSTAND);
-  if (understood >= 0 && events[understood]!.decision !== "FAIL") {
-    const understandEvent = events[understood]!;
-    let u: ReturnType<typeof understandingOf> | undefined;
+  if (understood >= 0 && (records[understood]!.event?.payload.length ?? 0) > 0) {
+    const recorded = events[understood]!;
+    let u: Understanding | undefined;
     try {
-      u =
-        understandEvent.decision === "PASS"
-          ? understandingOf(fromBinary(InvokeResponseSchema, records[understood]!.event!.payload))
-          : undefined;
+      u = understandingOf(fromBinary(InvokeResponseSchema, records[understood]!.event!.payload));
     } catch {
       check("UNDERSTAND", "a readable nlp response", "unreadable");
     }
-    const access = at(Gate.ACCESS);
-    const clarify = at(Gate.CLARIFY);
-    const route = routeUnderstanding(u, access >= 0 ? viewOf(events[access]!) : undefined);
-    if (u !== undefined && access >= 0) {
-      const recorded = events[access]!;
+    if (u !== undefined) {
+      const view = viewOf(recorded);
+      const capability = view?.name === u.intent ? view : undefined;
+      const refusal = capabilityRefusal(u.intent, capability);
       check(
-        "ACCESS",
-        describe(recorded.decision, recorded.reason, recorded.attributes.capability),
-        route.kind === "refuse"
-          ? describe("DENY", name(ReasonCode, route.reason), u.intent)
-          : describe("PASS", "UNSPECIFIED", u.intent),
+        "UNDERSTAND",
+        describe(recorded.decision, recorded.reason, recorded.attributes.intent),
+        refusal === undefined
+          ? describe("PASS", "UNSPECIFIED", u.intent)
+          : describe("DENY", name(ReasonCode, refusal.reason), u.intent),
       );
-    }
-    if (clarify >= 0) {
-      const recorded = events[clarify]!;
-      const question = recorded.decision === "ASK" ? sha256Digest(records[clarify]!.event!.payload) : "";
-      check(
-        "CLARIFY",
-        describe(recorded.decision, recorded.reason, question),
-        route.kind === "clarify"
-          ? describe("ASK", "CLARIFY_REQUIRED", sha256Digest(toBinary(ClarifySchema, route.clarify)))
-          : describe("PASS", "UNSPECIFIED", ""),
-      );
+      const clarify = at(Gate.CLARIFY);
+      if (clarify >= 0) {
+        const recordedClarify = events[clarify]!;
+        const question = recordedClarify.decision === "ASK" ? sha256Digest(records[clarify]!.event!.payload) : "";
+        check(
+          "CLARIFY",
+          describe(recordedClarify.decision, recordedClarify.reason, question),
+          // A turn refused at UNDERSTAND never reaches the clarify gate.
+          capability === undefined || refusal !== undefined ? "not reached" : clarifyVerdict(u, capability),
+        );
+      }
     }
   }
 

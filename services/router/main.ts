@@ -17,7 +17,6 @@ import { serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { createAuditBatcher } from "./audit-batcher.js";
 import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
-import { createConfirmTurn } from "./confirm-turn.js";
 import { startConnectServer } from "./connect-server.js";
 import { crashHook } from "./crash-points.js";
 import { startEffectExecutor } from "./effect-executor.js";
@@ -25,7 +24,6 @@ import { createEngineClient, type EngineClient } from "./engine-client.js";
 import { createEngineRegistry } from "./engine-registry.js";
 import { createOutboxClient } from "./outbox-client.js";
 import { createSimulationStore } from "./simulation-store.js";
-import { withTurnIdempotency } from "./turn-idempotency.js";
 import { createTurnPipeline } from "./turn-pipeline.js";
 import { createTurnRecords } from "./turn-records.js";
 import { turnServiceImplementation } from "./turn-service.js";
@@ -62,24 +60,23 @@ const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-au
 });
 const simulations = createSimulationStore(pool);
 const turnRecords = createTurnRecords(pool, config.idempotencyRetentionMs);
-const submitTurn = withTurnIdempotency(
-  createTurnPipeline({
-    registry,
-    simulations,
-    clientTenants: config.clientTenants,
-    defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,
-    simulationTtlMs: config.simulationTtlMs,
-    confirm: createConfirmTurn({ simulations, outbox, crash, pokeExecutor: () => executor.poke() }),
-    audit: {
-      append: createAuditBatcher(audit),
-      enabled: config.auditEnabled,
-      actor: spiffeIdOf("router"),
-      onDegraded: () => countUnrecorded("turn"),
-    },
-  }),
-  turnRecords,
-  { claimMarginMs: config.claimMarginMs, duplicateWaitMs: 3000, defaultTurnDeadlineMs: config.defaultTurnDeadlineMs },
-);
+const submitTurn = createTurnPipeline({
+  registry,
+  simulations,
+  clientTenants: config.clientTenants,
+  defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,
+  simulationTtlMs: config.simulationTtlMs,
+  outbox,
+  crash,
+  pokeExecutor: () => executor.poke(),
+  audit: {
+    append: createAuditBatcher(audit),
+    enabled: config.auditEnabled,
+    actor: spiffeIdOf("router"),
+    onDegraded: () => countUnrecorded("turn"),
+  },
+  idempotency: { records: turnRecords, claimMarginMs: config.claimMarginMs, duplicateWaitMs: 3000 },
+});
 // The retention job of turn idempotency records.
 const purge = setInterval(() => {
   turnRecords.purgeExpired().then(

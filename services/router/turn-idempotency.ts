@@ -1,5 +1,5 @@
 /**
- * Wraps the turn handler with turn-level idempotency (docs/IDEMPOTENCY.md):
+ * Wraps a turn's run with turn-level idempotency (docs/IDEMPOTENCY.md):
  * the first request with a (tenant, key) runs; later requests with the same key
  * and the same request get the stored outcome, errors included, without running
  * anything; the same key with a different request is IDEMPOTENCY_KEY_REUSED; a
@@ -10,12 +10,15 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import type { SubmitTurnRequest } from "../../gen/es/selene/os/v1/turn_pb.js";
-import { SubmitTurnRequestSchema, SubmitTurnResponseSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
+import {
+  type SubmitTurnRequest,
+  SubmitTurnRequestSchema,
+  SubmitTurnResponseSchema,
+} from "../../gen/es/selene/os/v1/turn_pb.js";
 import { sha256Digest } from "../runtime/content-digest.js";
 import { decodeStatusDetails, encodeStatusDetails, fromErrorDetail } from "../runtime/error-status.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import type { TurnHandler } from "./turn-pipeline.js";
+import type { TurnRun } from "./turn.js";
 import type { TurnRecords } from "./turn-records.js";
 
 /** Settings of the wrapper. */
@@ -24,8 +27,6 @@ export interface TurnIdempotencyOptions {
   readonly claimMarginMs: number;
   /** How long a duplicate waits for the first request before ABORTED, ms. */
   readonly duplicateWaitMs: number;
-  /** The turn budget when the caller sets no deadline, ms. */
-  readonly defaultTurnDeadlineMs: number;
 }
 
 /** Poll interval of a waiting duplicate, ms. */
@@ -55,17 +56,12 @@ function replayError(bytes: Uint8Array): SeleneError {
   });
 }
 
-/** Wraps `handler` with turn-level idempotency over `records`. */
-export function withTurnIdempotency(
-  handler: TurnHandler,
-  records: TurnRecords,
-  options: TurnIdempotencyOptions,
-): TurnHandler {
-  return async (request, ctx) => {
-    const envelope = request.envelope!;
+/** Wraps `run` with turn-level idempotency over `records`. */
+export function withTurnIdempotency(run: TurnRun, records: TurnRecords, options: TurnIdempotencyOptions): TurnRun {
+  return async (turn) => {
+    const { envelope, deadline } = turn;
     const { tenantId, idempotencyKey: key } = envelope;
-    const digest = requestDigest(request);
-    const deadline = ctx.deadline ?? Date.now() + options.defaultTurnDeadlineMs;
+    const digest = requestDigest(turn.request);
     const claimMs = Math.max(0, deadline - Date.now()) + options.claimMarginMs;
     const waitUntil = Math.min(deadline - 50, Date.now() + options.duplicateWaitMs);
     for (;;) {
@@ -80,7 +76,7 @@ export function withTurnIdempotency(
         );
       }
       if (claim.kind === "replay") {
-        ctx.logger.info("turn replayed from its idempotency record");
+        turn.logger.info("turn replayed from its idempotency record");
         if (claim.error !== null) throw replayError(claim.error);
         return fromBinary(SubmitTurnResponseSchema, claim.response ?? new Uint8Array());
       }
@@ -93,7 +89,7 @@ export function withTurnIdempotency(
       await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
     }
     try {
-      const response = await handler(request, ctx);
+      const response = await run(turn);
       const bytes = toBinary(SubmitTurnResponseSchema, create(SubmitTurnResponseSchema, response));
       await records.complete(tenantId, key, { response: bytes });
       return response;

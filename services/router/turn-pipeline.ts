@@ -1,48 +1,41 @@
 /**
- * One turn through the router's gates, in the order of ARCHITECTURE.md:
- * validate (done by the boundary) -> identity (mTLS peer -> tenant) ->
- * understand (nlp engine) -> clarify (one deterministic question) -> answer
- * (read-only capability, with provenance) or simulate (effect dry run) and
- * CONFIRM; a confirmation turn goes to the outbox (confirm-turn.ts). Policy outcomes (not understood, no engine for the intent, the
- * engine has no answer) are REFUSED outcomes with a reason code; faults (an
- * engine down or too slow, a bad response) are gRPC errors with a reason code.
+ * One turn through the router's gates, in the order of ARCHITECTURE.md; each
+ * gate is a unit of its own under gates/, and this file is the one place
+ * that orders them. A call starts its turn (turn.ts: the one deadline, the
+ * audit trail), turn-level idempotency replays a key already decided, then:
+ *
+ *   validate -> identity -> [governance, budget: to come]
+ *   text:          understand -> clarify -> [access policy: to come] -> answer (read) | simulate (effect)
+ *   confirmation:  confirm -> commit
+ *
+ * Each gate records its own decisions. Policy outcomes are REFUSED outcomes
+ * with a reason code; faults (an engine down or too slow, a bad response) are
+ * gRPC errors with a reason code, recorded here as FAIL at the gate they
+ * surfaced at.
  */
-import { type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { status } from "@grpc/grpc-js";
 import { Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
-import {
-  CapabilityKind,
-  InvokeResponseSchema,
-  SimulateResponseSchema,
-  type Understanding,
-} from "../../gen/es/selene/engine/v1/engine_pb.js";
-import { ClarifySchema } from "../../gen/es/selene/kernel/v1/clarify_pb.js";
-import type { Envelope } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
+import { CapabilityKind } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import {
-  type SubmitTurnRequest,
-  SubmitTurnRequestSchema,
-  type SubmitTurnResponseSchema,
-} from "../../gen/es/selene/os/v1/turn_pb.js";
+import type { SubmitTurnRequest } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { SeleneError } from "../runtime/selene-error.js";
+import type { Outcome } from "../runtime/turn-decisions/turn-decisions.js";
 import type { CallContext } from "../runtime/unary-service.js";
-import type { ConfirmTurn } from "./confirm-turn.js";
-import type { EngineRegistry, RegisteredCapability } from "./engine-registry.js";
-import { type SimulationStore, simulationIdOf } from "./simulation-store.js";
-import { hopDeadline } from "./turn-deadline.js";
-import {
-  answerOutcome,
-  type Outcome,
-  outcomeDigest,
-  readRefusal,
-  refused,
-  routeUnderstanding,
-  understandingOf,
-} from "../runtime/turn-decisions/turn-decisions.js";
-import { startTurnTrail, type TrailSink, type TurnTrail } from "./turn-trail.js";
-
-type TurnResponse = MessageInitShape<typeof SubmitTurnResponseSchema>;
+import type { CrashHook } from "./crash-points.js";
+import type { EngineRegistry } from "./engine-registry.js";
+import { createAnswerGate } from "./gates/answer-gate.js";
+import { clarifyGate } from "./gates/clarify-gate.js";
+import { createCommitGate } from "./gates/commit-gate.js";
+import { createConfirmGate } from "./gates/confirm-gate.js";
+import { createIdentityGate } from "./gates/identity-gate.js";
+import { createSimulateGate } from "./gates/simulate-gate.js";
+import { createUnderstandGate } from "./gates/understand-gate.js";
+import { validateGate } from "./gates/validate-gate.js";
+import type { OutboxClient } from "./outbox-client.js";
+import type { SimulationStore } from "./simulation-store.js";
+import { startTurn, type Turn, type TurnResponse, type TurnStart } from "./turn.js";
+import { type TurnIdempotencyOptions, withTurnIdempotency } from "./turn-idempotency.js";
+import type { TurnRecords } from "./turn-records.js";
 
 /** What the pipeline needs. */
 export interface TurnPipelineDeps {
@@ -52,29 +45,20 @@ export interface TurnPipelineDeps {
   readonly clientTenants: ReadonlyMap<string, string>;
   readonly defaultTurnDeadlineMs: number;
   readonly simulationTtlMs: number;
-  /** Handles confirmation turns (outbox -> executor -> engine). */
-  readonly confirm: ConfirmTurn;
+  /** Where confirmed effects are queued for the executor. */
+  readonly outbox: OutboxClient;
+  readonly crash: CrashHook;
+  /** Wakes the local executor after an enqueue. */
+  readonly pokeExecutor: () => void;
   /** Where every turn's gate decisions go. */
-  readonly audit: Omit<TrailSink, "logger">;
+  readonly audit: TurnStart["audit"];
+  /** Turn-level idempotency: the records and how long a duplicate waits. */
+  readonly idempotency: { readonly records: TurnRecords } & TurnIdempotencyOptions;
   readonly now?: () => number;
 }
 
 /** Handles one SubmitTurn. */
 export type TurnHandler = (request: SubmitTurnRequest, context: CallContext) => Promise<TurnResponse>;
-
-/** The identity gate: the tenant comes from the caller's certificate, never from the payload alone. */
-export function tenantOf(clientTenants: ReadonlyMap<string, string>, caller: string, envelope: Envelope): string {
-  const tenant = clientTenants.get(caller);
-  if (tenant === undefined) {
-    throw new SeleneError(ReasonCode.CALLER_NOT_ALLOWED, `caller ${caller} is not bound to a tenant`);
-  }
-  if (envelope.tenantId !== tenant) {
-    throw new SeleneError(ReasonCode.TENANT_MISMATCH, "the envelope's tenant is not the caller's tenant", {
-      fieldPath: "envelope.tenant_id",
-    });
-  }
-  return tenant;
-}
 
 /** How long the record of a failed turn may take to reach the ledger, ms. */
 const FAILURE_AUDIT_MS = 2000;
@@ -89,212 +73,70 @@ const REFUSALS = new Set<number>([
   status.FAILED_PRECONDITION,
 ]);
 
-/** The gate a fault surfaced at: the first of the turn's steps that has no decision yet. */
-function failedGate(trail: TurnTrail, confirmation: boolean): Gate {
-  const steps = confirmation
-    ? [Gate.IDENTITY, Gate.CONFIRM, Gate.COMMIT]
-    : [Gate.IDENTITY, Gate.UNDERSTAND, Gate.ACCESS, Gate.CLARIFY, Gate.ANSWER];
-  return steps.find((gate) => !trail.has(gate)) ?? steps[steps.length - 1]!;
-}
-
 /** Creates the turn handler. */
 export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
   const now = deps.now ?? Date.now;
+  const identity = createIdentityGate(deps.clientTenants);
+  const understand = createUnderstandGate(deps.registry);
+  const answer = createAnswerGate(deps.registry);
+  const simulate = createSimulateGate(deps);
+  const confirm = createConfirmGate(deps);
+  const commit = createCommitGate(deps);
 
-  async function understand(envelope: Envelope, text: string, deadline: number, ctx: CallContext, trail: TurnTrail) {
-    const nlp = deps.registry.lookup("nlp.understand");
-    if (nlp === undefined) throw new SeleneError(ReasonCode.CAPABILITY_UNKNOWN, "no engine understands utterances");
+  /**
+   * Runs one gate. An error it did not decide itself (a fault, or a refusal thrown from deeper
+   * down) is recorded at it: DENY for a refusal of the request, FAIL for anything else.
+   */
+  async function at<T>(turn: Turn, gate: Gate, run: () => T | Promise<T>): Promise<T> {
     try {
-      const response = await deps.registry
-        .client(nlp.engine)
-        .call(
-          "invoke",
-          { envelope, capability: nlp.name, input: { case: "utterance", value: text } },
-          { deadline: hopDeadline(deadline, now()), correlationId: ctx.correlationId },
-        );
-      const u = understandingOf(response);
-      trail.record(Gate.UNDERSTAND, Decision.PASS, {
-        attributes: { engine: nlp.engine, intent: u.intent },
-        payload: toBinary(InvokeResponseSchema, response),
-      });
-      return u;
+      return await run();
     } catch (e) {
-      if (e instanceof SeleneError && e.reason === ReasonCode.INTENT_NOT_UNDERSTOOD) {
-        trail.record(Gate.UNDERSTAND, Decision.DENY, { reason: e.reason, attributes: { engine: nlp.engine } });
-        return undefined;
-      }
-      throw e;
-    }
-  }
-
-  async function answer(
-    envelope: Envelope,
-    capability: RegisteredCapability,
-    u: Understanding,
-    deadline: number,
-    ctx: CallContext,
-    trail: TurnTrail,
-  ): Promise<Outcome> {
-    const attributes = { engine: capability.engine, capability: capability.name };
-    try {
-      const response = await deps.registry
-        .client(capability.engine)
-        .call(
-          "invoke",
-          { envelope, capability: capability.name, input: { case: "read", value: { args: u.fields } } },
-          { deadline: hopDeadline(deadline, now()), correlationId: ctx.correlationId },
-        );
-      const outcome = answerOutcome(capability.name, capability.engine, response);
-      trail.record(Gate.ANSWER, Decision.PASS, {
-        attributes: { ...attributes, outcome_digest: outcomeDigest(outcome) },
-        payload: toBinary(InvokeResponseSchema, response),
-      });
-      return outcome;
-    } catch (e) {
-      const outcome = e instanceof SeleneError ? readRefusal(e) : undefined;
-      if (outcome === undefined) throw e;
-      trail.record(Gate.ANSWER, Decision.DENY, {
-        reason: (e as SeleneError).reason,
-        attributes: { ...attributes, outcome_digest: outcomeDigest(outcome) },
-      });
-      return outcome;
-    }
-  }
-
-  async function simulate(
-    envelope: Envelope,
-    capability: RegisteredCapability,
-    u: Understanding,
-    deadline: number,
-    ctx: CallContext,
-    trail: TurnTrail,
-  ): Promise<Outcome> {
-    const response = await deps.registry
-      .client(capability.engine)
-      .call(
-        "simulate",
-        { envelope, capability: capability.name, fields: u.fields },
-        { deadline: hopDeadline(deadline, now()), correlationId: ctx.correlationId },
-      );
-    const simulation = await deps.simulations.save(
-      {
-        simulationId: simulationIdOf(envelope.tenantId, envelope.idempotencyKey),
-        tenantId: envelope.tenantId,
-        userId: envelope.userId,
-        capability: capability.name,
-        fields: response.preview?.fields ?? u.fields,
-        effectDigest: response.effectDigest,
-        summary: response.preview?.summary ?? capability.name,
-        expiresAt: new Date(now() + deps.simulationTtlMs),
-      },
-      ctx.correlationId,
-    );
-    trail.record(Gate.SIMULATE, Decision.ASK, {
-      reason: ReasonCode.SIMULATION_REQUIRED,
-      attributes: {
-        engine: capability.engine,
-        capability: capability.name,
-        simulation_id: simulation.simulationId,
-        effect_digest: simulation.effectDigest,
-      },
-      payload: toBinary(SimulateResponseSchema, response),
-    });
-    // The simulation is the first step of an effect: it is not offered without its record.
-    await trail.flush(true, hopDeadline(deadline, now()));
-    return {
-      case: "confirm",
-      value: {
-        simulationId: simulation.simulationId,
-        preview: { capability: simulation.capability, summary: simulation.summary, fields: simulation.fields },
-        effectDigest: simulation.effectDigest,
-        expiresAt: timestampFromDate(simulation.expiresAt),
-      },
-    };
-  }
-
-  async function textTurn(
-    envelope: Envelope,
-    text: string,
-    deadline: number,
-    ctx: CallContext,
-    trail: TurnTrail,
-  ): Promise<Outcome> {
-    const u = await understand(envelope, text, deadline, ctx, trail);
-    const capability = u === undefined ? undefined : deps.registry.lookup(u.intent);
-    const route = routeUnderstanding(u, capability);
-    if (u !== undefined) {
-      trail.record(
-        Gate.ACCESS,
-        route.kind === "refuse" ? Decision.DENY : Decision.PASS,
-        route.kind === "refuse"
-          ? { reason: route.reason, attributes: { capability: u.intent } }
-          : {
-              attributes: {
-                capability: capability!.name,
-                engine: capability!.engine,
-                kind: CapabilityKind[capability!.kind],
-                required_fields: capability!.requiredFields.join(","),
-              },
-            },
-      );
-    }
-    switch (route.kind) {
-      case "refuse":
-        return refused(route.reason, route.message);
-      case "clarify":
-        trail.record(Gate.CLARIFY, Decision.ASK, {
-          reason: ReasonCode.CLARIFY_REQUIRED,
-          attributes: { missing_field: route.clarify.missingField },
-          payload: toBinary(ClarifySchema, route.clarify),
+      if (turn.trail.decisionAt(gate) !== Decision.DENY) {
+        const error = e instanceof SeleneError ? e : undefined;
+        turn.trail.record(gate, error !== undefined && REFUSALS.has(error.status) ? Decision.DENY : Decision.FAIL, {
+          reason: error?.reason ?? ReasonCode.INTERNAL,
+          attributes: { caller: turn.caller },
         });
-        return { case: "clarify", value: route.clarify };
-      case "answer":
-        trail.record(Gate.CLARIFY, Decision.PASS);
-        return answer(envelope, capability!, u!, deadline, ctx, trail);
-      case "simulate":
-        trail.record(Gate.CLARIFY, Decision.PASS);
-        return simulate(envelope, capability!, u!, deadline, ctx, trail);
-    }
-  }
-
-  return async (request, ctx) => {
-    const envelope = request.envelope!;
-    const deadline = ctx.deadline ?? now() + deps.defaultTurnDeadlineMs;
-    const trail = startTurnTrail({ ...deps.audit, logger: ctx.logger }, envelope);
-    const confirmation = request.input.case === "confirmation";
-    trail.record(Gate.VALIDATE, Decision.PASS, { payload: toBinary(SubmitTurnRequestSchema, request) });
-    let outcome: Outcome;
-    try {
-      try {
-        tenantOf(deps.clientTenants, ctx.caller, envelope);
-      } catch (e) {
-        trail.untrusted();
-        throw e;
       }
-      trail.record(Gate.IDENTITY, Decision.PASS, { attributes: { caller: ctx.caller } });
-      outcome =
-        request.input.case === "confirmation"
-          ? await deps.confirm(envelope, request.input.value, deadline, ctx, trail)
-          : await textTurn(envelope, request.input.value ?? "", deadline, ctx, trail);
-    } catch (e) {
-      const error = e instanceof SeleneError ? e : undefined;
-      // A refusal of the request is a decision of the gate; anything else is a fault at it.
-      const policy = error !== undefined && REFUSALS.has(error.status);
-      trail.record(failedGate(trail, confirmation), policy ? Decision.DENY : Decision.FAIL, {
-        reason: error?.reason ?? ReasonCode.INTERNAL,
-        attributes: { caller: ctx.caller },
-      });
       // The error goes back at once; its record follows on its own time (a fault is often a
       // deadline that has already passed).
-      void trail.flush(false, now() + FAILURE_AUDIT_MS);
+      void turn.trail.flush(false, now() + FAILURE_AUDIT_MS);
       throw e;
     }
-    // Effectful steps flushed before they acted (simulate, confirm): what is left is best effort,
-    // within what is left of the turn.
-    await trail.flush(false, Math.max(deadline - FLUSH_RESERVE_MS, now() + 1));
-    const reason =
-      outcome.case === "refused" ? ReasonCode[(outcome.value as { reason: ReasonCode }).reason] : undefined;
-    ctx.logger.info({ outcome: outcome.case, reason, tenant_id: envelope.tenantId }, "turn decided");
-    return { turnId: envelope.turnId, correlationId: envelope.correlationId, outcome };
-  };
+  }
+
+  /** The gates, in order. */
+  async function decide(turn: Turn): Promise<Outcome> {
+    await at(turn, Gate.VALIDATE, () => validateGate(turn));
+    await at(turn, Gate.IDENTITY, () => identity(turn));
+    const input = turn.request.input;
+    if (input.case === "confirmation") {
+      const confirmed = await at(turn, Gate.CONFIRM, () => confirm(turn, input.value));
+      if ("refused" in confirmed) return confirmed.refused;
+      return at(turn, Gate.COMMIT, () => commit(turn, confirmed));
+    }
+    const understood = await at(turn, Gate.UNDERSTAND, () => understand(turn, input.value ?? ""));
+    if ("refused" in understood) return understood.refused;
+    const question = await at(turn, Gate.CLARIFY, () => clarifyGate(turn, understood));
+    if (question !== undefined) return question;
+    return understood.capability.kind === CapabilityKind.EFFECT
+      ? at(turn, Gate.SIMULATE, () => simulate(turn, understood))
+      : at(turn, Gate.ANSWER, () => answer(turn, understood));
+  }
+
+  const run = withTurnIdempotency(
+    async (turn) => {
+      const outcome = await decide(turn);
+      // Effectful steps flushed before they acted (simulate, confirm): what is left is best effort,
+      // within what is left of the turn.
+      await turn.trail.flush(false, Math.max(turn.deadline - FLUSH_RESERVE_MS, now() + 1));
+      const reason = outcome.case === "refused" ? ReasonCode[outcome.value.reason ?? 0] : undefined;
+      turn.logger.info({ outcome: outcome.case, reason, tenant_id: turn.envelope.tenantId }, "turn decided");
+      return { turnId: turn.envelope.turnId, correlationId: turn.envelope.correlationId, outcome };
+    },
+    deps.idempotency.records,
+    deps.idempotency,
+  );
+  const start: TurnStart = { defaultDeadlineMs: deps.defaultTurnDeadlineMs, audit: deps.audit, now: deps.now };
+  return (request, call) => run(startTurn(request, call, start));
 }

@@ -45,8 +45,8 @@ export interface TurnTrail {
   record(gate: Gate, decision: Decision, detail?: DecisionDetail): void;
   /** Moves the turn's events to the "_system" chain (its tenant claim was refused). */
   untrusted(): void;
-  /** Whether a decision at `gate` was recorded. */
-  has(gate: Gate): boolean;
+  /** The last decision recorded at `gate`, or undefined when it recorded none. */
+  decisionAt(gate: Gate): Decision | undefined;
   /**
    * Appends what is not appended yet. `required`: throws AUDIT_UNAVAILABLE when the ledger cannot
    * take it; otherwise logs, counts and goes on.
@@ -87,8 +87,8 @@ export function startTurnTrail(sink: TrailSink, envelope: Envelope): TurnTrail {
       tenantId = SYSTEM_CHAIN;
       for (const entry of entries) entry.tenantId = SYSTEM_CHAIN;
     },
-    has(gate) {
-      return entries.some((entry) => entry.event?.gate === gate);
+    decisionAt(gate) {
+      return entries.findLast((entry) => entry.event?.gate === gate)?.event?.decision;
     },
     async flush(required, deadline) {
       const pending = entries.slice(flushed);

@@ -9,6 +9,7 @@ import { anyPack, anyUnpack, durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Metadata, type StatusObject } from "@grpc/grpc-js";
 import { type ErrorDetail, ErrorDetailSchema, RpcStatusSchema } from "../../gen/es/selene/kernel/v1/error_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { reasonInfo } from "./reason-catalog.js";
 import { SeleneError } from "./selene-error.js";
 
 /** The trailer that carries the RpcStatus. */
@@ -31,6 +32,16 @@ export function toErrorDetail(err: SeleneError): ErrorDetail {
 /** The wire message of an error: "[REASON] text". */
 export function wireMessage(err: SeleneError): string {
   return `[${err.reasonName}] ${err.message}`;
+}
+
+/**
+ * The peer's own text in a message it sent as `wireMessage` does: without the "[REASON] " put
+ * before it for the reason its ErrorDetail names (the reason is read from the detail, never from
+ * the text). A message without that prefix is kept whole.
+ */
+export function peerMessage(detail: ErrorDetail, message: string): string {
+  const prefix = `[${reasonInfo(detail.reason).name}] `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
 /** Encodes an error as the bytes of the grpc-status-details-bin trailer. */

@@ -20,7 +20,7 @@ import {
 import { context as otelContext, trace } from "@opentelemetry/api";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { BoundaryValidator } from "./boundary-validator.js";
-import { decodeStatusDetails, fromErrorDetail, STATUS_DETAILS_KEY } from "./error-status.js";
+import { decodeStatusDetails, fromErrorDetail, peerMessage, STATUS_DETAILS_KEY } from "./error-status.js";
 import { methodPath } from "./raw-service-definition.js";
 import { clientRpcRecorder, type RpcRecorder } from "./rpc-metrics.js";
 import { endRpcCall } from "./rpc-outcome.js";
@@ -71,7 +71,8 @@ export interface UnaryClient<T extends GenServiceMethods> {
 function transportError(err: ServiceError, faults: FaultReasons, address: string): SeleneError {
   const details = err.metadata?.get(STATUS_DETAILS_KEY)[0];
   const detail = details instanceof Buffer ? decodeStatusDetails(details) : undefined;
-  if (detail !== undefined) return fromErrorDetail(detail, err.details);
+  // The peer's reason and message as it raised them, so an error passed on is not prefixed twice.
+  if (detail !== undefined) return fromErrorDetail(detail, peerMessage(detail, err.details));
   if (err.code === status.DEADLINE_EXCEEDED) {
     return new SeleneError(faults.deadlineExceeded, `${address} did not answer before the deadline`);
   }

@@ -91,7 +91,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
     return { response, correlationId: request.envelope.correlationId };
   }
 
-  it("ANSWER: validate, identity, understand, access, clarify (no question), answer", async () => {
+  it("ANSWER: validate, identity, understand, clarify (no question), answer; no access verdict without a policy", async () => {
     const { response, correlationId } = await turn("What is the capital of France?");
     expect(response.outcome.case).to.equal("answer");
     const records = await recordsOf(correlationId);
@@ -99,12 +99,12 @@ describe("mesh end to end: the audit trail of every turn", function () {
       "VALIDATE PASS",
       "IDENTITY PASS",
       "UNDERSTAND PASS",
-      "ACCESS PASS",
       "CLARIFY PASS",
       "ANSWER PASS",
     ]);
     expect(records.every((r) => r.tenantId === "demo")).to.equal(true);
-    expect(records[5]!.event!.attributes.capability).to.equal("tools.lookup");
+    expect(records[2]!.event!.attributes).to.deep.include({ intent: "tools.lookup", kind: "READ" });
+    expect(records[4]!.event!.attributes.capability).to.equal("tools.lookup");
   });
 
   it("CLARIFY: the question is the last decision, with its bytes recorded", async () => {
@@ -114,7 +114,6 @@ describe("mesh end to end: the audit trail of every turn", function () {
       "VALIDATE PASS",
       "IDENTITY PASS",
       "UNDERSTAND PASS",
-      "ACCESS PASS",
       "CLARIFY ASK CLARIFY_REQUIRED",
     ]);
   });
@@ -126,7 +125,6 @@ describe("mesh end to end: the audit trail of every turn", function () {
       "VALIDATE PASS",
       "IDENTITY PASS",
       "UNDERSTAND PASS",
-      "ACCESS PASS",
       "CLARIFY PASS",
       "SIMULATE ASK SIMULATION_REQUIRED",
     ]);
@@ -150,14 +148,13 @@ describe("mesh end to end: the audit trail of every turn", function () {
     expect(await outboxStates()).to.deep.equal(["COMMIT PASS pending", "COMMIT PASS leased", "COMMIT PASS done"]);
   });
 
-  it("REFUSED: an intent no engine serves is denied at the access gate", async () => {
+  it("REFUSED: an intent no engine serves is denied at the understand gate", async () => {
     const { response, correlationId } = await turn("send a message to Ana saying I'm late");
     expect(response.outcome.case).to.equal("refused");
     expect(trailOf(await recordsOf(correlationId))).to.deep.equal([
       "VALIDATE PASS",
       "IDENTITY PASS",
-      "UNDERSTAND PASS",
-      "ACCESS DENY CAPABILITY_UNKNOWN",
+      "UNDERSTAND DENY CAPABILITY_UNKNOWN",
     ]);
   });
 
@@ -257,7 +254,7 @@ describe("mesh end to end: the audit trail of every turn", function () {
     const report = replayTurns(correlationId, records);
     expect(report.drift).to.equal(true);
     const drifted = report.turns.flatMap((t) => t.checks.filter((c) => c.drift).map((c) => c.gate));
-    expect(drifted).to.include.members(["ACCESS", "ANSWER outcome", "UNDERSTAND input", "ANSWER input"]);
+    expect(drifted).to.include.members(["UNDERSTAND", "ANSWER outcome", "UNDERSTAND input", "ANSWER input"]);
 
     // The same change made in the ledger itself (by a superuser, triggers off): the CLI exits 1.
     const client = await db.connect();
@@ -273,7 +270,9 @@ describe("mesh end to end: the audit trail of every turn", function () {
     }
     const replay = selenectl("replay", correlationId);
     expect(replay.status).to.equal(1);
-    expect(replay.stdout).to.match(/DRIFT ACCESS/);
+    expect(replay.stdout).to.match(
+      /DRIFT UNDERSTAND +recorded PASS tools\.lookup +replayed DENY CAPABILITY_UNKNOWN tools\.lookuq/,
+    );
     const verify = selenectl("audit", "verify", "--tenant", "demo");
     expect(verify.status).to.equal(1);
     expect(verify.stdout).to.contain(`demo: BROKEN at sequence ${understand.sequence} (hash)`);
@@ -285,11 +284,10 @@ describe("mesh end to end: the audit trail of every turn", function () {
       const request = aTextTurn("What is the capital of France?");
       const error = (await client.call("submitTurn", request, opts()).catch((e: unknown) => e)) as SeleneError;
       expect(error.reasonName).to.equal("ENGINE_UNAVAILABLE");
-      expect(trailOf(await eventually(request.envelope.correlationId, 6))).to.deep.equal([
+      expect(trailOf(await eventually(request.envelope.correlationId, 5))).to.deep.equal([
         "VALIDATE PASS",
         "IDENTITY PASS",
         "UNDERSTAND PASS",
-        "ACCESS PASS",
         "CLARIFY PASS",
         "ANSWER FAIL ENGINE_UNAVAILABLE",
       ]);

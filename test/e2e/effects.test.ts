@@ -1,8 +1,14 @@
-import { status } from "@grpc/grpc-js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Client, type ServiceError, status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import pg from "pg";
+import { Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { SubmitTurnRequestSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
+import { decodeStatusDetails, REASON_KEY, STATUS_DETAILS_KEY } from "../../services/runtime/error-status.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
+import { clientCredentials } from "../../services/runtime/tls-credentials.js";
+import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient, type TurnResponse } from "../support/turn-client.js";
 
@@ -26,14 +32,14 @@ describe("mesh end to end: confirmed effects happen once", function () {
     await mesh?.stop();
   });
 
-  async function simulate(text: string): Promise<string> {
-    const r = await client.call("submitTurn", aTextTurn(text), opts());
+  async function simulate(text: string, userId?: string): Promise<string> {
+    const r = await client.call("submitTurn", aTextTurn(text, userId === undefined ? {} : { userId }), opts());
     if (r.outcome.case !== "confirm") throw new Error(`expected CONFIRM, got ${r.outcome.case}`);
     return r.outcome.value.simulationId;
   }
 
-  function confirm(simulationId: string, key?: string, accept = true) {
-    const turn = aTextTurn("", key === undefined ? {} : { key });
+  function confirm(simulationId: string, key?: string, accept = true, userId?: string) {
+    const turn = aTextTurn("", { ...(key === undefined ? {} : { key }), ...(userId === undefined ? {} : { userId }) });
     return client.call(
       "submitTurn",
       { envelope: turn.envelope, input: { case: "confirmation", value: { simulationId, accept } } },
@@ -115,5 +121,89 @@ describe("mesh end to end: confirmed effects happen once", function () {
     } catch (e) {
       expect((e as SeleneError).reason).to.equal(ReasonCode.SIMULATION_NOT_FOUND);
     }
+  });
+
+  /** A confirmation by `userId` as raw gRPC: the status, message and trailers exactly as they came. */
+  async function rawConfirm(simulationId: string, userId: string, accept = true) {
+    const { envelope } = aTextTurn("", { userId });
+    const request = create(SubmitTurnRequestSchema, {
+      envelope,
+      input: { case: "confirmation", value: { simulationId, accept } },
+    });
+    const raw = new Client(mesh.routerAddress, clientCredentials(mesh.pkiDir, "demo-app", spiffeIdOf("router")), {
+      "grpc.ssl_target_name_override": "router",
+    });
+    try {
+      const err = await new Promise<ServiceError | null>((resolve) =>
+        raw.makeUnaryRequest(
+          "/selene.os.v1.TurnService/SubmitTurn",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from(toBinary(SubmitTurnRequestSchema, request)),
+          (e) => resolve(e),
+        ),
+      );
+      if (err === null) throw new Error("the confirmation was not refused");
+      return {
+        correlationId: envelope.correlationId,
+        code: err.code,
+        message: err.details,
+        reason: err.metadata.get(REASON_KEY),
+        details: err.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer,
+      };
+    } finally {
+      raw.close();
+    }
+  }
+
+  /** The router's CONFIRM records of a correlation id, once there are any (appended off the request path). */
+  async function confirmRecords(correlationId: string) {
+    const query = () =>
+      db.query(
+        "SELECT decision, reason, attributes FROM audit.events WHERE correlation_id = $1 AND gate = $2 ORDER BY sequence",
+        [correlationId, Gate.CONFIRM],
+      );
+    let { rows } = await query();
+    for (const until = Date.now() + 5000; rows.length === 0 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      ({ rows } = await query());
+    }
+    return rows as { decision: number; reason: number; attributes: Record<string, string> }[];
+  }
+
+  it("refuses another user's confirmation exactly as a missing simulation, audits it, and still executes the owner's once", async () => {
+    const simulationId = await simulate("remind me to renew the passport at 11am", "alice");
+    const missing = await rawConfirm("sim-000000000000000000000000", "mallory");
+    for (const accept of [true, false]) {
+      const stolen = await rawConfirm(simulationId, "mallory", accept);
+      // Nothing tells the two apart: status, message, reason trailer and ErrorDetail bytes.
+      expect(stolen.code).to.equal(status.NOT_FOUND);
+      expect(stolen.message).to.equal(missing.message);
+      expect(stolen.reason).to.deep.equal(missing.reason);
+      expect(stolen.details.equals(missing.details), "ErrorDetail bytes").to.equal(true);
+      expect(decodeStatusDetails(stolen.details)?.reason).to.equal(ReasonCode.SIMULATION_NOT_FOUND);
+      // The ledger says which it was.
+      expect(await confirmRecords(stolen.correlationId)).to.deep.equal([
+        {
+          decision: Decision.DENY,
+          reason: ReasonCode.ACCESS_DENIED,
+          attributes: { simulation_id: simulationId, user_id: "mallory", owner_user_id: "alice" },
+        },
+      ]);
+    }
+    expect((await confirmRecords(missing.correlationId)).map((r) => r.reason)).to.deep.equal([
+      ReasonCode.SIMULATION_NOT_FOUND,
+    ]);
+    const effects = await db.query("SELECT count(*)::int AS n FROM outbox.effects WHERE simulation_id = $1", [
+      simulationId,
+    ]);
+    expect(effects.rows[0].n).to.equal(0);
+    expect(await remindersLike("renew the passport")).to.equal(0);
+
+    const first = await confirm(simulationId, undefined, true, "alice");
+    const again = await confirm(simulationId, undefined, true, "alice");
+    expect(first.outcome.case).to.equal("executed");
+    expect(again.outcome).to.deep.equal(first.outcome);
+    expect(await remindersLike("renew the passport")).to.equal(1);
   });
 });

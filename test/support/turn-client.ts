@@ -35,15 +35,15 @@ export function aTurnClient(
 
 let counter = 0;
 
-/** A text turn of the demo tenant with fresh ids (or the given key). */
-export function aTextTurn(text: string, options: { key?: string; tenantId?: string } = {}) {
+/** A text turn of the demo tenant with fresh ids (or the given key, tenant or user). */
+export function aTextTurn(text: string, options: { key?: string; tenantId?: string; userId?: string } = {}) {
   counter++;
   const id = `${process.pid}-${counter}`;
   return {
     envelope: {
       contractVersion: { major: 1, minor: 0 },
       tenantId: options.tenantId ?? "demo",
-      userId: "e2e-user",
+      userId: options.userId ?? "e2e-user",
       correlationId: `e2e-${id}`,
       turnId: `turn-${id}`,
       idempotencyKey: options.key ?? `e2e-${id}`,

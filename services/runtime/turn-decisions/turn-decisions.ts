@@ -1,34 +1,32 @@
 /**
- * The router's pure decisions: what a turn does given what the engines said.
- * No I/O and no clock: the turn pipeline calls them live, and `selenectl
- * replay` calls them again on the inputs the audit ledger recorded, so a
- * changed rule or a changed recorded input shows up as drift.
+ * The router's pure decisions: what a turn does given what the engines said
+ * (with the clarify rule beside it, clarify-rule.ts). No I/O and no clock: the
+ * router's gates call them live, and `selenectl replay` calls them again on the
+ * inputs the audit ledger recorded, so a changed rule or a changed recorded
+ * input shows up as drift.
  */
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { CapabilityKind, type InvokeResponse, type Understanding } from "../../../gen/es/selene/engine/v1/engine_pb.js";
-import type { Clarify } from "../../../gen/es/selene/kernel/v1/clarify_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnResponseSchema } from "../../../gen/es/selene/os/v1/turn_pb.js";
 import { sha256Digest } from "../content-digest.js";
 import { SeleneError } from "../selene-error.js";
-import { chooseClarify } from "./clarify-rule.js";
 
 /** A turn's outcome (the oneof of SubmitTurnResponse). */
 export type Outcome = NonNullable<MessageInitShape<typeof SubmitTurnResponseSchema>["outcome"]>;
 
-/** What routing needs to know of a capability. */
+/** What the decisions need to know of a capability (the registry's, or as the ledger recorded it). */
 export interface CapabilityView {
   readonly name: string;
   readonly kind: CapabilityKind;
   readonly requiredFields: readonly string[];
 }
 
-/** Where an understood utterance goes next. */
-export type Route =
-  | { readonly kind: "refuse"; readonly reason: ReasonCode; readonly message: string }
-  | { readonly kind: "clarify"; readonly clarify: Clarify }
-  | { readonly kind: "answer" }
-  | { readonly kind: "simulate" };
+/** A refusal: the reason code and the sentence the user gets. */
+export interface Refusal {
+  readonly reason: ReasonCode;
+  readonly message: string;
+}
 
 /** A refused outcome. */
 export function refused(reason: ReasonCode, message: string): Outcome {
@@ -36,18 +34,14 @@ export function refused(reason: ReasonCode, message: string): Outcome {
 }
 
 /**
- * Routes an understanding: not understood, no engine for the intent, a missing field (one
- * question), or on to an answer (read) or a simulation (effect).
+ * The understand gate's rule: an intent goes on only when it names a capability a turn may use,
+ * one that an engine serves and that is not itself an understanding (nlp's own capability).
  */
-export function routeUnderstanding(u: Understanding | undefined, capability: CapabilityView | undefined): Route {
-  if (u === undefined)
-    return { kind: "refuse", reason: ReasonCode.INTENT_NOT_UNDERSTOOD, message: "I did not understand that." };
+export function capabilityRefusal(intent: string, capability: CapabilityView | undefined): Refusal | undefined {
   if (capability === undefined || capability.kind === CapabilityKind.UNDERSTAND) {
-    return { kind: "refuse", reason: ReasonCode.CAPABILITY_UNKNOWN, message: `No engine serves "${u.intent}".` };
+    return { reason: ReasonCode.CAPABILITY_UNKNOWN, message: `No engine serves "${intent}".` };
   }
-  const clarify = chooseClarify(u, capability.requiredFields);
-  if (clarify !== undefined) return { kind: "clarify", clarify };
-  return { kind: capability.kind === CapabilityKind.EFFECT ? "simulate" : "answer" };
+  return undefined;
 }
 
 /** The understanding in an nlp engine's response. */
@@ -67,10 +61,10 @@ export function answerOutcome(capability: string, engine: string, response: Invo
   return { case: "answer", value: { intent: capability, text, data, provenance } };
 }
 
-/** The REFUSED outcome of an engine's refusal to read (bad or unacceptable fields). */
+/** The REFUSED outcome of an engine's refusal to read (bad or unacceptable fields), with the engine's words. */
 export function readRefusal(error: SeleneError): Outcome | undefined {
   if (error.reason !== ReasonCode.ENGINE_REJECTED && error.reason !== ReasonCode.FIELD_INVALID) return undefined;
-  return refused(error.reason, error.message.replace(/^\[[A-Z_]+\] /, ""));
+  return refused(error.reason, error.message);
 }
 
 /** The digest of an outcome's bytes: recorded with the decision, compared by replay. */

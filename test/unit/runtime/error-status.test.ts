@@ -3,6 +3,7 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import {
   decodeStatusDetails,
   fromErrorDetail,
+  peerMessage,
   REASON_KEY,
   STATUS_DETAILS_KEY,
   toGrpcStatus,
@@ -33,6 +34,15 @@ describe("error status", () => {
     expect(back.retryAfterMs).to.equal(250);
     expect(back.fieldPath).to.equal("envelope.idempotency_key");
     expect(back.metadata).to.deep.equal({ key: "k-1" });
+  });
+
+  it("gives back the peer's own message, the reason read from the detail, not the text", () => {
+    const wire = toGrpcStatus(error);
+    const detail = decodeStatusDetails(wire.metadata?.get(STATUS_DETAILS_KEY)[0] as Buffer)!;
+    expect(peerMessage(detail, wire.details!)).to.equal("the first request is still running");
+    // Another reason's prefix, or none, is part of the peer's text.
+    expect(peerMessage(detail, "[ENGINE_REJECTED] no")).to.equal("[ENGINE_REJECTED] no");
+    expect(peerMessage(detail, "plain")).to.equal("plain");
   });
 
   it("never carries the cause or a stack", () => {
