@@ -9,8 +9,9 @@ import { EngineService, InvokeResponseSchema } from "../../gen/es/selene/engine/
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { createEngineClient } from "../../services/router/engine-client.js";
 import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
+import { toGrpcStatus } from "../../services/runtime/error-status.js";
 import { rawServiceDefinition } from "../../services/runtime/raw-service-definition.js";
-import type { SeleneError } from "../../services/runtime/selene-error.js";
+import { SeleneError } from "../../services/runtime/selene-error.js";
 import { serverCredentials } from "../../services/runtime/tls-credentials.js";
 import { anEnvelope } from "../support/builders.js";
 import { bytes, varintField } from "../support/wire.js";
@@ -23,12 +24,15 @@ describe("engine responses at the router's boundary", function () {
   let server: Server;
   let port: number;
   let next: Buffer = Buffer.alloc(0);
+  /** When set, the engine refuses the call with it instead. */
+  let refusal: SeleneError | undefined;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "selene-engine-resp-"));
     await ensurePki({ dir });
     server = new Server();
-    const reply = (_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, next);
+    const reply = (_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
+      refusal === undefined ? callback(null, next) : callback(toGrpcStatus(refusal), null);
     server.addService(rawServiceDefinition(EngineService), {
       Invoke: reply,
       Describe: reply,
@@ -44,8 +48,9 @@ describe("engine responses at the router's boundary", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function invokeWith(response: Uint8Array): Promise<SeleneError | undefined> {
+  async function invokeWith(response: Uint8Array, refusing?: SeleneError): Promise<SeleneError | undefined> {
     next = Buffer.from(response);
+    refusal = refusing;
     const client = createEngineClient("tools", `127.0.0.1:${port}`, dir, createBoundaryValidator());
     try {
       await client.call(
@@ -80,6 +85,16 @@ describe("engine responses at the router's boundary", function () {
   it("rejects a response carrying an unknown field", async () => {
     const e = await invokeWith(bytes(varintField(99, 1)));
     expect(e?.reason).to.equal(ReasonCode.ENGINE_INVALID_RESPONSE);
+  });
+
+  it("gives an engine's refusal back as its own reason, field and message: nothing to parse", async () => {
+    const refused = new SeleneError(ReasonCode.FIELD_INVALID, "unknown unit furlongs", { fieldPath: "read.args" });
+    const e = await invokeWith(new Uint8Array(), refused);
+    expect(e).to.include({
+      reason: ReasonCode.FIELD_INVALID,
+      fieldPath: "read.args",
+      message: "unknown unit furlongs",
+    });
   });
 
   it("rejects an engine that presents another workload's identity", async () => {

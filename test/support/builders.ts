@@ -1,7 +1,12 @@
 /** Builders of valid contract messages for tests: override only what a test is about. */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type InvokeResponse, InvokeResponseSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
+import {
+  type InvokeResponse,
+  InvokeResponseSchema,
+  type SimulateResponse,
+  SimulateResponseSchema,
+} from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ContractVersionSchema, type Envelope, EnvelopeSchema } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { FreshnessState } from "../../gen/es/selene/kernel/v1/provenance_pb.js";
 import { type SubmitTurnRequest, SubmitTurnRequestSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
@@ -66,5 +71,41 @@ export function aReadResponse(): InvokeResponse {
         },
       },
     },
+  });
+}
+
+/** What an nlp engine's understanding may say. */
+export interface UnderstandingOverrides {
+  intent?: string;
+  fields?: Record<string, string>;
+  missingFields?: string[];
+  clarifications?: { missingField: string; question: string }[];
+}
+
+/** An nlp engine's response: a reminder with its text and time, unless overridden. */
+export function anUnderstandingResponse(overrides: UnderstandingOverrides = {}): InvokeResponse {
+  return create(InvokeResponseSchema, {
+    result: {
+      case: "understanding",
+      value: {
+        intent: overrides.intent ?? "reminders.create",
+        fields: overrides.fields ?? { text: "feed the cat", when: "8am" },
+        missingFields: overrides.missingFields ?? [],
+        clarifications: overrides.clarifications ?? [],
+        confidence: 1,
+      },
+    },
+  });
+}
+
+/** An engine's simulation of a reminder. */
+export function aSimulateResponse(): SimulateResponse {
+  return create(SimulateResponseSchema, {
+    preview: {
+      capability: "reminders.create",
+      summary: "Remind you to feed the cat at 8am",
+      fields: { text: "feed the cat" },
+    },
+    effectDigest: A_DIGEST,
   });
 }

@@ -1,0 +1,46 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { expect } from "chai";
+import { ClarifySchema } from "../../../gen/es/selene/kernel/v1/clarify_pb.js";
+import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
+import { clarifyGate } from "../../../services/router/gates/clarify-gate.js";
+import type { Understood } from "../../../services/router/gates/understand-gate.js";
+import { anUnderstandingResponse, type UnderstandingOverrides } from "../../support/builders.js";
+import { aTurn } from "../../support/turn-builder.js";
+import { FAKE_CAPABILITIES } from "./fake-engine-registry.js";
+
+/** A reminder understood as `overrides` says, served by reminders.create (required: text, when). */
+function aReminder(overrides: UnderstandingOverrides): Understood {
+  const response = anUnderstandingResponse({ intent: "reminders.create", ...overrides });
+  if (response.result.case !== "understanding") throw new Error("not an understanding");
+  return { understanding: response.result.value, capability: FAKE_CAPABILITIES[2]! };
+}
+
+describe("clarify gate", () => {
+  it("passes an understanding with every required field", async () => {
+    const { turn, decisions } = aTurn();
+    expect(clarifyGate(turn, aReminder({}))).to.equal(undefined);
+    expect(await decisions()).to.deep.equal(["CLARIFY PASS"]);
+  });
+
+  it("asks one question, for the missing field the capability ranks first, and records its bytes", async () => {
+    const { turn, decisions, ledger } = aTurn();
+    const outcome = clarifyGate(
+      turn,
+      aReminder({
+        fields: {},
+        missingFields: ["when", "text"],
+        clarifications: [
+          { missingField: "when", question: "When?" },
+          { missingField: "text", question: "Remind you of what?" },
+        ],
+      }),
+    );
+    expect(outcome?.case).to.equal("clarify");
+    expect(outcome?.value).to.deep.include({ missingField: "text", question: "Remind you of what?" });
+    expect(await decisions()).to.deep.equal(["CLARIFY ASK CLARIFY_REQUIRED"]);
+    const event = ledger.appended[0]!.event!;
+    expect(event.reason).to.equal(ReasonCode.CLARIFY_REQUIRED);
+    expect(event.attributes).to.deep.equal({ missing_field: "text" });
+    expect(fromBinary(ClarifySchema, event.payload).question).to.equal("Remind you of what?");
+  });
+});

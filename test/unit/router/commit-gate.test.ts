@@ -1,0 +1,62 @@
+import { expect } from "chai";
+import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
+import { EffectState } from "../../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { createCommitGate } from "../../../services/router/gates/commit-gate.js";
+import { effectKeyOf, effectPayload } from "../../../services/router/gates/confirm-gate.js";
+import type { SeleneError } from "../../../services/runtime/selene-error.js";
+import { FIXED_MS } from "../../support/builders.js";
+import { aTurn } from "../../support/turn-builder.js";
+import { aSimulation } from "./a-simulation.js";
+import { fakeOutbox } from "./fake-outbox.js";
+import { fakeSimulationStore } from "./fake-simulation-store.js";
+
+describe("commit gate", () => {
+  const simulation = aSimulation();
+  const confirmed = { simulation, payload: effectPayload(simulation) };
+
+  function committing(state: EffectState, lastError = "", now = () => FIXED_MS) {
+    const outbox = fakeOutbox(state, lastError);
+    const simulations = fakeSimulationStore(simulation);
+    const pokes: number[] = [];
+    const gate = createCommitGate({ simulations, outbox, crash: () => {}, pokeExecutor: () => pokes.push(1), now });
+    const fixture = aTurn({ confirmation: { simulationId: simulation.simulationId }, now });
+    return { outbox, simulations, pokes, ...fixture, run: () => gate(fixture.turn, confirmed) };
+  }
+
+  it("queues one effect keyed by the simulation and answers EXECUTED once it is done", async () => {
+    const { run, decisions, outbox, simulations, pokes } = committing(EffectState.DONE);
+    const outcome = await run();
+    expect(outcome).to.deep.equal({
+      case: "executed",
+      value: { effectId: "effect-1", simulationId: simulation.simulationId, summary: simulation.summary },
+    });
+    expect([...outbox.effects.keys()]).to.deep.equal([effectKeyOf(simulation.simulationId)]);
+    expect(simulations.stored.get(simulation.simulationId)?.status).to.equal("confirmed");
+    expect(pokes).to.have.length(1);
+    expect(await decisions()).to.deep.equal(["COMMIT PASS"]);
+  });
+
+  it("refuses with EFFECT_DEAD_LETTERED when the effect could not be performed", async () => {
+    const { run, decisions } = committing(EffectState.DEAD_LETTER, "reminder not found");
+    expect(await run()).to.deep.equal({
+      case: "refused",
+      value: {
+        reason: ReasonCode.EFFECT_DEAD_LETTERED,
+        message: "The effect could not be performed: reminder not found",
+      },
+    });
+    expect(await decisions()).to.deep.equal(["COMMIT DENY EFFECT_DEAD_LETTERED"]);
+  });
+
+  it("answers DEADLINE_EXCEEDED, retryable with the same key, when the effect is not done in time", async () => {
+    let now = FIXED_MS;
+    const { run, decisions } = committing(EffectState.PENDING, "", () => (now += 1000));
+    const error = await run().then(
+      () => undefined,
+      (e: SeleneError) => e,
+    );
+    expect(error).to.include({ reason: ReasonCode.DEADLINE_EXCEEDED, retryable: true });
+    expect(error?.metadata).to.deep.equal({ effect_id: "effect-1" });
+    expect(await decisions()).to.deep.equal([]);
+  });
+});
