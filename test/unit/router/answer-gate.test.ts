@@ -5,8 +5,8 @@ import type { Understood } from "../../../services/router/gates/understand-gate.
 import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { outcomeDigest } from "../../../services/runtime/turn-decisions/turn-decisions.js";
 import { anUnderstandingResponse, aReadResponse } from "../../support/builders.js";
+import { FAKE_CAPABILITIES, type FakeEngine, fakeEngineRegistry } from "../../support/fake-engine-registry.js";
 import { aTurn } from "../../support/turn-builder.js";
-import { FAKE_CAPABILITIES, type FakeEngine, fakeEngineRegistry } from "./fake-engine-registry.js";
 
 /** A lookup understood with its query, served by tools.lookup. */
 function aLookup(): Understood {

@@ -5,8 +5,8 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { clarifyGate } from "../../../services/router/gates/clarify-gate.js";
 import type { Understood } from "../../../services/router/gates/understand-gate.js";
 import { anUnderstandingResponse, type UnderstandingOverrides } from "../../support/builders.js";
+import { FAKE_CAPABILITIES } from "../../support/fake-engine-registry.js";
 import { aTurn } from "../../support/turn-builder.js";
-import { FAKE_CAPABILITIES } from "./fake-engine-registry.js";
 
 /** A reminder understood as `overrides` says, served by reminders.create (required: text, when). */
 function aReminder(overrides: UnderstandingOverrides): Understood {

@@ -5,10 +5,10 @@ import { createCommitGate } from "../../../services/router/gates/commit-gate.js"
 import { effectKeyOf, effectPayload } from "../../../services/router/gates/confirm-gate.js";
 import type { SeleneError } from "../../../services/runtime/selene-error.js";
 import { FIXED_MS } from "../../support/builders.js";
+import { fakeOutbox } from "../../support/fake-outbox.js";
+import { fakeSimulationStore } from "../../support/fake-simulation-store.js";
 import { aTurn } from "../../support/turn-builder.js";
 import { aSimulation } from "./a-simulation.js";
-import { fakeOutbox } from "./fake-outbox.js";
-import { fakeSimulationStore } from "./fake-simulation-store.js";
 
 describe("commit gate", () => {
   const simulation = aSimulation();

@@ -4,9 +4,9 @@ import { createConfirmGate, effectPayload } from "../../../services/router/gates
 import { encodeStatusDetails, wireMessage } from "../../../services/runtime/error-status.js";
 import type { SeleneError } from "../../../services/runtime/selene-error.js";
 import { FIXED_MS } from "../../support/builders.js";
+import { fakeSimulationStore } from "../../support/fake-simulation-store.js";
 import { aTurn } from "../../support/turn-builder.js";
 import { aSimulation } from "./a-simulation.js";
-import { fakeSimulationStore } from "./fake-simulation-store.js";
 
 describe("confirm gate", () => {
   const alices = aSimulation({ userId: "alice" });

@@ -5,9 +5,9 @@ import type { Understood } from "../../../services/router/gates/understand-gate.
 import { simulationIdOf } from "../../../services/router/simulation-store.js";
 import type { SeleneError } from "../../../services/runtime/selene-error.js";
 import { A_DIGEST, anUnderstandingResponse, aSimulateResponse, FIXED_MS } from "../../support/builders.js";
+import { FAKE_CAPABILITIES, fakeEngineRegistry } from "../../support/fake-engine-registry.js";
+import { fakeSimulationStore } from "../../support/fake-simulation-store.js";
 import { aRecordingLedger, aTurn } from "../../support/turn-builder.js";
-import { FAKE_CAPABILITIES, fakeEngineRegistry } from "./fake-engine-registry.js";
-import { fakeSimulationStore } from "./fake-simulation-store.js";
 
 function aReminder(): Understood {
   const response = anUnderstandingResponse();

@@ -5,8 +5,8 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { createUnderstandGate } from "../../../services/router/gates/understand-gate.js";
 import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { anUnderstandingResponse, aReadResponse, type UnderstandingOverrides } from "../../support/builders.js";
+import { fakeEngineRegistry } from "../../support/fake-engine-registry.js";
 import { aTurn } from "../../support/turn-builder.js";
-import { fakeEngineRegistry } from "./fake-engine-registry.js";
 
 describe("understand gate", () => {
   /** The gate over an nlp engine that understands every utterance as `understanding`. */

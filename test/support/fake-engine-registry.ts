@@ -7,12 +7,12 @@ import {
   type InvokeResponse,
   type SimulateRequest,
   type SimulateResponse,
-} from "../../../gen/es/selene/engine/v1/engine_pb.js";
-import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
-import type { EngineName } from "../../../services/router/config.js";
-import type { EngineClient } from "../../../services/router/engine-client.js";
-import type { EngineRegistry, RegisteredCapability } from "../../../services/router/engine-registry.js";
-import { SeleneError } from "../../../services/runtime/selene-error.js";
+} from "../../gen/es/selene/engine/v1/engine_pb.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import type { EngineName } from "../../services/router/config.js";
+import type { EngineClient } from "../../services/router/engine-client.js";
+import type { EngineRegistry, RegisteredCapability } from "../../services/router/engine-registry.js";
+import { SeleneError } from "../../services/runtime/selene-error.js";
 
 /** What a fake engine answers; a handler throws to refuse or to fail. */
 export interface FakeEngine {

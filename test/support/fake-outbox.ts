@@ -5,8 +5,8 @@ import {
   EffectSchema,
   EffectState,
   type EnqueueRequest,
-} from "../../../gen/es/selene/outbox/v1/outbox_pb.js";
-import type { OutboxClient } from "../../../services/router/outbox-client.js";
+} from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import type { OutboxClient } from "../../services/router/outbox-client.js";
 
 /** The client, and the effects enqueued through it. */
 export interface FakeOutbox extends OutboxClient {

@@ -1,5 +1,5 @@
 /** The router's simulation store in memory, with the same rules as the PostgreSQL one. */
-import type { Simulation, SimulationStore } from "../../../services/router/simulation-store.js";
+import type { Simulation, SimulationStore } from "../../services/router/simulation-store.js";
 
 /** The store, and its simulations by id. */
 export interface FakeSimulationStore extends SimulationStore {

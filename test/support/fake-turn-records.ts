@@ -1,5 +1,5 @@
 /** Turn idempotency records in memory: claims, stored outcomes and releases, as the PostgreSQL store keeps them. */
-import type { Claim, TurnRecords } from "../../../services/router/turn-records.js";
+import type { Claim, TurnRecords } from "../../services/router/turn-records.js";
 
 interface Entry {
   digest: string;
