@@ -45,14 +45,16 @@ export function requestDigest(request: SubmitTurnRequest): string {
   return sha256Digest(toBinary(SubmitTurnRequestSchema, core));
 }
 
+/** The stored error again, as the first request got it (the message rode in the stored metadata). */
 function replayError(bytes: Uint8Array): SeleneError {
   const detail = decodeStatusDetails(bytes);
   if (detail === undefined) return new SeleneError(ReasonCode.INTERNAL, "a stored outcome could not be read");
+  const { message, ...metadata } = detail.metadata;
   const error = fromErrorDetail(detail, "");
-  return new SeleneError(error.reason, detail.metadata.message ?? "the first request with this key failed", {
+  return new SeleneError(error.reason, message ?? "the first request with this key failed", {
     fieldPath: error.fieldPath,
     violations: error.violations,
-    metadata: error.metadata,
+    metadata,
   });
 }
 

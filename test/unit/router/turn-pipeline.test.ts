@@ -4,6 +4,7 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnResponseSchema } from "../../../gen/es/selene/os/v1/turn_pb.js";
 import type { TurnResponse } from "../../../services/router/turn.js";
 import { HOP_RESERVE_MS } from "../../../services/router/turn-deadline.js";
+import { encodeStatusDetails, wireMessage } from "../../../services/runtime/error-status.js";
 import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { aReadResponse, aSimulateResponse, FIXED_MS } from "../../support/builders.js";
 import { aPipeline, FAKE_NLP, type Submitted } from "../../support/pipeline-builder.js";
@@ -115,5 +116,19 @@ describe("turn pipeline: the gates in order", () => {
     expect(bytes(again)).to.deep.equal(bytes(first));
     expect(again.decisions).to.deep.equal([]);
     expect(registry.calls).to.have.length(2);
+  });
+
+  it("replays a refusal with the bytes of the first answer", async () => {
+    const { submit, text } = aPipeline();
+    const simulated = await submit(text("remind me to feed the cat at 8am", { userId: "alice" }));
+    const { simulationId } = outcomeOf(simulated).value as { simulationId: string };
+    const { turn } = aTurn({
+      envelope: { userId: "mallory", idempotencyKey: "steal-2" },
+      confirmation: { simulationId },
+    });
+    const first = errorOf(await submit(turn.request));
+    const again = errorOf(await submit(turn.request));
+    expect(wireMessage(again)).to.equal(wireMessage(first));
+    expect(Buffer.from(encodeStatusDetails(again))).to.deep.equal(Buffer.from(encodeStatusDetails(first)));
   });
 });
