@@ -29,6 +29,7 @@ import {
   InvokeResponseSchema,
 } from "../gen/es/selene/engine/v1/engine_pb.js";
 import { SubmitTurnRequestSchema, SubmitTurnResponseSchema, TurnService } from "../gen/es/selene/os/v1/turn_pb.js";
+import { CURRENT_CONTRACT_VERSION } from "../services/runtime/contract-version.js";
 import { methodPath } from "../services/runtime/raw-service-definition.js";
 import { clientCredentials, serverIdentityCheck, tlsContextOptions } from "../services/runtime/tls-credentials.js";
 import { CORRELATION_KEY } from "../services/runtime/unary-service.js";
@@ -96,7 +97,7 @@ export function meshTurnCall(router: grpc.Client, text: string): Call {
     const id = nextCallId();
     const request = create(SubmitTurnRequestSchema, {
       envelope: {
-        contractVersion: { major: 1, minor: 0 },
+        contractVersion: CURRENT_CONTRACT_VERSION,
         tenantId: "demo",
         userId: "bench-user",
         correlationId: id,
@@ -116,7 +117,7 @@ export function meshTurnCall(router: grpc.Client, text: string): Call {
 export function lookupRequest(query: string): InvokeRequest {
   return create(InvokeRequestSchema, {
     envelope: {
-      contractVersion: { major: 1, minor: 0 },
+      contractVersion: CURRENT_CONTRACT_VERSION,
       tenantId: "demo",
       userId: "bench-user",
       correlationId: "bench-lookup",
@@ -199,7 +200,7 @@ export function auditAppendCall(audit: grpc.Client, events: number): Call {
   return async () => {
     const id = nextCallId();
     const request = create(AppendEventsRequestSchema, {
-      envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: id },
+      envelope: { contractVersion: CURRENT_CONTRACT_VERSION, correlationId: id },
       entries: Array.from({ length: events }, (_, i) => ({
         tenantId: "demo",
         correlationId: id,

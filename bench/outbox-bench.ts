@@ -23,6 +23,7 @@ import { commitInputOf } from "../services/engines/reminders/reminders-engine.js
 import { createEffectStore, type EffectStore } from "../services/outbox/effect-store.js";
 import { DEFAULT_RETRY_POLICIES } from "../services/outbox/retry-policy.js";
 import { sha256Digest } from "../services/runtime/content-digest.js";
+import { CURRENT_CONTRACT_VERSION } from "../services/runtime/contract-version.js";
 import { measureAsync, type RunResult, table } from "./bench-harness.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -58,7 +59,7 @@ function commitPayload(key: string, n: number): Uint8Array {
     CommitRequestSchema,
     create(CommitRequestSchema, {
       envelope: {
-        contractVersion: { major: 1, minor: 0 },
+        contractVersion: CURRENT_CONTRACT_VERSION,
         tenantId: TENANT,
         userId: "user-1",
         correlationId: simulationId,

@@ -10,6 +10,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { SubmitTurnRequestSchema } from "../gen/es/selene/os/v1/turn_pb.js";
 import { createBoundaryValidator } from "../services/runtime/boundary-validator.js";
+import { CURRENT_CONTRACT_VERSION } from "../services/runtime/contract-version.js";
 import { measureAsync, measureSync, type RunResult, table } from "./bench-harness.js";
 import { ECHO_PATH, startEchoServer } from "./echo-server.js";
 
@@ -20,7 +21,7 @@ function typicalRequest(tenantId: string, userId: string): Uint8Array {
     $typeName: "selene.os.v1.SubmitTurnRequest",
     envelope: {
       $typeName: "selene.kernel.v1.Envelope",
-      contractVersion: { $typeName: "selene.kernel.v1.ContractVersion", major: 1, minor: 0 },
+      contractVersion: { $typeName: "selene.kernel.v1.ContractVersion", ...CURRENT_CONTRACT_VERSION },
       tenantId,
       userId,
       correlationId: "01JD3ZQ8X4F7C2M9N6P5R1T0VW",

@@ -5,6 +5,7 @@
  */
 import { type AuditClient, createAuditClient } from "../runtime/audit-client.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
+import { CURRENT_CONTRACT_VERSION } from "../runtime/contract-version.js";
 import { LOCAL_PORTS } from "../runtime/local-ports.js";
 import { addressVariable } from "../runtime/service-config.js";
 import { UsageError } from "./command.js";
@@ -58,5 +59,5 @@ export function connectAudit(args: ParsedArgs, env = process.env): AuditClient {
 
 /** The system envelope of an operator's read. */
 export function operatorEnvelope(correlationId: string) {
-  return { contractVersion: { major: 1, minor: 0 }, correlationId };
+  return { contractVersion: CURRENT_CONTRACT_VERSION, correlationId };
 }

@@ -15,6 +15,7 @@ import type pg from "pg";
 import { type AuditEntry, AuditEntrySchema, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { AuditClient } from "../runtime/audit-client.js";
+import { CURRENT_CONTRACT_VERSION } from "../runtime/contract-version.js";
 import { inTransaction } from "../runtime/in-transaction.js";
 import type { Logger } from "../runtime/logger.js";
 
@@ -120,7 +121,7 @@ export async function relayOnce(
     await audit.call(
       "appendEvents",
       {
-        envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: "outbox-audit-relay" },
+        envelope: { contractVersion: CURRENT_CONTRACT_VERSION, correlationId: "outbox-audit-relay" },
         entries: rows.rows.flatMap((row) => entriesOf(row, options.actor)),
       },
       { deadline: Date.now() + options.callTimeoutMs, correlationId: "outbox-audit-relay" },

@@ -14,6 +14,7 @@ import { type AuditEntry, AuditEntrySchema, Decision, Gate } from "../../gen/es/
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { AuditClient } from "./audit-client.js";
 import { countUnrecorded } from "./audit-degraded.js";
+import { CURRENT_CONTRACT_VERSION } from "./contract-version.js";
 import type { Logger } from "./logger.js";
 import type { BoundaryRefusal } from "./unary-service.js";
 
@@ -62,7 +63,7 @@ export function createRefusalAudit(audit: AuditClient, logger: Logger, options: 
       try {
         await audit.call(
           "appendEvents",
-          { envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: "refusals" }, entries: batch },
+          { envelope: { contractVersion: CURRENT_CONTRACT_VERSION, correlationId: "refusals" }, entries: batch },
           { deadline: Date.now() + 5000, correlationId: "refusals" },
         );
       } catch (err) {

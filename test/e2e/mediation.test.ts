@@ -9,6 +9,7 @@ import { waitHealthy } from "../../deploy/health-probe.js";
 import { grpcAddress, processEnv } from "../../deploy/mesh-processes.js";
 import { DescribeRequestSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { CURRENT_CONTRACT_VERSION } from "../../services/runtime/contract-version.js";
 import { decodeStatusDetails, STATUS_DETAILS_KEY } from "../../services/runtime/error-status.js";
 import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../../services/runtime/local-ports.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
@@ -37,7 +38,7 @@ function describeAs(mesh: TestMesh, engine: string, certName: string | undefined
   const request = toBinary(
     DescribeRequestSchema,
     create(DescribeRequestSchema, {
-      envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: "mediation" },
+      envelope: { contractVersion: CURRENT_CONTRACT_VERSION, correlationId: "mediation" },
     }),
   );
   return new Promise((resolve) =>

@@ -38,6 +38,8 @@ import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnRequestSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
 import { canonicalJson, sha256Digest } from "../../services/runtime/content-digest.js";
+import { CURRENT_CONTRACT_VERSION, formatVersion, supportedRange } from "../../services/runtime/contract-version.js";
+import { describeEngine } from "../../services/runtime/engine-description.js";
 import { decodeStatusDetails, REASON_KEY, STATUS_DETAILS_KEY } from "../../services/runtime/error-status.js";
 import { clientCredentials, serverIdentityCheck, tlsContextOptions } from "../../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
@@ -227,7 +229,7 @@ function describeBytes(): Uint8Array {
   return toBinary(
     DescribeRequestSchema,
     create(DescribeRequestSchema, {
-      envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: "describe-1" },
+      envelope: { contractVersion: CURRENT_CONTRACT_VERSION, correlationId: "describe-1" },
     }),
   );
 }
@@ -389,7 +391,12 @@ describe("python calc engine", function () {
     expect(described.capabilities.map((c) => [c.name, c.kind, c.requiredFields, c.sideEffects.length])).to.deep.equal([
       ["calc.evaluate", CapabilityKind.READ, ["expression"], 0],
     ]);
-    expect(described.supportedVersions.map((v) => `${v.major}.${v.minor}`)).to.deep.equal(["1.0"]);
+    // Python reads the version from its own descriptor of version.proto: it must agree with TypeScript's.
+    const typescript = describeEngine("calc", []).supportedVersions ?? [];
+    expect(described.supportedVersions.map(formatVersion)).to.deep.equal(
+      typescript.map((v) => `${v.major}.${v.minor}`),
+    );
+    expect(described.supportedVersions.at(-1)).to.include(CURRENT_CONTRACT_VERSION);
   });
 
   it("(c) denies the nlp engine's own certificate as a mediation bypass, and logs both identities", async () => {
@@ -438,7 +445,11 @@ describe("python calc engine", function () {
     );
     const detail = errorDetail(result, status.FAILED_PRECONDITION, ReasonCode.UNSUPPORTED_CONTRACT_VERSION);
     expect(detail.fieldPath).to.equal("envelope.contract_version");
-    expect(detail.metadata).to.deep.equal({ received_version: "2.0", supported_min: "1.0", supported_max: "1.0" });
+    expect(detail.metadata).to.deep.equal({
+      received_version: "2.0",
+      supported_min: formatVersion(supportedRange().min),
+      supported_max: formatVersion(supportedRange().max),
+    });
   });
 
   it("(f) refuses an unknown field in the envelope", async () => {

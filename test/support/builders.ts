@@ -10,6 +10,7 @@ import {
 import { ContractVersionSchema, type Envelope, EnvelopeSchema } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { FreshnessState } from "../../gen/es/selene/kernel/v1/provenance_pb.js";
 import { type SubmitTurnRequest, SubmitTurnRequestSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
+import { CURRENT_CONTRACT_VERSION } from "../../services/runtime/contract-version.js";
 
 /** A fixed instant, so fixtures encode to the same bytes every run. */
 export const FIXED_MS = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -31,7 +32,7 @@ export interface EnvelopeOverrides {
 export function anEnvelope(overrides: EnvelopeOverrides = {}): Envelope {
   const { contractVersion, ...ids } = overrides;
   const envelope = create(EnvelopeSchema, {
-    contractVersion: { major: 1, minor: 0 },
+    contractVersion: CURRENT_CONTRACT_VERSION,
     tenantId: "acme",
     userId: "user-1",
     correlationId: "corr-1",

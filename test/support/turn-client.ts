@@ -7,6 +7,7 @@ import {
   TurnService,
 } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
+import { CURRENT_CONTRACT_VERSION } from "../../services/runtime/contract-version.js";
 import { clientCredentials } from "../../services/runtime/tls-credentials.js";
 import { createUnaryClient, type UnaryClient } from "../../services/runtime/unary-client.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
@@ -41,7 +42,7 @@ export function aTextTurn(text: string, options: { key?: string; tenantId?: stri
   const id = `${process.pid}-${counter}`;
   return {
     envelope: {
-      contractVersion: { major: 1, minor: 0 },
+      contractVersion: CURRENT_CONTRACT_VERSION,
       tenantId: options.tenantId ?? "demo",
       userId: options.userId ?? "e2e-user",
       correlationId: `e2e-${id}`,

@@ -20,6 +20,7 @@ import rules
 import wire_scan
 from errors import SeleneError, Violation, sort_violations
 from google.protobuf.message import DecodeError, Message
+from selene.kernel.v1 import version_pb2
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
@@ -35,8 +36,16 @@ class Version:
         return f"{self.major}.{self.minor}"
 
 
-# The version of the contracts in proto/ (services/runtime/contract-version.ts).
-CURRENT_CONTRACT_VERSION = Version(1, 0)
+def declared_version() -> Version:
+    """The version of the contracts in proto/: the contract_version option of
+    selene/kernel/v1/version.proto, the one place it is declared (TypeScript reads the same)."""
+    declared = version_pb2.DESCRIPTOR.GetOptions().Extensions[version_pb2.contract_version]
+    if declared.major == 0:
+        raise RuntimeError("selene/kernel/v1/version.proto declares no contract_version")
+    return Version(declared.major, declared.minor)
+
+
+CURRENT_CONTRACT_VERSION = declared_version()
 
 
 def supported_versions(current: Version = CURRENT_CONTRACT_VERSION) -> list[Version]:

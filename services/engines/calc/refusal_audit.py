@@ -18,6 +18,7 @@ import queue
 import threading
 import time
 
+import boundary
 import grpc
 import jsonlog
 from identity import ENGINE_SPIFFE_ID, pki_files
@@ -106,7 +107,10 @@ class RefusalAudit:
     def _send(self, batch: list[audit_pb2.AuditEntry]) -> None:
         request = audit_pb2.AppendEventsRequest(
             envelope=envelope_pb2.SystemEnvelope(
-                contract_version=envelope_pb2.ContractVersion(major=1, minor=0), correlation_id="refusals"
+                contract_version=envelope_pb2.ContractVersion(
+                    major=boundary.CURRENT_CONTRACT_VERSION.major, minor=boundary.CURRENT_CONTRACT_VERSION.minor
+                ),
+                correlation_id="refusals",
             ),
             entries=batch,
         )

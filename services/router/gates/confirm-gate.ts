@@ -13,6 +13,7 @@ import { Decision, Gate } from "../../../gen/es/selene/audit/v1/audit_pb.js";
 import { CommitRequestSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { Confirmation } from "../../../gen/es/selene/os/v1/turn_pb.js";
+import { CURRENT_CONTRACT_VERSION } from "../../runtime/contract-version.js";
 import { SeleneError } from "../../runtime/selene-error.js";
 import { type Outcome, refused } from "../../runtime/turn-decisions/turn-decisions.js";
 import type { Simulation, SimulationStore } from "../simulation-store.js";
@@ -47,7 +48,7 @@ export function effectPayload(simulation: Simulation): Uint8Array {
     CommitRequestSchema,
     create(CommitRequestSchema, {
       envelope: {
-        contractVersion: { major: 1, minor: 0 },
+        contractVersion: CURRENT_CONTRACT_VERSION,
         tenantId: simulation.tenantId,
         userId: simulation.userId,
         correlationId: simulation.simulationId,

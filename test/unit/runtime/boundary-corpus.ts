@@ -127,7 +127,7 @@ export const badInputs: readonly BadInput[] = [
   // Versions.
   version("old major version 0.9", 0, 9),
   version("future major version 2.0", 2, 0),
-  version("future minor version 1.1", 1, 1),
+  version("future minor version 1.2", 1, 2),
   version("absurd version 1000.0", 1000, 0),
   {
     name: "unsupported version on a system envelope",

@@ -10,6 +10,7 @@ import {
   createBoundaryValidator,
   type Verdict,
 } from "../../../services/runtime/boundary-validator.js";
+import { CURRENT_CONTRACT_VERSION, formatVersion } from "../../../services/runtime/contract-version.js";
 import { anEnvelope, aReadResponse, aTurnRequest } from "../../support/builders.js";
 import { badInputs } from "./boundary-corpus.js";
 
@@ -73,6 +74,38 @@ describe("boundary validator", () => {
         supported_max: "1.1",
       });
     });
+  });
+
+  describe("the declared contract version (proto/selene/kernel/v1/version.proto)", () => {
+    const request = (major: number, minor: number) =>
+      toBinary(SubmitTurnRequestSchema, aTurnRequest({ envelope: anEnvelope({ contractVersion: { major, minor } }) }));
+
+    it("is 1.1, and the default validator accepts 1.0 and 1.1", () => {
+      expect(formatVersion(CURRENT_CONTRACT_VERSION)).to.equal("1.1");
+      expect(validator.validate(SubmitTurnRequestSchema, request(1, 0)).ok, "1.0").to.equal(true);
+      expect(validator.validate(SubmitTurnRequestSchema, request(1, 1)).ok, "1.1").to.equal(true);
+    });
+
+    for (const [major, minor] of [
+      [1, 2],
+      [0, 9],
+      [0, 0],
+      [2, 1],
+    ] as const) {
+      it(`refuses ${major}.${minor} naming the supported range 1.0-1.1`, () => {
+        const verdict = validator.validate(SubmitTurnRequestSchema, request(major, minor));
+        if (verdict.ok) expect.fail(`accepted ${major}.${minor}`);
+        expect(verdict.error.reason).to.equal(ReasonCode.UNSUPPORTED_CONTRACT_VERSION);
+        expect(verdict.error.status).to.equal(status.FAILED_PRECONDITION);
+        expect(verdict.error.fieldPath).to.equal("envelope.contract_version");
+        expect(verdict.error.message).to.contain("supported versions: 1.0-1.1");
+        expect(verdict.error.metadata).to.deep.equal({
+          received_version: `${major}.${minor}`,
+          supported_min: "1.0",
+          supported_max: "1.1",
+        });
+      });
+    }
   });
 
   describe("violations", () => {
