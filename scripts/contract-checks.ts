@@ -1,8 +1,9 @@
 /**
  * The contract gates that `npm test` runs: buf lint, buf breaking against the
- * committed baseline image, and the drift check that gen/ matches what the
- * generators produce from proto/ today. Each takes the repository root, so the
- * test suite can prove on a temporary copy that each gate fails when it should.
+ * image of every released contract version, and the drift check that gen/
+ * matches what the generators produce from proto/ today. Each takes the
+ * repository root, so the test suite can prove on a temporary copy that each
+ * gate fails when it should.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -16,8 +17,31 @@ export interface CheckResult {
   readonly output: string;
 }
 
-/** The committed image that buf breaking compares against. */
-export const BASELINE_IMAGE = "proto/baseline.binpb";
+/** The committed images of released contract versions, `v<major>.<minor>.binpb`; buf breaking checks each. */
+export const RELEASES_DIR = "proto/releases";
+
+const RELEASE_NAME = /^v(\d+)\.(\d+)\.binpb$/;
+
+/** The image of release `version`, relative to the root. */
+export function releaseImage(version: { readonly major: number; readonly minor: number }): string {
+  return join(RELEASES_DIR, `v${version.major}.${version.minor}.binpb`);
+}
+
+/** The release images under `root`, oldest version first. */
+export function releaseImages(root: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(root, RELEASES_DIR));
+  } catch {
+    return [];
+  }
+  const versions = names.flatMap((name) => {
+    const m = RELEASE_NAME.exec(name);
+    return m === null ? [] : [{ name, major: Number(m[1]), minor: Number(m[2]) }];
+  });
+  versions.sort((a, b) => a.major - b.major || a.minor - b.minor);
+  return versions.map((v) => join(RELEASES_DIR, v.name));
+}
 
 /** Directories and files that the generators own (`npm run generate` writes them all). */
 export const GENERATED_PATHS = ["gen/es", "gen/proto", "docs/REASON_CODES.md", "docs/GRANTS.md"];
@@ -40,16 +64,28 @@ export function bufLint(root: string, toolsRoot = root): CheckResult {
 /** Arguments of `buf build` that give the image of our contracts (with their imports). */
 export const IMAGE_ARGS = ["build", "--path", "proto/selene"];
 
-/** buf breaking (FILE) of today's contracts against the committed baseline image. */
-export function bufBreaking(root: string, against = BASELINE_IMAGE, toolsRoot = root): CheckResult {
+/**
+ * buf breaking (FILE) of today's contracts against every release image (a change that one release
+ * would allow may still break an older one's clients); fails naming each release it breaks.
+ */
+export function bufBreaking(root: string, toolsRoot = root): CheckResult {
+  const releases = releaseImages(root);
+  if (releases.length === 0) return { ok: false, output: `no release images in ${RELEASES_DIR}` };
   const out = mkdtempSync(join(tmpdir(), "selene-image-"));
   try {
     const current = join(out, "current.binpb");
     const build = run(root, bin(toolsRoot, "buf"), [...IMAGE_ARGS, "-o", current]);
     if (!build.ok) return { ok: false, output: `buf build failed:\n${build.output}` };
-    // Image against image: the workspace has two modules, the baseline is one image.
-    const args = ["breaking", current, "--against", join(root, against), "--path", "selene", "--config", "buf.yaml"];
-    return run(root, bin(toolsRoot, "buf"), args);
+    const failures: string[] = [];
+    for (const release of releases) {
+      // Image against image: the workspace has two modules, a release is one image.
+      const args = ["breaking", current, "--against", join(root, release), "--path", "selene", "--config", "buf.yaml"];
+      const result = run(root, bin(toolsRoot, "buf"), args);
+      if (!result.ok) failures.push(`breaks ${release}:\n${result.output}`);
+    }
+    return failures.length === 0
+      ? { ok: true, output: `no breaking change against ${releases.join(", ")}` }
+      : { ok: false, output: failures.join("\n") };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

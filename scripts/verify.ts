@@ -20,7 +20,7 @@ const SMOKE_OFFSET = -25500 + Number(process.env.SELENE_TEST_PORT_SHIFT ?? 0);
 
 const steps: Array<[string, () => CheckResult]> = [
   ["buf lint", () => bufLint(root)],
-  ["buf breaking against the baseline", () => bufBreaking(root)],
+  ["buf breaking against every release", () => bufBreaking(root)],
   ["gen/ drift", () => genDrift(root)],
   ["code lint (biome)", command(bin("biome"), ["check", "."])],
   ["type check", command(bin("tsc"), ["-p", "tsconfig.json", "--noEmit"])],

@@ -1,23 +1,17 @@
 /**
  * The audit ledger in PostgreSQL (schema `audit`). The database places each
  * record in its tenant's chain (a trigger under the head row's lock); this
- * module inserts, reads and verifies. Appends are idempotent by event id: an
+ * module inserts (ledger-reads.ts reads and verifies). Appends are idempotent by event id: an
  * event id seen before returns the stored record when the content is the same
  * and AUDIT_EVENT_CONFLICT when it is not.
  */
-import { create, equals } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { equals } from "@bufbuild/protobuf";
 import type pg from "pg";
-import {
-  type AuditEvent,
-  AuditEventSchema,
-  type AuditRecord,
-  AuditRecordSchema,
-} from "../../gen/es/selene/audit/v1/audit_pb.js";
+import { type AuditEvent, AuditEventSchema } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import { type ChainVerdict, type StoredLink, verifyChain } from "../runtime/audit-chain/chain-hash.js";
 import { inTransaction } from "../runtime/in-transaction.js";
 import { SeleneError } from "../runtime/selene-error.js";
+import { COLUMNS, createLedgerReads, type LedgerReads, type Row } from "./ledger-reads.js";
 
 /** One event to append. */
 export interface LedgerEntry {
@@ -28,15 +22,6 @@ export interface LedgerEntry {
   readonly contractVersion: string;
 }
 
-/** A page query. */
-export interface ListQuery {
-  /** Empty: every tenant (then correlationId must be set). */
-  readonly tenantId: string;
-  readonly correlationId: string;
-  readonly afterSequence: bigint;
-  readonly pageSize: number;
-}
-
 /** Where an appended entry is. */
 export interface Appended {
   readonly tenantId: string;
@@ -45,40 +30,10 @@ export interface Appended {
   readonly hash: string;
 }
 
-/** The ledger. */
-export interface AuditLedger {
+/** The ledger: appends, and the reads of ledger-reads.ts. */
+export interface AuditLedger extends LedgerReads {
   append(entries: readonly LedgerEntry[]): Promise<Appended[]>;
-  /** The stored record of an event id. */
-  record(eventId: string): Promise<AuditRecord | undefined>;
-  list(query: ListQuery): Promise<AuditRecord[]>;
-  chains(): Promise<{ tenantId: string; sequence: bigint; hash: string }[]>;
-  verify(tenantId: string, onProgress?: (checked: bigint) => void): Promise<ChainVerdict>;
 }
-
-interface Row {
-  tenant_id: string;
-  sequence: string;
-  event_id: string;
-  correlation_id: string;
-  turn_id: string;
-  gate: number;
-  decision: number;
-  reason: number;
-  input_digest: string;
-  payload: Buffer;
-  attributes: Record<string, string>;
-  actor: string;
-  contract_version: string;
-  occurred_us: string;
-  recorded_us: string;
-  prev_hash: string;
-  hash: string;
-}
-
-const COLUMNS = `tenant_id, sequence::text as sequence, event_id, correlation_id, turn_id, gate, decision, reason,
-  input_digest, payload, attributes, actor, contract_version,
-  (extract(epoch from occurred_at) * 1000000)::bigint::text as occurred_us,
-  (extract(epoch from recorded_at) * 1000000)::bigint::text as recorded_us, prev_hash, hash`;
 
 /** Microseconds since the epoch of a protobuf Timestamp, truncated as the database stores it. */
 function micros(event: AuditEvent): bigint {
@@ -90,58 +45,6 @@ function isoOfMicros(us: bigint): string {
   const ms = us / 1000n;
   const rest = (((us % 1000n) + 1000n) % 1000n).toString().padStart(3, "0");
   return new Date(Number(ms)).toISOString().replace("Z", `${rest}Z`);
-}
-
-function timestampOfMicros(us: bigint) {
-  const ts = timestampFromMs(Number(us / 1000n));
-  ts.nanos = Number(((us % 1_000_000n) + 1_000_000n) % 1_000_000n) * 1000;
-  return ts;
-}
-
-function linkOf(row: Row): StoredLink {
-  return {
-    prevHash: row.prev_hash,
-    tenantId: row.tenant_id,
-    sequence: BigInt(row.sequence),
-    eventId: row.event_id,
-    correlationId: row.correlation_id,
-    turnId: row.turn_id,
-    gate: row.gate,
-    decision: row.decision,
-    reason: row.reason,
-    inputDigest: row.input_digest,
-    payload: row.payload,
-    attributes: row.attributes,
-    actor: row.actor,
-    contractVersion: row.contract_version,
-    occurredAtMicros: BigInt(row.occurred_us),
-    recordedAtMicros: BigInt(row.recorded_us),
-    hash: row.hash,
-  };
-}
-
-function recordOf(row: Row): AuditRecord {
-  return create(AuditRecordSchema, {
-    tenantId: row.tenant_id,
-    correlationId: row.correlation_id,
-    turnId: row.turn_id,
-    sequence: BigInt(row.sequence),
-    event: {
-      eventId: row.event_id,
-      gate: row.gate,
-      decision: row.decision,
-      reason: row.reason,
-      actor: row.actor,
-      occurredAt: timestampOfMicros(BigInt(row.occurred_us)),
-      attributes: row.attributes,
-      inputDigest: row.input_digest,
-      payload: new Uint8Array(row.payload),
-    },
-    prevHash: row.prev_hash,
-    hash: row.hash,
-    recordedAt: timestampOfMicros(BigInt(row.recorded_us)),
-    contractVersion: row.contract_version,
-  });
 }
 
 function sameContent(row: Row, entry: LedgerEntry): boolean {
@@ -160,9 +63,6 @@ function sameContent(row: Row, entry: LedgerEntry): boolean {
     row.actor === e.actor
   );
 }
-
-/** Records read per page when verifying. */
-const VERIFY_PAGE = 1000;
 
 const INSERT = `insert into audit.events (tenant_id, sequence, event_id, correlation_id, turn_id, gate, decision,
     reason, input_digest, payload, attributes, actor, contract_version, occurred_at, recorded_at, prev_hash, hash)
@@ -317,59 +217,12 @@ export function createAuditLedger(pool: pg.Pool): AuditLedger {
   }
 
   return {
+    ...createLedgerReads(pool),
     append(entries) {
       return new Promise<Appended[]>((resolve, reject) => {
         queue.push({ entries, resolve, reject });
         if (!writing) void drain();
       });
-    },
-
-    async record(eventId) {
-      const rows = await pool.query<Row>(`select ${COLUMNS} from audit.events where event_id = $1`, [eventId]);
-      return rows.rows[0] === undefined ? undefined : recordOf(rows.rows[0]);
-    },
-
-    async list(query) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (query.tenantId !== "") {
-        params.push(query.tenantId);
-        where.push(`tenant_id = $${params.length}`);
-        params.push(query.afterSequence.toString());
-        where.push(`sequence > $${params.length}::bigint`);
-      }
-      if (query.correlationId !== "") {
-        params.push(query.correlationId);
-        where.push(`correlation_id = $${params.length}`);
-      }
-      params.push(query.pageSize);
-      const sql = `select ${COLUMNS} from audit.events where ${where.join(" and ")}
-        order by events.tenant_id collate "C", events.sequence limit $${params.length}`;
-      return (await pool.query<Row>(sql, params)).rows.map(recordOf);
-    },
-
-    async chains() {
-      const rows = await pool.query<{ tenant_id: string; sequence: string; hash: string }>(
-        `select tenant_id, sequence::text as sequence, hash from audit.chain_heads order by tenant_id collate "C"`,
-      );
-      return rows.rows.map((r) => ({ tenantId: r.tenant_id, sequence: BigInt(r.sequence), hash: r.hash }));
-    },
-
-    async verify(tenantId, onProgress) {
-      const heads = await pool.query<{ sequence: string; hash: string }>(
-        "select sequence::text as sequence, hash from audit.chain_heads where tenant_id = $1",
-        [tenantId],
-      );
-      const h = heads.rows[0];
-      const head = h === undefined ? undefined : { sequence: BigInt(h.sequence), hash: h.hash };
-      const readPage = async (after: bigint) =>
-        (
-          await pool.query<Row>(
-            `select ${COLUMNS} from audit.events where tenant_id = $1 and events.sequence > $2::bigint order by events.sequence limit $3`,
-            [tenantId, after.toString(), VERIFY_PAGE],
-          )
-        ).rows.map(linkOf);
-      return verifyChain(tenantId, readPage, VERIFY_PAGE, head, onProgress);
     },
   };
 }

@@ -22,6 +22,8 @@ import { SeleneError } from "../runtime/selene-error.js";
 import { allowOnly, type CallContext, implementService, type ServiceHandlers } from "../runtime/unary-service.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { type AuditLedger, createAuditLedger, type LedgerEntry } from "./audit-ledger.js";
+import { listChainsPage, listEventsPage } from "./ledger-pages.js";
+import { requireServable } from "./record-size.js";
 
 /** The handlers of AuditService. */
 export type AuditHandlers = ServiceHandlers<(typeof AuditService)["method"]>;
@@ -74,48 +76,41 @@ export function createAuditHandlers(ledger: AuditLedger): AuditHandlers {
       requireOneOf(context, AUDIT_WRITERS);
       const envelope = request.envelope!;
       const event = ownEvent(request.event!, context, -1);
-      await ledger.append([
-        {
-          tenantId: envelope.tenantId,
-          correlationId: envelope.correlationId,
-          turnId: envelope.turnId,
-          event,
-          contractVersion: versionOf(envelope.contractVersion),
-        },
-      ]);
+      const entry: LedgerEntry = {
+        tenantId: envelope.tenantId,
+        correlationId: envelope.correlationId,
+        turnId: envelope.turnId,
+        event,
+        contractVersion: versionOf(envelope.contractVersion),
+      };
+      requireServable(entry, "event");
+      await ledger.append([entry]);
       return { record: await ledger.record(event.eventId) };
     },
     async appendEvents(request, context) {
       requireOneOf(context, [...AUDIT_WRITERS, ...REFUSAL_WRITERS]);
       if (REFUSAL_WRITERS.includes(context.caller)) onlyRefusals(request.entries);
       const contractVersion = versionOf(request.envelope?.contractVersion);
-      const entries: LedgerEntry[] = request.entries.map((entry, i) => ({
-        tenantId: entry.tenantId,
-        correlationId: entry.correlationId,
-        turnId: entry.turnId,
-        event: ownEvent(entry.event!, context, i),
-        contractVersion,
-      }));
+      const entries: LedgerEntry[] = request.entries.map((entry, i) => {
+        const stored = {
+          tenantId: entry.tenantId,
+          correlationId: entry.correlationId,
+          turnId: entry.turnId,
+          event: ownEvent(entry.event!, context, i),
+          contractVersion,
+        };
+        requireServable(stored, `entries[${i}]`);
+        return stored;
+      });
       return { appended: await ledger.append(entries) };
     },
     async listEvents(request, context) {
       requireOneOf(context, AUDIT_READERS);
-      if (request.tenantId === "" && request.correlationId === "") {
-        throw new SeleneError(ReasonCode.FIELD_INVALID, "set tenant_id, correlation_id or both", {
-          fieldPath: "tenant_id",
-        });
-      }
-      const records = await ledger.list({
-        tenantId: request.tenantId,
-        correlationId: request.correlationId,
-        afterSequence: request.afterSequence,
-        pageSize: request.pageSize === 0 ? 100 : request.pageSize,
-      });
-      return { records };
+      return listEventsPage(ledger, request);
     },
-    async listChains(_request, context) {
+    async listChains(request, context) {
       requireOneOf(context, AUDIT_READERS);
-      return { chains: await ledger.chains() };
+      return listChainsPage(ledger, request);
     },
     async verifyChain(request, context) {
       requireOneOf(context, AUDIT_READERS);

@@ -7,7 +7,8 @@ import type { AuditRecord } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import { CONNECTION_FLAGS, connectAudit, operatorEnvelope, parseArgs } from "./cli-connection.js";
+import { chainHeads, recordPages } from "./audit-pages.js";
+import { CONNECTION_FLAGS, connectAudit, parseArgs } from "./cli-connection.js";
 import { type Command, EXIT, UsageError } from "./command.js";
 
 const CORRELATION = "selenectl-audit-tail";
@@ -33,8 +34,6 @@ export const auditTailCommand: Command = {
     }
     const only = args.flags.get("tenant") as string | undefined;
     const audit = connectAudit(args);
-    const envelope = operatorEnvelope(CORRELATION);
-    const options = () => ({ deadline: Date.now() + 10_000, correlationId: CORRELATION });
     let stopped = false;
     const stop = () => {
       stopped = true;
@@ -45,25 +44,25 @@ export const auditTailCommand: Command = {
       let printed = 0;
       let first = true;
       while (!stopped && printed < limit) {
-        const { chains } = await audit.call("listChains", { envelope }, options());
-        for (const chain of chains) {
+        for await (const chain of chainHeads(audit, CORRELATION)) {
           if (only !== undefined && chain.tenantId !== only) continue;
           if (!positions.has(chain.tenantId)) {
             positions.set(chain.tenantId, first && !args.flags.has("from-start") ? chain.sequence : 0n);
           }
-          while (positions.get(chain.tenantId)! < chain.sequence && printed < limit) {
-            const { records } = await audit.call(
-              "listEvents",
-              { envelope, tenantId: chain.tenantId, afterSequence: positions.get(chain.tenantId)!, pageSize: 1000 },
-              options(),
-            );
-            if (records.length === 0) break;
+          const after = positions.get(chain.tenantId)!;
+          if (after >= chain.sequence || printed >= limit) continue;
+          for await (const records of recordPages(
+            audit,
+            { tenantId: chain.tenantId, afterSequence: after },
+            CORRELATION,
+          )) {
             for (const record of records) {
               if (printed >= limit) break;
               io.out(recordLine(record));
               printed += 1;
               positions.set(chain.tenantId, record.sequence);
             }
+            if (printed >= limit) break;
           }
         }
         first = false;

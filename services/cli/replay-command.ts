@@ -6,13 +6,13 @@
  */
 import type { AuditRecord } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import { CONNECTION_FLAGS, connectAudit, operatorEnvelope, parseArgs } from "./cli-connection.js";
+import { recordPages } from "./audit-pages.js";
+import { CONNECTION_FLAGS, connectAudit, parseArgs } from "./cli-connection.js";
 import { type Command, EXIT, UsageError } from "./command.js";
 import { replayJson, replayText } from "./replay-render.js";
 import { replayTurns } from "./turn-replay.js";
 
 const CORRELATION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const PAGE = 1000;
 
 /** The replay command. */
 export const replayCommand: Command = {
@@ -23,13 +23,9 @@ export const replayCommand: Command = {
     if (correlationId === undefined || extra !== undefined) throw new UsageError("give exactly one correlation id");
     if (!CORRELATION.test(correlationId)) throw new UsageError(`"${correlationId}" is not a correlation id`);
     const audit = connectAudit(args);
-    let records: AuditRecord[];
+    const records: AuditRecord[] = [];
     try {
-      ({ records } = await audit.call(
-        "listEvents",
-        { envelope: operatorEnvelope(correlationId), correlationId, pageSize: PAGE },
-        { deadline: Date.now() + 10_000, correlationId },
-      ));
+      for await (const page of recordPages(audit, { correlationId }, correlationId)) records.push(...page);
     } catch (e) {
       io.err(`selenectl replay: ${e instanceof SeleneError ? e.message : String(e)}`);
       return EXIT.usage;

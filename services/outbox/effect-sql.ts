@@ -50,20 +50,36 @@ export const EFFECT_COLUMNS = `effect_id, tenant_id, idempotency_key, effect_typ
   result_id, created_at, updated_at, done_at`;
 
 /**
+ * An upper bound of the bytes an outbox.effects row takes as a LeasedEffect in a repeated field
+ * (and so as an Effect): its variable-length columns, plus 256 for everything else (framing of
+ * every field, the enums and counters, four timestamps, a lease token), which takes at most 172.
+ */
+export const EFFECT_BYTES_SQL = `(octet_length(effect_id) + octet_length(tenant_id) + octet_length(idempotency_key)
+  + octet_length(effect_type) + octet_length(simulation_id) + octet_length(payload) + octet_length(payload_digest)
+  + octet_length(last_error) + coalesce(octet_length(result_id), 0) + 256)`;
+
+/**
  * Hands out due effects: pending ones whose next attempt is due and leased ones whose lease
- * lapsed (a crashed executor's), oldest due first. SKIP LOCKED lets concurrent executors each
- * take different rows without waiting on one another. $1 now, $2 limit, $3 owner, $4 expiry.
+ * lapsed (a crashed executor's), oldest due first, as many as the limit and the response size
+ * allow: the effects taken, in order, fit $5 bytes by EFFECT_BYTES_SQL. SKIP LOCKED lets
+ * concurrent executors each take different rows without waiting on one another; a candidate
+ * left out stays as it was. $1 now, $2 limit, $3 owner, $4 expiry, $5 bytes.
  */
 export const LEASE_SQL = `
-with due as materialized (
+with candidates as materialized (
   select effect_id, state as from_state,
-         case when state = 'pending' then next_attempt_at else lease_expires_at end as due_at
+         case when state = 'pending' then next_attempt_at else lease_expires_at end as due_at,
+         ${EFFECT_BYTES_SQL} as bytes
   from outbox.effects
   where (state = 'pending' and next_attempt_at <= $1::timestamptz)
      or (state = 'leased' and lease_expires_at <= $1::timestamptz and attempts < max_attempts)
   order by due_at, effect_id
   limit $2
   for update skip locked
+), due as (
+  select effect_id, from_state, due_at
+  from (select *, sum(bytes) over (order by due_at, effect_id rows unbounded preceding) as running from candidates) c
+  where running <= $5::bigint
 ), leased as (
   update outbox.effects e
   set state = 'leased', attempts = e.attempts + 1, lease_owner = $3::text,

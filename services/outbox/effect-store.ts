@@ -7,15 +7,22 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Pool } from "pg";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import { type Effect, type LeasedEffect, LeasedEffectSchema } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import {
+  type Effect,
+  EffectSchema,
+  type LeasedEffect,
+  LeasedEffectSchema,
+} from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { sha256Digest } from "../runtime/content-digest.js";
 import { inTransaction } from "../runtime/in-transaction.js";
+import { decodePageToken, encodePageToken, invalidPageToken } from "../runtime/page-token.js";
+import { fitPage, PAGE_ITEMS_BYTES } from "../runtime/response-page.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import { EFFECT_COLUMNS, type EffectRow, effectOf, LAPSED_SQL, LEASE_SQL } from "./effect-sql.js";
+import { EFFECT_BYTES_SQL, EFFECT_COLUMNS, type EffectRow, effectOf, LAPSED_SQL, LEASE_SQL } from "./effect-sql.js";
 import { nextDelayMs, policyFor, type RetryPolicies } from "./retry-policy.js";
 
 /** An effect to store, as the router enqueues it after a confirmation. */
@@ -81,7 +88,10 @@ export interface DeadLetterPage {
 export interface EffectStore {
   /** Stores the effect, or returns the one stored under its key (created false) when the payload matches. */
   enqueue(input: EnqueueInput): Promise<{ effect: Effect; created: boolean }>;
-  /** Leases up to maxEffects due effects (pending and due, or leased with a lapsed lease), oldest due first. */
+  /**
+   * Leases up to maxEffects due effects (pending and due, or leased with a lapsed lease), oldest due
+   * first, fewer when more would not fit one response.
+   */
   lease(input: LeaseInput): Promise<LeasedEffect[]>;
   /** Marks a leased effect done; a replay with the same result id returns it unchanged. */
   ack(input: AckInput): Promise<Effect>;
@@ -89,7 +99,7 @@ export interface EffectStore {
   nack(input: NackInput): Promise<Effect>;
   /** One effect of a tenant; EFFECT_NOT_FOUND for another tenant's. */
   get(tenantId: string, effectId: string): Promise<Effect>;
-  /** Dead letters, newest first, by keyset pages. */
+  /** Dead letters, newest first, by keyset pages bounded by count and by response size. */
   listDeadLetters(query: DeadLetterQuery): Promise<DeadLetterPage>;
   /** Gives a dead letter a new round of attempts. */
   retryDeadLetter(effectId: string): Promise<Effect>;
@@ -276,6 +286,7 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
         input.maxEffects,
         input.executorId,
         new Date(at.getTime() + input.leaseMs),
+        PAGE_ITEMS_BYTES,
       ]);
       return rows.rows.map((row) =>
         create(LeasedEffectSchema, {
@@ -342,22 +353,37 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
 
     async listDeadLetters(query) {
       const size = query.pageSize === 0 ? DEFAULT_PAGE_SIZE : query.pageSize;
-      const after = query.pageToken === "" ? undefined : decodePageToken(query.pageToken);
-      const rows = await pool.query<EffectRow & { cursor_at: string }>(
-        `select ${EFFECT_COLUMNS}, to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at
-         from outbox.effects
-         where state = 'dead_letter' and ($1::text = '' or tenant_id = $1::text)
-           and ($2::timestamptz is null or (updated_at, effect_id) < ($2::timestamptz, $3::text))
-         order by updated_at desc, effect_id desc
-         limit $4`,
-        [query.tenantId ?? "", after?.at ?? null, after?.id ?? "", size + 1],
+      const after = query.pageToken === "" ? undefined : deadLetterCursor(query.pageToken);
+      // One more than the page, to know whether another follows; candidates past twice a page by
+      // the bound the lease uses are not even read (fitPage makes the exact cut).
+      const rows = await pool.query<EffectRow & { cursor_at: string; fetched: string }>(
+        `with candidates as (
+           select ${EFFECT_COLUMNS},
+                  to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at,
+                  ${EFFECT_BYTES_SQL} as bytes
+           from outbox.effects
+           where state = 'dead_letter' and ($1::text = '' or tenant_id = $1::text)
+             and ($2::timestamptz is null or (updated_at, effect_id) < ($2::timestamptz, $3::text))
+           order by updated_at desc, effect_id desc
+           limit $4
+         )
+         select * from (
+           select *, count(*) over () as fetched,
+                  sum(bytes) over (order by updated_at desc, effect_id desc rows unbounded preceding) - bytes as before
+           from candidates
+         ) c
+         where before < $5::bigint
+         order by updated_at desc, effect_id desc`,
+        [query.tenantId ?? "", after?.at ?? null, after?.id ?? "", size + 1, 2 * PAGE_ITEMS_BYTES],
       );
-      const page = rows.rows.slice(0, size);
-      const last = page.at(-1);
-      const more = rows.rows.length > size && last !== undefined;
+      const effects = rows.rows.map((row) => ({ row, effect: effectOf(row) }));
+      const page = fitPage(effects, (e) => toBinary(EffectSchema, e.effect).length, size);
+      const last = page.items.at(-1)?.row;
+      // More follow when a candidate (of page size + 1) was left out, by count or by size.
+      const more = last !== undefined && Number(last.fetched) > page.items.length;
       return {
-        effects: page.map(effectOf),
-        nextPageToken: more ? encodePageToken({ at: last.cursor_at, id: last.effect_id }) : "",
+        effects: page.items.map((e) => e.effect),
+        nextPageToken: more ? encodePageToken([last.cursor_at, last.effect_id]) : "",
       };
     },
 
@@ -409,25 +435,9 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
   };
 }
 
-interface PageCursor {
-  readonly at: string;
-  readonly id: string;
-}
-
-function encodePageToken(cursor: PageCursor): string {
-  return Buffer.from(JSON.stringify([cursor.at, cursor.id]), "utf8").toString("base64url");
-}
-
-function decodePageToken(token: string): PageCursor {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown[];
-    if (typeof at === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(at) && typeof id === "string") {
-      return { at, id };
-    }
-  } catch {
-    // fall through: not a token this service issued
-  }
-  throw new SeleneError(ReasonCode.FIELD_INVALID, "page_token is not a token from a previous page", {
-    violations: [{ fieldPath: "page_token", ruleId: "page_token.valid", message: "unknown page token" }],
-  });
+/** The position of a dead-letter page token: the last effect's update time and id. */
+function deadLetterCursor(token: string): { at: string; id: string } {
+  const [at, id] = decodePageToken(token, 2) as [string, string];
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(at)) throw invalidPageToken();
+  return { at, id };
 }

@@ -76,7 +76,7 @@ describe("audit ledger", () => {
     const error = await ledger.append([changed]).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(SeleneError);
     expect((error as SeleneError).reasonName).to.equal("AUDIT_EVENT_CONFLICT");
-    expect((await ledger.chains()).find((c) => c.tenantId === "chain-b")?.sequence).to.equal(1n);
+    expect((await ledger.chains("", 1000)).chains.find((c) => c.tenantId === "chain-b")?.sequence).to.equal(1n);
   });
 
   it("refuses only the conflicting append of a group written together", async () => {
@@ -111,8 +111,19 @@ describe("audit ledger", () => {
   it("lists one correlation id's records across tenants in tenant, then sequence order", async () => {
     ids = 3000; // corr-1001 for the next three entries
     await ledger.append([anEntry("list-b"), anEntry("list-a"), anEntry("list-b")]);
-    const records = await ledger.list({ tenantId: "", correlationId: "corr-1001", afterSequence: 0n, pageSize: 100 });
+    const { records } = await ledger.list({
+      tenantId: "",
+      correlationId: "corr-1001",
+      after: undefined,
+      pageSize: 100,
+    });
     expect(records.map((r) => `${r.tenantId}:${r.sequence}`)).to.deep.equal(["list-a:1", "list-b:1", "list-b:2"]);
+    // Pages of one record continue across tenants by position, then end.
+    const first = await ledger.list({ tenantId: "", correlationId: "corr-1001", after: undefined, pageSize: 1 });
+    expect(first.next).to.deep.equal({ tenantId: "list-a", sequence: 1n });
+    const second = await ledger.list({ tenantId: "", correlationId: "corr-1001", after: first.next, pageSize: 2 });
+    expect(second.records.map((r) => `${r.tenantId}:${r.sequence}`)).to.deep.equal(["list-b:1", "list-b:2"]);
+    expect(second.next).to.equal(undefined);
   });
 
   it("refuses UPDATE, DELETE and TRUNCATE on the events", async () => {

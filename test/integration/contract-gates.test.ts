@@ -2,10 +2,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { bufBreaking, bufLint, genDrift } from "../../scripts/contract-checks.js";
+import { bufBreaking, bufLint, genDrift, releaseImages } from "../../scripts/contract-checks.js";
 
 const root = process.cwd();
 const TURN_PROTO = "proto/selene/os/v1/turn.proto";
+const AUDIT_PROTO = "proto/selene/audit/v1/audit.proto";
 
 /** A throwaway copy of the contracts and generated code, sharing node_modules. */
 function copyOfContracts(): string {
@@ -18,7 +19,11 @@ function copyOfContracts(): string {
 }
 
 function editTurnProto(dir: string, edit: (text: string) => string): void {
-  const path = join(dir, TURN_PROTO);
+  editProto(dir, TURN_PROTO, edit);
+}
+
+function editProto(dir: string, file: string, edit: (text: string) => string): void {
+  const path = join(dir, file);
   const before = readFileSync(path, "utf8");
   const after = edit(before);
   expect(after).not.to.equal(before, "the edit must change the file");
@@ -38,7 +43,7 @@ describe("contract gates", function () {
 
   it("pass on an unchanged copy", () => {
     expect(bufLint(dir, root).ok, "lint").to.equal(true);
-    expect(bufBreaking(dir, undefined, root).ok, "breaking").to.equal(true);
+    expect(bufBreaking(dir, root).ok, "breaking").to.equal(true);
     expect(genDrift(dir, root).ok, "drift").to.equal(true);
   });
 
@@ -46,9 +51,23 @@ describe("contract gates", function () {
     editTurnProto(dir, (t) =>
       t.replace(/\n\s*\/\/ True to perform the effect, false to decline it\.\n\s*bool accept = 2;/, ""),
     );
-    const result = bufBreaking(dir, undefined, root);
+    const result = bufBreaking(dir, root);
     expect(result.ok).to.equal(false);
     expect(result.output).to.contain('Previously present field "2" with name "accept"');
+  });
+
+  it("check every release image: v1.0 and v1.1 are both recorded", () => {
+    expect(releaseImages(dir)).to.deep.equal(["proto/releases/v1.0.binpb", "proto/releases/v1.1.binpb"]);
+  });
+
+  it("fail buf breaking against the release that has what a change removes, even when an older one lacks it", () => {
+    // ListChains came in 1.1: removing it breaks v1.1's clients, not v1.0's.
+    editProto(dir, AUDIT_PROTO, (t) => t.replace(/\n\s*\/\/ ListChains lists[^\n]*\n\s*rpc ListChains\([^}]*\}/, ""));
+    const result = bufBreaking(dir, root);
+    expect(result.ok).to.equal(false);
+    expect(result.output).to.contain("breaks proto/releases/v1.1.binpb");
+    expect(result.output).not.to.contain("breaks proto/releases/v1.0.binpb");
+    expect(result.output).to.contain('Previously present RPC "ListChains"');
   });
 
   it("fail the drift check when a proto changes and gen/ is not regenerated", () => {
@@ -64,7 +83,7 @@ describe("contract gates", function () {
     editTurnProto(dir, (t) =>
       t.replace("bool accept = 2;", "bool accept = 2;\n  // A note for the user.\n  string note = 3;"),
     );
-    expect(bufBreaking(dir, undefined, root).ok).to.equal(true);
+    expect(bufBreaking(dir, root).ok).to.equal(true);
   });
 
   it("fail buf lint on a field named against the style guide", () => {

@@ -1,13 +1,23 @@
 import { randomBytes } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
 import pg from "pg";
 import { ROLES } from "../../deploy/grants-matrix.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import { type Effect, EffectState, type LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import {
+  type Effect,
+  EffectState,
+  type LeasedEffect,
+  LeasedEffectSchema,
+  LeaseResponseSchema,
+  ListDeadLettersResponseSchema,
+} from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { EFFECT_BYTES_SQL } from "../../services/outbox/effect-sql.js";
 import { createEffectStore, type EffectStore, type EnqueueInput } from "../../services/outbox/effect-store.js";
 import { parseRetryPolicies } from "../../services/outbox/retry-policy.js";
 import { sha256Digest } from "../../services/runtime/content-digest.js";
+import { framedBytes, RESPONSE_LIMIT_BYTES } from "../../services/runtime/response-page.js";
 import { SeleneError } from "../../services/runtime/selene-error.js";
 import { createMigratedTestDatabase, type MigratedTestDatabase } from "../support/test-database.js";
 
@@ -266,6 +276,82 @@ describe("outbox effect store", () => {
       expect(byExecutor.size).to.equal(2);
       const rows = await pool.query<{ n: string }>("select count(*) as n from outbox.effects where attempts = 1");
       expect(Number(rows.rows[0]!.n)).to.equal(100);
+    });
+  });
+
+  describe("responses bounded by size", () => {
+    /** The effect's payload is as large as the contract allows. */
+    const LARGEST = 49_152;
+
+    it("leases no more effects than one response holds, and every effect in turn", async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++)
+        ids.push((await store.enqueue(anEffect({ payload: randomBytes(LARGEST) }))).effect.effectId);
+      const leased: string[] = [];
+      for (let round = 0; round < 10 && leased.length < ids.length; round++) {
+        const leases = await store.lease({ executorId: "executor-1", maxEffects: 100, leaseMs: 60_000 });
+        const bytes = toBinary(LeaseResponseSchema, create(LeaseResponseSchema, { leases }));
+        expect(bytes.length, `round ${round}`).to.be.at.most(RESPONSE_LIMIT_BYTES);
+        // Two effects of 48 KiB never fit 64 KiB together.
+        expect(leases.length, `round ${round}`).to.equal(1);
+        leased.push(...leases.map((l) => l.effect!.effectId));
+      }
+      expect(leased).to.have.members(ids);
+      expect(leased.length).to.equal(ids.length);
+      // The ones left out by size were not touched: each has one lease in its history.
+      for (const id of ids) expect((await events(id)).filter((e) => e.to === "leased").length).to.equal(1);
+    });
+
+    it("bounds the lease by the stored bytes from above: the SQL estimate of a row is never below its encoding", async () => {
+      const { effect } = await store.enqueue(anEffect({ payload: randomBytes(1000), simulationId: "s-é😀" }));
+      const [lease] = await store.lease({ executorId: "e".repeat(128), maxEffects: 1, leaseMs: 1000 });
+      const nacked = await store.nack({
+        effectId: effect.effectId,
+        leaseToken: lease!.leaseToken,
+        error: "😀".repeat(2048),
+        reason: ReasonCode.ENGINE_REJECTED,
+        retryable: true,
+      });
+      const { rows } = await pool.query<{ bytes: number }>(
+        `select ${EFFECT_BYTES_SQL}::int as bytes from outbox.effects where effect_id = $1`,
+        [effect.effectId],
+      );
+      const leased = create(LeasedEffectSchema, {
+        effect: nacked,
+        leaseToken: lease!.leaseToken,
+        leaseExpiresAt: lease!.leaseExpiresAt,
+      });
+      // Framed as an element of LeaseResponse.leases.
+      expect(rows[0]!.bytes).to.be.at.least(framedBytes(toBinary(LeasedEffectSchema, leased).length));
+    });
+
+    it("pages dead letters by size: every page fits one response, and the pages hold every dead letter once", async () => {
+      const ids = new Set<string>();
+      for (let i = 0; i < 4; i++) {
+        const { effect } = await store.enqueue(anEffect({ payload: randomBytes(LARGEST), effectType: "test.once" }));
+        const [lease] = await store.lease({ executorId: "executor-1", maxEffects: 1, leaseMs: 1000 });
+        await store.nack({
+          effectId: effect.effectId,
+          leaseToken: lease!.leaseToken,
+          error: "no",
+          reason: ReasonCode.ENGINE_REJECTED,
+          retryable: false,
+        });
+        ids.add(effect.effectId);
+        clock += 1000;
+      }
+      const seen: string[] = [];
+      let pageToken = "";
+      do {
+        const page = await store.listDeadLetters({ pageSize: 500, pageToken });
+        const bytes = toBinary(ListDeadLettersResponseSchema, create(ListDeadLettersResponseSchema, page));
+        expect(bytes.length).to.be.at.most(RESPONSE_LIMIT_BYTES);
+        expect(page.effects.length).to.equal(1);
+        seen.push(...page.effects.map((e) => e.effectId));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+      expect(seen).to.have.members([...ids]);
+      expect(seen.length).to.equal(ids.size);
     });
   });
 

@@ -119,30 +119,26 @@ export interface ChainVerdict {
   readonly problem: string;
 }
 
-/** Reads the records of one chain after a sequence number, in order; fewer than `pageSize` ends it. */
-export type PageReader = (afterSequence: bigint) => Promise<readonly StoredLink[]>;
-
 /**
- * Walks a whole chain page by page from its genesis and compares the end with the chain's head
- * (undefined when the reader cannot see it), so a removed tail is found as well as a changed row.
+ * Walks a whole chain page by page from its genesis (the pages of one chain in sequence order,
+ * read lazily, so memory holds one page whatever the chain's length) and compares the end with
+ * the chain's head (undefined when the reader cannot see it), so a removed tail is found as well
+ * as a changed row.
  */
 export async function verifyChain(
   tenantId: string,
-  readPage: PageReader,
-  pageSize: number,
+  pages: AsyncIterable<readonly StoredLink[]>,
   head: { readonly sequence: bigint; readonly hash: string } | undefined,
   onProgress?: (checked: bigint) => void,
 ): Promise<ChainVerdict> {
   let previous = { sequence: 0n, hash: genesisHash(tenantId) };
-  for (;;) {
-    const page = await readPage(previous.sequence);
+  for await (const page of pages) {
     const result = verifyLinks(page, previous);
     if ("problem" in result) {
       return { intact: false, recordsChecked: result.sequence - 1n, firstBadSequence: result.sequence, ...result };
     }
     previous = result;
     onProgress?.(previous.sequence);
-    if (page.length < pageSize) break;
   }
   if (head !== undefined && (head.sequence !== previous.sequence || head.hash !== previous.hash)) {
     const bad = previous.sequence + 1n;

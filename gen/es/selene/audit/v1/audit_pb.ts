@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file selene/audit/v1/audit.proto.
  */
 export const file_selene_audit_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChtzZWxlbmUvYXVkaXQvdjEvYXVkaXQucHJvdG8SD3NlbGVuZS5hdWRpdC52MSKgBAoKQXVkaXRFdmVudBIvCgRnYXRlGAEgASgOMhUuc2VsZW5lLmF1ZGl0LnYxLkdhdGVCCrpIB4IBBBABIAASNwoIZGVjaXNpb24YAiABKA4yGS5zZWxlbmUuYXVkaXQudjEuRGVjaXNpb25CCrpIB4IBBBABIAASNgoGcmVhc29uGAMgASgOMhwuc2VsZW5lLmtlcm5lbC52MS5SZWFzb25Db2RlQgi6SAWCAQIQARIZCgVhY3RvchgEIAEoCUIKukgHcgUQARiAEBI3CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARJYCgphdHRyaWJ1dGVzGAYgAygLMisuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQuQXR0cmlidXRlc0VudHJ5Qhe6SBSaAREQICIGcgQQARhAKgVyAxiACBI8CghldmVudF9pZBgHIAEoCUIqukgnciUQARjIATIeXltBLVphLXowLTldW0EtWmEtejAtOS5fOi8tXSokEjUKDGlucHV0X2RpZ2VzdBgIIAEoCUIfukgcchoyGF4oc2hhMjU2OlswLTlhLWZdezY0fSk/JBIaCgdwYXlsb2FkGAkgASgMQgm6SAZ6BBiAgAQaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihQIKCkF1ZGl0RW50cnkSRwoJdGVuYW50X2lkGAEgASgJQjS6SDFyLxABGD8yKV4oX3N5c3RlbXxbYS16MC05XShbYS16MC05LV0qW2EtejAtOV0pPykkEj8KDmNvcnJlbGF0aW9uX2lkGAIgASgJQie6SCRyIhABGEAyHF5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dKiQSOQoHdHVybl9pZBgDIAEoCUIoukglciMYQDIfXihbQS1aYS16MC05XVtBLVphLXowLTkuXy1dKik/JBIyCgVldmVudBgEIAEoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEV2ZW50Qga6SAPIAQEi8wEKC0F1ZGl0UmVjb3JkEhEKCXRlbmFudF9pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIPCgd0dXJuX2lkGAMgASgJEhAKCHNlcXVlbmNlGAQgASgEEioKBWV2ZW50GAUgASgLMhsuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQSEQoJcHJldl9oYXNoGAYgASgJEgwKBGhhc2gYByABKAkSLwoLcmVjb3JkZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGNvbnRyYWN0X3ZlcnNpb24YCSABKAkieQoNQXBwZW5kUmVxdWVzdBI0CghlbnZlbG9wZRgBIAEoCzIaLnNlbGVuZS5rZXJuZWwudjEuRW52ZWxvcGVCBrpIA8gBARIyCgVldmVudBgCIAEoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEV2ZW50Qga6SAPIAQEiRgoOQXBwZW5kUmVzcG9uc2USNAoGcmVjb3JkGAEgASgLMhwuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkQga6SAPIAQEiiwEKE0FwcGVuZEV2ZW50c1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESOAoHZW50cmllcxgCIAMoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEVudHJ5Qgq6SAeSAQQIARBAIkgKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEjAKCGFwcGVuZGVkGAEgAygLMh4uc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZGVkRXZlbnQiVAoNQXBwZW5kZWRFdmVudBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIc2VxdWVuY2UYAyABKAQSDAoEaGFzaBgEIAEoCSJPChFMaXN0Q2hhaW5zUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBASI+CglDaGFpbkhlYWQSEQoJdGVuYW50X2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEgwKBGhhc2gYAyABKAkiQAoSTGlzdENoYWluc1Jlc3BvbnNlEioKBmNoYWlucxgBIAMoCzIaLnNlbGVuZS5hdWRpdC52MS5DaGFpbkhlYWQiwQEKEUxpc3RFdmVudHNSZXF1ZXN0EjoKCGVudmVsb3BlGAEgASgLMiAuc2VsZW5lLmtlcm5lbC52MS5TeXN0ZW1FbnZlbG9wZUIGukgDyAEBEhoKCXRlbmFudF9pZBgCIAEoCUIHukgEcgIYPxIfCg5jb3JyZWxhdGlvbl9pZBgDIAEoCUIHukgEcgIYQBIWCg5hZnRlcl9zZXF1ZW5jZRgEIAEoBBIbCglwYWdlX3NpemUYBSABKA1CCLpIBSoDGOgHIkMKEkxpc3RFdmVudHNSZXNwb25zZRItCgdyZWNvcmRzGAEgAygLMhwuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkIm4KElZlcmlmeUNoYWluUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBARIcCgl0ZW5hbnRfaWQYAiABKAlCCbpIBnIEEAEYPyJaChNWZXJpZnlDaGFpblJlc3BvbnNlEg4KBmludGFjdBgBIAEoCBIXCg9yZWNvcmRzX2NoZWNrZWQYAiABKAQSGgoSZmlyc3RfYmFkX3NlcXVlbmNlGAMgASgEKvoBCgRHYXRlEhQKEEdBVEVfVU5TUEVDSUZJRUQQABIRCg1HQVRFX1ZBTElEQVRFEAESEQoNR0FURV9JREVOVElUWRACEhMKD0dBVEVfR09WRVJOQU5DRRADEg8KC0dBVEVfQlVER0VUEAQSEwoPR0FURV9VTkRFUlNUQU5EEAUSEAoMR0FURV9DTEFSSUZZEAYSDwoLR0FURV9BQ0NFU1MQBxIRCg1HQVRFX1NJTVVMQVRFEAgSEAoMR0FURV9DT05GSVJNEAkSDwoLR0FURV9DT01NSVQQChIPCgtHQVRFX0FOU1dFUhALEhEKDUdBVEVfT1BFUkFUT1IQDCpvCghEZWNpc2lvbhIYChRERUNJU0lPTl9VTlNQRUNJRklFRBAAEhEKDURFQ0lTSU9OX1BBU1MQARIRCg1ERUNJU0lPTl9ERU5ZEAISEAoMREVDSVNJT05fQVNLEAMSEQoNREVDSVNJT05fRkFJTBAEMtIDCgxBdWRpdFNlcnZpY2USSQoGQXBwZW5kEh4uc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZFJlcXVlc3QaHy5zZWxlbmUuYXVkaXQudjEuQXBwZW5kUmVzcG9uc2USYAoMQXBwZW5kRXZlbnRzEiQuc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZEV2ZW50c1JlcXVlc3QaJS5zZWxlbmUuYXVkaXQudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2UiA5ACAhJaCgpMaXN0Q2hhaW5zEiIuc2VsZW5lLmF1ZGl0LnYxLkxpc3RDaGFpbnNSZXF1ZXN0GiMuc2VsZW5lLmF1ZGl0LnYxLkxpc3RDaGFpbnNSZXNwb25zZSIDkAIBEloKCkxpc3RFdmVudHMSIi5zZWxlbmUuYXVkaXQudjEuTGlzdEV2ZW50c1JlcXVlc3QaIy5zZWxlbmUuYXVkaXQudjEuTGlzdEV2ZW50c1Jlc3BvbnNlIgOQAgESXQoLVmVyaWZ5Q2hhaW4SIy5zZWxlbmUuYXVkaXQudjEuVmVyaWZ5Q2hhaW5SZXF1ZXN0GiQuc2VsZW5lLmF1ZGl0LnYxLlZlcmlmeUNoYWluUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_selene_kernel_v1_envelope, file_selene_kernel_v1_reason]);
+  fileDesc("ChtzZWxlbmUvYXVkaXQvdjEvYXVkaXQucHJvdG8SD3NlbGVuZS5hdWRpdC52MSKgBAoKQXVkaXRFdmVudBIvCgRnYXRlGAEgASgOMhUuc2VsZW5lLmF1ZGl0LnYxLkdhdGVCCrpIB4IBBBABIAASNwoIZGVjaXNpb24YAiABKA4yGS5zZWxlbmUuYXVkaXQudjEuRGVjaXNpb25CCrpIB4IBBBABIAASNgoGcmVhc29uGAMgASgOMhwuc2VsZW5lLmtlcm5lbC52MS5SZWFzb25Db2RlQgi6SAWCAQIQARIZCgVhY3RvchgEIAEoCUIKukgHcgUQARiAEBI3CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARJYCgphdHRyaWJ1dGVzGAYgAygLMisuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQuQXR0cmlidXRlc0VudHJ5Qhe6SBSaAREQICIGcgQQARhAKgVyAxiACBI8CghldmVudF9pZBgHIAEoCUIqukgnciUQARjIATIeXltBLVphLXowLTldW0EtWmEtejAtOS5fOi8tXSokEjUKDGlucHV0X2RpZ2VzdBgIIAEoCUIfukgcchoyGF4oc2hhMjU2OlswLTlhLWZdezY0fSk/JBIaCgdwYXlsb2FkGAkgASgMQgm6SAZ6BBiAwAMaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihQIKCkF1ZGl0RW50cnkSRwoJdGVuYW50X2lkGAEgASgJQjS6SDFyLxABGD8yKV4oX3N5c3RlbXxbYS16MC05XShbYS16MC05LV0qW2EtejAtOV0pPykkEj8KDmNvcnJlbGF0aW9uX2lkGAIgASgJQie6SCRyIhABGEAyHF5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dKiQSOQoHdHVybl9pZBgDIAEoCUIoukglciMYQDIfXihbQS1aYS16MC05XVtBLVphLXowLTkuXy1dKik/JBIyCgVldmVudBgEIAEoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEV2ZW50Qga6SAPIAQEi8wEKC0F1ZGl0UmVjb3JkEhEKCXRlbmFudF9pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIPCgd0dXJuX2lkGAMgASgJEhAKCHNlcXVlbmNlGAQgASgEEioKBWV2ZW50GAUgASgLMhsuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0RXZlbnQSEQoJcHJldl9oYXNoGAYgASgJEgwKBGhhc2gYByABKAkSLwoLcmVjb3JkZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGNvbnRyYWN0X3ZlcnNpb24YCSABKAkieQoNQXBwZW5kUmVxdWVzdBI0CghlbnZlbG9wZRgBIAEoCzIaLnNlbGVuZS5rZXJuZWwudjEuRW52ZWxvcGVCBrpIA8gBARIyCgVldmVudBgCIAEoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEV2ZW50Qga6SAPIAQEiRgoOQXBwZW5kUmVzcG9uc2USNAoGcmVjb3JkGAEgASgLMhwuc2VsZW5lLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkQga6SAPIAQEiiwEKE0FwcGVuZEV2ZW50c1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESOAoHZW50cmllcxgCIAMoCzIbLnNlbGVuZS5hdWRpdC52MS5BdWRpdEVudHJ5Qgq6SAeSAQQIARBAIkgKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEjAKCGFwcGVuZGVkGAEgAygLMh4uc2VsZW5lLmF1ZGl0LnYxLkFwcGVuZGVkRXZlbnQiVAoNQXBwZW5kZWRFdmVudBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEAoIc2VxdWVuY2UYAyABKAQSDAoEaGFzaBgEIAEoCSKKAQoRTGlzdENoYWluc1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESGwoJcGFnZV9zaXplGAIgASgNQgi6SAUqAxjoBxIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAAiI+CglDaGFpbkhlYWQSEQoJdGVuYW50X2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEgwKBGhhc2gYAyABKAkiWQoSTGlzdENoYWluc1Jlc3BvbnNlEioKBmNoYWlucxgBIAMoCzIaLnNlbGVuZS5hdWRpdC52MS5DaGFpbkhlYWQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIt8BChFMaXN0RXZlbnRzUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBARIaCgl0ZW5hbnRfaWQYAiABKAlCB7pIBHICGD8SHwoOY29ycmVsYXRpb25faWQYAyABKAlCB7pIBHICGEASFgoOYWZ0ZXJfc2VxdWVuY2UYBCABKAQSGwoJcGFnZV9zaXplGAUgASgNQgi6SAUqAxjoBxIcCgpwYWdlX3Rva2VuGAYgASgJQgi6SAVyAxiAAiJcChJMaXN0RXZlbnRzUmVzcG9uc2USLQoHcmVjb3JkcxgBIAMoCzIcLnNlbGVuZS5hdWRpdC52MS5BdWRpdFJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkibgoSVmVyaWZ5Q2hhaW5SZXF1ZXN0EjoKCGVudmVsb3BlGAEgASgLMiAuc2VsZW5lLmtlcm5lbC52MS5TeXN0ZW1FbnZlbG9wZUIGukgDyAEBEhwKCXRlbmFudF9pZBgCIAEoCUIJukgGcgQQARg/IloKE1ZlcmlmeUNoYWluUmVzcG9uc2USDgoGaW50YWN0GAEgASgIEhcKD3JlY29yZHNfY2hlY2tlZBgCIAEoBBIaChJmaXJzdF9iYWRfc2VxdWVuY2UYAyABKAQq+gEKBEdhdGUSFAoQR0FURV9VTlNQRUNJRklFRBAAEhEKDUdBVEVfVkFMSURBVEUQARIRCg1HQVRFX0lERU5USVRZEAISEwoPR0FURV9HT1ZFUk5BTkNFEAMSDwoLR0FURV9CVURHRVQQBBITCg9HQVRFX1VOREVSU1RBTkQQBRIQCgxHQVRFX0NMQVJJRlkQBhIPCgtHQVRFX0FDQ0VTUxAHEhEKDUdBVEVfU0lNVUxBVEUQCBIQCgxHQVRFX0NPTkZJUk0QCRIPCgtHQVRFX0NPTU1JVBAKEg8KC0dBVEVfQU5TV0VSEAsSEQoNR0FURV9PUEVSQVRPUhAMKm8KCERlY2lzaW9uEhgKFERFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASEQoNREVDSVNJT05fUEFTUxABEhEKDURFQ0lTSU9OX0RFTlkQAhIQCgxERUNJU0lPTl9BU0sQAxIRCg1ERUNJU0lPTl9GQUlMEAQy0gMKDEF1ZGl0U2VydmljZRJJCgZBcHBlbmQSHi5zZWxlbmUuYXVkaXQudjEuQXBwZW5kUmVxdWVzdBofLnNlbGVuZS5hdWRpdC52MS5BcHBlbmRSZXNwb25zZRJgCgxBcHBlbmRFdmVudHMSJC5zZWxlbmUuYXVkaXQudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBolLnNlbGVuZS5hdWRpdC52MS5BcHBlbmRFdmVudHNSZXNwb25zZSIDkAICEloKCkxpc3RDaGFpbnMSIi5zZWxlbmUuYXVkaXQudjEuTGlzdENoYWluc1JlcXVlc3QaIy5zZWxlbmUuYXVkaXQudjEuTGlzdENoYWluc1Jlc3BvbnNlIgOQAgESWgoKTGlzdEV2ZW50cxIiLnNlbGVuZS5hdWRpdC52MS5MaXN0RXZlbnRzUmVxdWVzdBojLnNlbGVuZS5hdWRpdC52MS5MaXN0RXZlbnRzUmVzcG9uc2UiA5ACARJdCgtWZXJpZnlDaGFpbhIjLnNlbGVuZS5hdWRpdC52MS5WZXJpZnlDaGFpblJlcXVlc3QaJC5zZWxlbmUuYXVkaXQudjEuVmVyaWZ5Q2hhaW5SZXNwb25zZSIDkAIBYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_selene_kernel_v1_envelope, file_selene_kernel_v1_reason]);
 
 /**
  * AuditEvent is one gate decision.
@@ -83,7 +83,9 @@ export type AuditEvent = Message<"selene.audit.v1.AuditEvent"> & {
   inputDigest: string;
 
   /**
-   * What replay needs to re-run the decision (an engine's serialized response, say); bounded.
+   * What replay needs to re-run the decision (an engine's serialized response, say). Bounded so
+   * that the stored record fits one ListEvents page (64 KiB): the ledger also refuses, with
+   * MESSAGE_TOO_LARGE, an event whose record would not, whatever its other fields hold.
    *
    * @generated from field: bytes payload = 9;
    */
@@ -358,7 +360,7 @@ export const AppendedEventSchema: GenMessage<AppendedEvent> = /*@__PURE__*/
   messageDesc(file_selene_audit_v1_audit, 7);
 
 /**
- * ListChainsRequest lists the chains.
+ * ListChainsRequest lists the chains, a page at a time.
  *
  * @generated from message selene.audit.v1.ListChainsRequest
  */
@@ -369,6 +371,20 @@ export type ListChainsRequest = Message<"selene.audit.v1.ListChainsRequest"> & {
    * @generated from field: selene.kernel.v1.SystemEnvelope envelope = 1;
    */
   envelope?: SystemEnvelope | undefined;
+
+  /**
+   * At most this many (0: 1000); a page also ends before it would pass the response size limit.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * From a previous response (since 1.1).
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -414,7 +430,7 @@ export const ChainHeadSchema: GenMessage<ChainHead> = /*@__PURE__*/
   messageDesc(file_selene_audit_v1_audit, 9);
 
 /**
- * ListChainsResponse lists every chain, in byte order of tenant id.
+ * ListChainsResponse is one page of chains, in byte order of tenant id.
  *
  * @generated from message selene.audit.v1.ListChainsResponse
  */
@@ -425,6 +441,14 @@ export type ListChainsResponse = Message<"selene.audit.v1.ListChainsResponse"> &
    * @generated from field: repeated selene.audit.v1.ChainHead chains = 1;
    */
   chains: ChainHead[];
+
+  /**
+   * The next page, empty at the end (since 1.1; a 1.0 reader gets every chain in one page, or
+   * MESSAGE_TOO_LARGE when they do not fit).
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -463,18 +487,26 @@ export type ListEventsRequest = Message<"selene.audit.v1.ListEventsRequest"> & {
   correlationId: string;
 
   /**
-   * Records after this sequence number.
+   * Records after this sequence number (with tenant_id; ignored when page_token is set).
    *
    * @generated from field: uint64 after_sequence = 4;
    */
   afterSequence: bigint;
 
   /**
-   * At most this many.
+   * At most this many (0: 100); a page also ends before it would pass the response size limit
+   * (64 KiB), so a short page is not the end: next_page_token is.
    *
    * @generated from field: uint32 page_size = 5;
    */
   pageSize: number;
+
+  /**
+   * From a previous response to the same query (since 1.1).
+   *
+   * @generated from field: string page_token = 6;
+   */
+  pageToken: string;
 };
 
 /**
@@ -496,6 +528,14 @@ export type ListEventsResponse = Message<"selene.audit.v1.ListEventsResponse"> &
    * @generated from field: repeated selene.audit.v1.AuditRecord records = 1;
    */
   records: AuditRecord[];
+
+  /**
+   * The next page, empty at the end (since 1.1; a 1.0 reader, which knows no token, gets a page
+   * of page_size records or MESSAGE_TOO_LARGE naming page_size when they do not fit).
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
