@@ -14,6 +14,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
+import { CURRENT_CONTRACT_VERSION } from "../services/runtime/contract-version.js";
 import { runDemoConversation } from "./demo-conversation.js";
 import {
   connectAddress,
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
     say(
       `      curl --cacert ${pkiDir}/ca.crt --cert ${pkiDir}/demo-app.crt --key ${pkiDir}/demo-app.key \\\n` +
         `        -H 'content-type: application/json' https://localhost:${connectAddress(portOffset).split(":")[1]}/selene.os.v1.TurnService/SubmitTurn \\\n` +
-        `        -d '{"envelope":{"contractVersion":{"major":1},"tenantId":"demo","userId":"me","correlationId":"c1","turnId":"t1","idempotencyKey":"k1"},"text":"convert 5 km to miles"}'`,
+        `        -d '{"envelope":{"contractVersion":${JSON.stringify(CURRENT_CONTRACT_VERSION)},"tenantId":"demo","userId":"me","correlationId":"c1","turnId":"t1","idempotencyKey":"k1"},"text":"convert 5 km to miles"}'`,
     );
     await new Promise<void>((resolveStop) => {
       process.once("SIGINT", () => resolveStop());
