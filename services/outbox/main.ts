@@ -26,7 +26,8 @@ const pool = createDatabasePool(config.databaseUrl, logger);
 await assertServiceLogin(pool);
 const store = createEffectStore(pool, config.retryPolicies);
 const validator = createBoundaryValidator();
-const audit = createAuditClient(config.auditAddress, config.pkiDir, "outbox", validator);
+const credentials = { refreshIntervalMs: config.tls.refreshIntervalMs };
+const audit = createAuditClient(config.auditAddress, config.pkiDir, "outbox", validator, credentials);
 const relay = startAuditRelay(pool, audit, logger.child({ component: "audit-relay" }), {
   actor: spiffeIdOf("outbox"),
   idleMs: 200,
@@ -37,6 +38,7 @@ const server = await startGrpcServer({
   address: config.address,
   healthAddress: config.healthAddress,
   credentials: serverCredentials(config.pkiDir, config.name, {
+    ...credentials,
     onReload: (reload) => logger.info({ reload }, "certificate reloaded"),
   }),
   services: [
@@ -46,6 +48,7 @@ const server = await startGrpcServer({
     },
   ],
   logger,
+  maxConnectionAgeMs: config.tls.maxConnectionAgeMs,
 });
 
 // The retention job: done and discarded effects leave after the retention; their history stays.
