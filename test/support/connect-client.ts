@@ -72,38 +72,65 @@ export interface ConnectTestClient {
   close(): void;
 }
 
-/** Connects to `address` (host:port) presenting `certName`'s certificate, expecting the router. */
+/**
+ * Connects to `address` (host:port) presenting `certName`'s certificate, expecting the router. Like
+ * any HTTP/2 client it opens a new session when the server ended the last one (GOAWAY at its
+ * maximum age), and sends again a request the server refused unprocessed.
+ */
 export function aConnectClient(address: string, pkiDir: string, certName = "demo-app"): ConnectTestClient {
   const files = pkiFiles(pkiDir, certName);
-  const session: ClientHttp2Session = connect(`https://${address}`, {
-    ca: readFileSync(files.ca),
-    cert: readFileSync(files.cert),
-    key: readFileSync(files.key),
-    servername: "router",
-    checkServerIdentity: serverIdentityCheck(spiffeIdOf("router")),
-  });
-  session.on("error", () => {}); // a call in flight reports it
-  return {
-    post(path, body, headers = {}) {
-      return new Promise((resolve, reject) => {
-        const stream = session.request({
-          [constants.HTTP2_HEADER_METHOD]: "POST",
-          [constants.HTTP2_HEADER_PATH]: path,
-          "content-type": "application/json",
-          ...headers,
-        });
-        const chunks: Buffer[] = [];
-        let answer: Omit<HttpAnswer, "body"> | undefined;
-        stream.on("response", (h) => {
-          answer = { status: Number(h[":status"]), headers: h as HttpAnswer["headers"] };
-        });
-        stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-        stream.on("end", () => resolve({ ...answer!, body: Buffer.concat(chunks) }));
-        stream.on("error", reject);
-        stream.end(typeof body === "string" ? Buffer.from(body) : Buffer.from(body));
+  const open = (): ClientHttp2Session => {
+    const opened = connect(`https://${address}`, {
+      ca: readFileSync(files.ca),
+      cert: readFileSync(files.cert),
+      key: readFileSync(files.key),
+      servername: "router",
+      checkServerIdentity: serverIdentityCheck(spiffeIdOf("router")),
+    });
+    opened.on("error", () => {}); // a call in flight reports it
+    opened.on("goaway", () => {
+      if (session === opened) session = undefined;
+    });
+    return opened;
+  };
+  let session: ClientHttp2Session | undefined;
+  const current = () => {
+    if (session === undefined || session.closed || session.destroyed) session = open();
+    return session;
+  };
+  const once = (path: string, body: Uint8Array | string, headers: Record<string, string>) =>
+    new Promise<HttpAnswer>((resolve, reject) => {
+      const stream = current().request({
+        [constants.HTTP2_HEADER_METHOD]: "POST",
+        [constants.HTTP2_HEADER_PATH]: path,
+        "content-type": "application/json",
+        ...headers,
       });
+      const chunks: Buffer[] = [];
+      let answer: Omit<HttpAnswer, "body"> | undefined;
+      stream.on("response", (h) => {
+        answer = { status: Number(h[":status"]), headers: h as HttpAnswer["headers"] };
+      });
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("end", () => resolve({ ...answer!, body: Buffer.concat(chunks) }));
+      stream.on("error", reject);
+      stream.end(typeof body === "string" ? Buffer.from(body) : Buffer.from(body));
+    });
+  return {
+    async post(path, body, headers = {}) {
+      try {
+        return await once(path, body, headers);
+      } catch (e) {
+        const { code, message } = e as { code?: string; message?: string };
+        const unprocessed =
+          code === "ERR_HTTP2_GOAWAY_SESSION" ||
+          (code === "ERR_HTTP2_STREAM_ERROR" && String(message).includes("REFUSED_STREAM"));
+        if (!unprocessed) throw e;
+        session = undefined;
+        return once(path, body, headers);
+      }
     },
-    close: () => session.close(),
+    close: () => session?.close(),
   };
 }
 

@@ -6,7 +6,7 @@
  * connections older than a maximum age are ended gracefully (HTTP/2 GOAWAY,
  * `connection: close` on HTTP/1.1) so that clients handshake again.
  */
-import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from "node:http2";
+import { constants, createSecureServer, type Http2SecureServer, type ServerHttp2Session } from "node:http2";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "../logger.js";
 import { type CredentialOptions, watchTlsMaterial } from "../tls-credentials.js";
@@ -37,9 +37,30 @@ export interface RunningConnectServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** How long calls in flight on a connection past its age may still run. */
+const CONNECTION_AGE_GRACE_MS = 30_000;
+
 /** The age at which one connection is ended: the maximum, less up to a tenth, so connections do not end together. */
 function ageOf(maxAgeMs: number): number {
   return maxAgeMs - Math.floor(Math.random() * (maxAgeMs / 10));
+}
+
+/**
+ * Ends an HTTP/2 session gracefully, as grpc-js does at a connection's maximum age: a GOAWAY that
+ * still admits every stream the client may have sent before it saw it, then close (no new streams;
+ * those in flight finish), then a reset after the grace period.
+ */
+function retire(session: ServerHttp2Session): NodeJS.Timeout | undefined {
+  try {
+    session.goaway(constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+  } catch {
+    session.destroy(); // already closing
+    return undefined;
+  }
+  session.close();
+  const grace = setTimeout(() => session.destroy(), CONNECTION_AGE_GRACE_MS);
+  grace.unref();
+  return grace;
 }
 
 /** Starts serving; resolves once the port is bound. */
@@ -72,10 +93,12 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
 
   server.on("session", (session: ServerHttp2Session) => {
     sessions.add(session);
-    const timer = maxAge === undefined ? undefined : setTimeout(() => session.close(), ageOf(maxAge));
+    let grace: NodeJS.Timeout | undefined;
+    const timer = maxAge === undefined ? undefined : setTimeout(() => (grace = retire(session)), ageOf(maxAge));
     timer?.unref();
     session.once("close", () => {
       clearTimeout(timer);
+      clearTimeout(grace);
       sessions.delete(session);
     });
   });
