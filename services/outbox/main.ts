@@ -11,6 +11,7 @@ import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
+import { createRefusalAudit } from "../runtime/refusal-audit.js";
 import { assertServiceLogin } from "../runtime/service-login.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
@@ -28,6 +29,11 @@ const store = createEffectStore(pool, config.retryPolicies);
 const validator = createBoundaryValidator();
 const credentials = { refreshIntervalMs: config.tls.refreshIntervalMs };
 const audit = createAuditClient(config.auditAddress, config.pkiDir, "outbox", validator, credentials);
+const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-audit" }), {
+  actor: spiffeIdOf("outbox"),
+  intervalMs: 100,
+  maxPending: 10_000,
+});
 const relay = startAuditRelay(pool, audit, logger.child({ component: "audit-relay" }), {
   actor: spiffeIdOf("outbox"),
   idleMs: 200,
@@ -44,7 +50,7 @@ const server = await startGrpcServer({
   services: [
     {
       service: OutboxService,
-      implementation: outboxServiceImplementation(store, { validator, logger }),
+      implementation: outboxServiceImplementation(store, { validator, logger, onRefused: refusals.record }),
     },
   ],
   logger,
@@ -64,6 +70,7 @@ purge.unref();
 onShutdown(logger, async () => {
   clearInterval(purge);
   await server.shutdown();
+  await refusals.flush();
   await relay.stop();
   audit.close();
   await pool.end();

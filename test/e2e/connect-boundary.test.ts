@@ -1,15 +1,17 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { base64Decode } from "@bufbuild/protobuf/wire";
-import { Metadata } from "@grpc/grpc-js";
+import { Client, Metadata } from "@grpc/grpc-js";
 import { expect } from "chai";
-import { connectAddress } from "../../deploy/mesh-processes.js";
+import { connectAddress, grpcAddress } from "../../deploy/mesh-processes.js";
 import { type AuditRecord, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { type ErrorDetail, ErrorDetailSchema } from "../../gen/es/selene/kernel/v1/error_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnRequestSchema, SubmitTurnResponseSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { connectAudit, operatorEnvelope } from "../../services/cli/cli-connection.js";
 import type { AuditClient } from "../../services/runtime/audit-client.js";
+import { clientCredentials } from "../../services/runtime/tls-credentials.js";
 import { CORRELATION_KEY } from "../../services/runtime/unary-service.js";
+import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import {
   aConnectClient,
   aRawGrpcClient,
@@ -203,6 +205,35 @@ describe("mesh end to end: the Connect port runs the gRPC port's boundary", func
     expect((await recordsOf(ids.badCaller)).map(shape)).to.deep.equal([badCaller]);
     expect((await recordsOf(ids.grpcBody)).map(shape)).to.deep.equal([badBody]);
     expect((await recordsOf(ids.grpcCaller)).map(shape)).to.deep.equal([badCaller]);
+  });
+
+  it("records the outbox's refusals in the _system chain as well: every server runs the same boundary", async () => {
+    const correlationId = id("outbox-refused");
+    const intruder = new Client(
+      grpcAddress("outbox", mesh.layout.portOffset),
+      clientCredentials(mesh.pkiDir, "demo-app", spiffeIdOf("outbox")),
+      { "grpc.ssl_target_name_override": "outbox" },
+    );
+    const metadata = new Metadata();
+    metadata.set(CORRELATION_KEY, correlationId);
+    try {
+      const said = await grpcVerdict(
+        intruder,
+        "/selene.outbox.v1.OutboxService/ListDeadLetters",
+        new Uint8Array(),
+        metadata,
+      );
+      expect(said.reason).to.equal("CALLER_NOT_ALLOWED");
+    } finally {
+      intruder.close();
+    }
+    const [record] = await recordsOf(correlationId);
+    expect(record?.tenantId).to.equal("_system");
+    expect(record?.event?.actor).to.equal(spiffeIdOf("outbox"));
+    expect(record?.event?.attributes).to.deep.equal({
+      caller: spiffeIdOf("demo-app"),
+      method: "/selene.outbox.v1.OutboxService/ListDeadLetters",
+    });
   });
 
   /** The ledger's records of `correlationId`, once there are some (refusals are appended off the request path). */
