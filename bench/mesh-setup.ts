@@ -29,8 +29,8 @@ import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../services/runtime/local-ports
 /** The server used when DATABASE_URL is unset (the one the integration tests use). */
 export const LOCAL_SERVER_URL = "postgres://postgres@127.0.0.1:5432/test";
 
-/** The repository root: this file is dist/bench/mesh-setup.js once compiled. */
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The repository root: this file is dist/bench/mesh-setup.js once compiled, bench/mesh-setup.ts under tsx (tests). */
+const ROOT = fileURLToPath(new URL(import.meta.url.includes("/dist/bench/") ? "../.." : "..", import.meta.url));
 
 /** How to start a benchmark mesh. */
 export interface BenchMeshOptions {

@@ -9,6 +9,7 @@
  */
 import { Metadata, status } from "@grpc/grpc-js";
 import { context, ROOT_CONTEXT, trace } from "@opentelemetry/api";
+import { grpcCallMetadata } from "../services/runtime/boundary/call-metadata.js";
 import { clientRpcRecorder, serverRpcRecorder } from "../services/runtime/rpc-metrics.js";
 import { endRpcCall } from "../services/runtime/rpc-outcome.js";
 import { startClientSpan, startServerSpan } from "../services/runtime/rpc-span.js";
@@ -26,12 +27,15 @@ const noop = () => {};
 
 function serverHop(): void {
   const started = performance.now();
-  const span = startServerSpan(METHOD, extractTraceContext(incoming));
+  const span = startServerSpan(METHOD, extractTraceContext(grpcCallMetadata(incoming)));
   context.with(trace.setSpan(ROOT_CONTEXT, span), noop);
   endRpcCall(served, span, started, status.OK, undefined);
 }
 
-const callerContext = trace.setSpan(ROOT_CONTEXT, startServerSpan(METHOD, extractTraceContext(incoming)));
+const callerContext = trace.setSpan(
+  ROOT_CONTEXT,
+  startServerSpan(METHOD, extractTraceContext(grpcCallMetadata(incoming))),
+);
 function outgoingCall(): void {
   const started = performance.now();
   const span = startClientSpan(METHOD, "tools", callerContext);

@@ -15,11 +15,12 @@ import {
 } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import type { ContractVersion } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { implementService } from "../runtime/boundary/grpc-adapter.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import type { Logger } from "../runtime/logger.js";
 import { SYSTEM_CHAIN } from "../runtime/refusal-audit.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import { allowOnly, type CallContext, implementService, type ServiceHandlers } from "../runtime/unary-service.js";
+import { allowOnly, type CallContext, type ServiceHandlers } from "../runtime/unary-service.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { type AuditLedger, createAuditLedger, type LedgerEntry } from "./audit-ledger.js";
 import { listChainsPage, listEventsPage } from "./ledger-pages.js";

@@ -22,10 +22,12 @@ const server = await startGrpcServer({
   address: config.address,
   healthAddress: config.healthAddress,
   credentials: serverCredentials(config.pkiDir, config.name, {
+    refreshIntervalMs: config.tls.refreshIntervalMs,
     onReload: (reload) => logger.info({ reload }, "certificate reloaded"),
   }),
   services: [auditService(pool, logger)],
   logger,
+  maxConnectionAgeMs: config.tls.maxConnectionAgeMs,
 });
 
 onShutdown(logger, async () => {

@@ -11,6 +11,7 @@ import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
+import { createRefusalAudit } from "../runtime/refusal-audit.js";
 import { assertServiceLogin } from "../runtime/service-login.js";
 import { serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
@@ -26,7 +27,13 @@ const pool = createDatabasePool(config.databaseUrl, logger);
 await assertServiceLogin(pool);
 const store = createEffectStore(pool, config.retryPolicies);
 const validator = createBoundaryValidator();
-const audit = createAuditClient(config.auditAddress, config.pkiDir, "outbox", validator);
+const credentials = { refreshIntervalMs: config.tls.refreshIntervalMs };
+const audit = createAuditClient(config.auditAddress, config.pkiDir, "outbox", validator, credentials);
+const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-audit" }), {
+  actor: spiffeIdOf("outbox"),
+  intervalMs: 100,
+  maxPending: 10_000,
+});
 const relay = startAuditRelay(pool, audit, logger.child({ component: "audit-relay" }), {
   actor: spiffeIdOf("outbox"),
   idleMs: 200,
@@ -37,15 +44,17 @@ const server = await startGrpcServer({
   address: config.address,
   healthAddress: config.healthAddress,
   credentials: serverCredentials(config.pkiDir, config.name, {
+    ...credentials,
     onReload: (reload) => logger.info({ reload }, "certificate reloaded"),
   }),
   services: [
     {
       service: OutboxService,
-      implementation: outboxServiceImplementation(store, { validator, logger }),
+      implementation: outboxServiceImplementation(store, { validator, logger, onRefused: refusals.record }),
     },
   ],
   logger,
+  maxConnectionAgeMs: config.tls.maxConnectionAgeMs,
 });
 
 // The retention job: done and discarded effects leave after the retention; their history stays.
@@ -61,6 +70,7 @@ purge.unref();
 onShutdown(logger, async () => {
   clearInterval(purge);
   await server.shutdown();
+  await refusals.flush();
   await relay.stop();
   audit.close();
   await pool.end();

@@ -7,10 +7,11 @@
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { implementService } from "../runtime/boundary/grpc-adapter.js";
 import type { BoundaryValidator } from "../runtime/boundary-validator.js";
 import type { Logger } from "../runtime/logger.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import { allowOnly, type CallContext, implementService, type ServiceHandlers } from "../runtime/unary-service.js";
+import { allowOnly, type BoundaryRefusal, type CallContext, type ServiceHandlers } from "../runtime/unary-service.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import type { EffectStore } from "./effect-store.js";
 
@@ -21,6 +22,8 @@ export type OutboxHandlers = ServiceHandlers<(typeof OutboxService)["method"]>;
 export interface OutboxServiceOptions {
   readonly validator: BoundaryValidator;
   readonly logger: Logger;
+  /** Told of every call refused at the boundary, to record it in the audit ledger. */
+  readonly onRefused?: (refusal: BoundaryRefusal) => void;
 }
 
 /** Refuses a caller that the shared allow-list admitted but this method is not for. */
@@ -105,5 +108,6 @@ export function outboxServiceImplementation(
     logger: options.logger,
     authorize: allowOnly([spiffeIdOf("router"), spiffeIdOf("operator")]),
     self: spiffeIdOf("outbox"),
+    ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused }),
   });
 }

@@ -5,6 +5,7 @@ import {
   ConfigError,
   type Env,
   readAddress,
+  readPositiveMs,
   readServiceConfig,
   type ServiceConfig,
 } from "../runtime/service-config.js";
@@ -64,12 +65,6 @@ function readClientTenants(env: Env): ReadonlyMap<string, string> {
     map.set(id, tenant);
   }
   return map;
-}
-
-function readPositiveMs(env: Env, variable: string, fallback: number): number {
-  const value = Number(env[variable] ?? fallback);
-  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${variable} must be a positive integer (ms)`);
-  return value;
 }
 
 function readAuditSwitch(env: Env): boolean {

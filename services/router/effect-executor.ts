@@ -12,6 +12,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { CommitRequestSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { toSeleneError } from "../runtime/boundary/to-selene-error.js";
 import { CURRENT_CONTRACT_VERSION } from "../runtime/contract-version.js";
 import type { Logger } from "../runtime/logger.js";
 import { SeleneError } from "../runtime/selene-error.js";
@@ -75,7 +76,7 @@ export function startEffectExecutor(
       );
       log.info({ attempt: effect.attempts, deduplicated: result.deduplicated }, "effect done");
     } catch (e) {
-      const error = e instanceof SeleneError ? e : new SeleneError(ReasonCode.INTERNAL, "commit failed", { cause: e });
+      const error = toSeleneError(e);
       log.warn(
         { reason: error.reasonName, retryable: error.retryable, attempt: effect.attempts },
         "effect attempt failed",

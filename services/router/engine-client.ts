@@ -8,7 +8,7 @@
 import { EngineService } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { BoundaryValidator } from "../runtime/boundary-validator.js";
-import { clientCredentials } from "../runtime/tls-credentials.js";
+import { type CredentialOptions, clientCredentials } from "../runtime/tls-credentials.js";
 import { createUnaryClient, type UnaryClient } from "../runtime/unary-client.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import type { EngineName } from "./config.js";
@@ -23,17 +23,18 @@ const ENGINE_FAULTS = {
   invalidResponse: ReasonCode.ENGINE_INVALID_RESPONSE,
 } as const;
 
-/** Creates the router's client of engine `name` at `address`. */
+/** Creates the router's client of engine `name` at `address`; `tls` says how it follows certificate rotation. */
 export function createEngineClient(
   name: EngineName,
   address: string,
   pkiDir: string,
   validator: BoundaryValidator,
+  tls: CredentialOptions = {},
 ): EngineClient {
   return createUnaryClient(EngineService, {
     address,
     serverName: name,
-    credentials: clientCredentials(pkiDir, "router", spiffeIdOf(name)),
+    credentials: clientCredentials(pkiDir, "router", spiffeIdOf(name), tls),
     validator,
     faults: ENGINE_FAULTS,
   });

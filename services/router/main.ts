@@ -5,6 +5,8 @@
 import { TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { createAuditClient } from "../runtime/audit-client.js";
 import { countUnrecorded } from "../runtime/audit-degraded.js";
+import { startConnectServer } from "../runtime/boundary/connect-server.js";
+import { grpcImplementation } from "../runtime/boundary/grpc-adapter.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
 import { createDatabasePool } from "../runtime/database-pool.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
@@ -13,11 +15,10 @@ import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { createRefusalAudit } from "../runtime/refusal-audit.js";
 import { assertServiceLogin } from "../runtime/service-login.js";
-import { serverCredentials } from "../runtime/tls-credentials.js";
+import { type CredentialReload, serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { createAuditBatcher } from "./audit-batcher.js";
 import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
-import { startConnectServer } from "./connect-server.js";
 import { crashHook } from "./crash-points.js";
 import { startEffectExecutor } from "./effect-executor.js";
 import { createEngineClient, type EngineClient } from "./engine-client.js";
@@ -26,7 +27,7 @@ import { createOutboxClient } from "./outbox-client.js";
 import { createSimulationStore } from "./simulation-store.js";
 import { createTurnPipeline } from "./turn-pipeline.js";
 import { createTurnRecords } from "./turn-records.js";
-import { turnServiceImplementation } from "./turn-service.js";
+import { turnServiceBoundary } from "./turn-service.js";
 
 const config = readRouterConfig(process.env);
 const logger = createLogger("router", config.logLevel);
@@ -35,13 +36,18 @@ const validator = createBoundaryValidator();
 const pool = createDatabasePool(config.databaseUrl, logger);
 await assertServiceLogin(pool);
 
+// Every client and server re-reads its certificate files this often, so rotation needs no restart.
+const credentials = { refreshIntervalMs: config.tls.refreshIntervalMs };
 const clients = Object.fromEntries(
-  ENGINE_NAMES.map((name) => [name, createEngineClient(name, config.engines[name], config.pkiDir, validator)]),
+  ENGINE_NAMES.map((name) => [
+    name,
+    createEngineClient(name, config.engines[name], config.pkiDir, validator, credentials),
+  ]),
 ) as Record<EngineName, EngineClient>;
 const registry = createEngineRegistry(clients);
 await registry.describeAll(logger, Date.now() + 3000);
 
-const outbox = createOutboxClient(config.outboxAddress, config.pkiDir, validator);
+const outbox = createOutboxClient(config.outboxAddress, config.pkiDir, validator, credentials);
 const crash = crashHook(config.crashAt);
 const executor = startEffectExecutor(outbox, registry, logger.child({ component: "executor" }), {
   executorId: config.executorId,
@@ -51,7 +57,7 @@ const executor = startEffectExecutor(outbox, registry, logger.child({ component:
   commitTimeoutMs: 5000,
   crash,
 });
-const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator);
+const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator, credentials);
 if (!config.auditEnabled) logger.warn("SELENE_AUDIT=off: turns are not audited and every effect is refused");
 const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-audit" }), {
   actor: spiffeIdOf("router"),
@@ -86,28 +92,25 @@ const purge = setInterval(() => {
 }, 60_000);
 purge.unref();
 
+const turnService = turnServiceBoundary(submitTurn, config.clientTenants, validator, logger, refusals.record);
+const reloaded = (endpoint: string) => (reload: CredentialReload) =>
+  logger.info({ reload, endpoint }, "certificate reloaded");
 const grpcServer = await startGrpcServer({
   address: config.address,
   healthAddress: config.healthAddress,
-  credentials: serverCredentials(config.pkiDir, "router", {
-    onReload: (reload) => logger.info({ reload }, "certificate reloaded"),
-  }),
-  services: [
-    {
-      service: TurnService,
-      implementation: turnServiceImplementation(submitTurn, config.clientTenants, validator, logger, refusals.record),
-    },
-  ],
+  credentials: serverCredentials(config.pkiDir, "router", { ...credentials, onReload: reloaded("grpc") }),
+  services: [{ service: TurnService, implementation: grpcImplementation(turnService) }],
   logger,
+  maxConnectionAgeMs: config.tls.maxConnectionAgeMs,
 });
-const [connectHost, connectPort] = config.connectAddress.split(/:(?=\d+$)/) as [string, string];
-const connect = await startConnectServer(submitTurn, {
-  host: connectHost,
-  port: Number(connectPort),
+const connect = await startConnectServer({
+  address: config.connectAddress,
   pkiDir: config.pkiDir,
-  clientTenants: config.clientTenants,
-  validator,
+  name: "router",
+  boundaries: [turnService],
   logger,
+  credentials: { ...credentials, onReload: reloaded("connect") },
+  maxConnectionAgeMs: config.tls.maxConnectionAgeMs,
 });
 
 onShutdown(logger, async () => {

@@ -18,7 +18,7 @@ import { Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { CapabilityKind } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { SubmitTurnRequest } from "../../gen/es/selene/os/v1/turn_pb.js";
-import { SeleneError } from "../runtime/selene-error.js";
+import { toSeleneError } from "../runtime/boundary/to-selene-error.js";
 import type { Outcome } from "../runtime/turn-decisions/turn-decisions.js";
 import type { CallContext } from "../runtime/unary-service.js";
 import type { CrashHook } from "./crash-points.js";
@@ -92,9 +92,10 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
       return await run();
     } catch (e) {
       if (turn.trail.decisionAt(gate) !== Decision.DENY) {
-        const error = e instanceof SeleneError ? e : undefined;
-        turn.trail.record(gate, error !== undefined && REFUSALS.has(error.status) ? Decision.DENY : Decision.FAIL, {
-          reason: error?.reason ?? ReasonCode.INTERNAL,
+        // The reason the caller is told (the boundary's one mapping), so the ledger and the wire agree.
+        const error = toSeleneError(e);
+        turn.trail.record(gate, REFUSALS.has(error.status) ? Decision.DENY : Decision.FAIL, {
+          reason: error.reason,
           attributes: { caller: turn.caller },
         });
       }

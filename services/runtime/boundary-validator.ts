@@ -34,8 +34,16 @@ export type Verdict<T> =
 
 /** Validates messages at a boundary. */
 export interface BoundaryValidator {
-  /** Decodes and validates `bytes` as `schema`; never throws. */
-  validate<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array): Verdict<MessageShape<Desc>>;
+  /**
+   * Decodes and validates `bytes` as `schema`; never throws. `unknownOutside` lists unknown fields
+   * the bytes cannot show (the members of a JSON request that name no field), reported as the
+   * bytes' own unknown fields are.
+   */
+  validate<Desc extends DescMessage>(
+    schema: Desc,
+    bytes: Uint8Array,
+    unknownOutside?: readonly Violation[],
+  ): Verdict<MessageShape<Desc>>;
   /** The size limit in force. */
   readonly maxMessageBytes: number;
   /** The contract versions accepted. */
@@ -48,9 +56,13 @@ export function createBoundaryValidator(options: BoundaryOptions = {}): Boundary
   const versions = options.versions ?? supportedRange();
   const rules = createValidator({ regexMatch: contractRegexMatch });
 
-  function validate<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array): Verdict<MessageShape<Desc>> {
+  function validate<Desc extends DescMessage>(
+    schema: Desc,
+    bytes: Uint8Array,
+    unknownOutside: readonly Violation[] = [],
+  ): Verdict<MessageShape<Desc>> {
     try {
-      return { ok: true, message: check(schema, bytes) };
+      return { ok: true, message: check(schema, bytes, unknownOutside) };
     } catch (e) {
       if (e instanceof SeleneError) return { ok: false, error: e };
       // A fault in the validator itself: say nothing about internals on the wire.
@@ -61,7 +73,11 @@ export function createBoundaryValidator(options: BoundaryOptions = {}): Boundary
     }
   }
 
-  function check<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array): MessageShape<Desc> {
+  function check<Desc extends DescMessage>(
+    schema: Desc,
+    bytes: Uint8Array,
+    unknownOutside: readonly Violation[],
+  ): MessageShape<Desc> {
     if (bytes.length > maxMessageBytes) {
       throw new SeleneError(
         ReasonCode.MESSAGE_TOO_LARGE,
@@ -72,13 +88,13 @@ export function createBoundaryValidator(options: BoundaryOptions = {}): Boundary
     const unknown = scan(schema, bytes);
     const message = decode(schema, bytes);
     checkVersion(schema, message, versions);
-    if (unknown.length > 0) {
+    if (unknown.length > 0 || unknownOutside.length > 0) {
       const violations = unknown.map((u) => ({
         fieldPath: u.path,
         ruleId: "unknown_field",
         message: `unknown field number ${u.fieldNumber} (${wireTypeName(u.wireType)})`,
       }));
-      throw violationError(ReasonCode.UNKNOWN_FIELD, violations);
+      throw violationError(ReasonCode.UNKNOWN_FIELD, [...violations, ...unknownOutside]);
     }
     checkRules(rules, schema, message);
     return message;

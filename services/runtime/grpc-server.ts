@@ -34,7 +34,15 @@ export interface GrpcServerOptions {
   readonly logger: Logger;
   /** Largest request accepted by the transport; the boundary validator applies its own limit below it. */
   readonly maxReceiveBytes?: number;
+  /**
+   * Connections older than this are ended gracefully (GOAWAY; calls in flight get `graceMs` more),
+   * so clients handshake again and both ends present the certificates in use after a rotation.
+   */
+  readonly maxConnectionAgeMs?: number;
 }
+
+/** How long calls in flight on a connection past its age may still run. */
+const CONNECTION_AGE_GRACE_MS = 30_000;
 
 /** A running server. */
 export interface RunningGrpcServer {
@@ -88,7 +96,15 @@ function forceAfter(server: Server, graceMs: number): Promise<void> {
 /** Starts serving; resolves once both ports are bound. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const maxReceive = options.maxReceiveBytes ?? 4 * 1024 * 1024;
-  const server = new Server({ "grpc.max_receive_message_length": maxReceive });
+  const server = new Server({
+    "grpc.max_receive_message_length": maxReceive,
+    ...(options.maxConnectionAgeMs === undefined
+      ? {}
+      : {
+          "grpc.max_connection_age_ms": options.maxConnectionAgeMs,
+          "grpc.max_connection_age_grace_ms": CONNECTION_AGE_GRACE_MS,
+        }),
+  });
   const statuses = Object.fromEntries([
     ["", "SERVING"],
     ...options.services.map((s) => [s.service.typeName, "SERVING"]),

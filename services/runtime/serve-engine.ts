@@ -7,6 +7,7 @@
 import { EngineService } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { createAuditClient } from "./audit-client.js";
+import { implementService } from "./boundary/grpc-adapter.js";
 import { createBoundaryValidator } from "./boundary-validator.js";
 import { startGrpcServer } from "./grpc-server.js";
 import type { Logger } from "./logger.js";
@@ -15,7 +16,7 @@ import { onShutdown } from "./on-shutdown.js";
 import { createRefusalAudit } from "./refusal-audit.js";
 import type { ServiceConfig } from "./service-config.js";
 import { serverCredentials } from "./tls-credentials.js";
-import { allowOnly, implementService, type ServiceHandlers } from "./unary-service.js";
+import { allowOnly, type ServiceHandlers } from "./unary-service.js";
 import { spiffeIdOf } from "./workload-identities.js";
 
 /** The handlers an engine provides. */
@@ -31,7 +32,8 @@ export async function serveEngine(
   const observability = await startObservability(config, logger);
   const self = spiffeIdOf(config.name);
   const validator = createBoundaryValidator();
-  const audit = createAuditClient(config.auditAddress, config.pkiDir, config.name, validator);
+  const credentials = { refreshIntervalMs: config.tls.refreshIntervalMs };
+  const audit = createAuditClient(config.auditAddress, config.pkiDir, config.name, validator, credentials);
   const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-audit" }), {
     actor: self,
     intervalMs: 100,
@@ -48,10 +50,12 @@ export async function serveEngine(
     address: config.address,
     healthAddress: config.healthAddress,
     credentials: serverCredentials(config.pkiDir, config.name, {
+      ...credentials,
       onReload: (reload) => logger.info({ reload }, "certificate reloaded"),
     }),
     services: [{ service: EngineService, implementation }],
     logger,
+    maxConnectionAgeMs: config.tls.maxConnectionAgeMs,
   });
   onShutdown(logger, async () => {
     await server.shutdown();

@@ -21,6 +21,20 @@ export interface ServiceConfig {
   readonly tracing: TracingConfig | undefined;
   /** host:port of the audit service (every server records the calls it refuses there). */
   readonly auditAddress: string;
+  /** How certificates follow rotation on disk. */
+  readonly tls: TlsRotationConfig;
+}
+
+/** How every TLS endpoint of a process follows re-issued certificates without a restart. */
+export interface TlsRotationConfig {
+  /** SELENE_CERT_REFRESH_MS: how often the PKI files are re-read (default 30 s). */
+  readonly refreshIntervalMs: number;
+  /**
+   * SELENE_MAX_CONNECTION_AGE_MS: servers end a connection (gracefully: GOAWAY, in-flight calls
+   * finish) once it is this old (default 30 min), so that both ends handshake again and present
+   * the certificates in use, whoever rotated.
+   */
+  readonly maxConnectionAgeMs: number;
 }
 
 /** Span export over OTLP/HTTP (JSON). */
@@ -73,6 +87,14 @@ function readTracing(env: Env): TracingConfig | undefined {
   return Object.freeze({ exporter: "otlp", url });
 }
 
+/** Reads a positive integer number of milliseconds; `fallback` when the variable is unset or empty. */
+export function readPositiveMs(env: Env, variable: string, fallback: number): number {
+  const raw = env[variable];
+  const value = raw === undefined || raw === "" ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${variable} must be a positive integer (ms)`);
+  return value;
+}
+
 /** The environment variable holding a process's metrics address, such as SELENE_NLP_METRICS_ADDR. */
 export function metricsAddressVariable(name: string): string {
   return `SELENE_${name.toUpperCase()}_METRICS_ADDR`;
@@ -92,5 +114,9 @@ export function readServiceConfig(env: Env, name: keyof typeof LOCAL_PORTS): Ser
     logLevel,
     tracing: readTracing(env),
     auditAddress: readAddress(env, addressVariable("audit"), `127.0.0.1:${LOCAL_PORTS.audit.grpc}`),
+    tls: Object.freeze({
+      refreshIntervalMs: readPositiveMs(env, "SELENE_CERT_REFRESH_MS", 30_000),
+      maxConnectionAgeMs: readPositiveMs(env, "SELENE_MAX_CONNECTION_AGE_MS", 30 * 60_000),
+    }),
   });
 }

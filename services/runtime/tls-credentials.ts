@@ -2,9 +2,10 @@
  * mTLS credentials from the PKI directory (`<dir>/ca.crt`, `<dir>/<name>.crt`,
  * `<dir>/<name>.key`): grpc-js server credentials that require a CA-signed
  * client certificate, channel credentials that pin the server's SPIFFE id
- * instead of its hostname, and raw buffers for an HTTPS/HTTP2 server. The gRPC
- * credentials re-read the files periodically, so rotated short-lived
- * certificates are served and presented on new connections without a restart.
+ * instead of its hostname, and a watched source of the PEM buffers for an
+ * HTTPS/HTTP2 server. Every one of them re-reads the files periodically, so
+ * rotated short-lived certificates (`npm run pki -- --rotate`, cert-manager)
+ * are served and presented on new connections without a restart.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -57,6 +58,19 @@ export function tlsContextOptions(pkiDir: string, name: string): TlsMaterial {
   const material = { ca: readFileSync(files.ca), cert: readFileSync(files.cert), key: readFileSync(files.key) };
   checkMaterial(material, name);
   return material;
+}
+
+/** The PKI files of one identity, re-read periodically; what a TLS server outside grpc-js follows. */
+export interface TlsMaterialSource {
+  /** The files in use: the last consistent set read. */
+  current(): TlsMaterial;
+  /** Tells `listener` of every rotation from now on; returns the function that stops it. */
+  subscribe(listener: (material: TlsMaterial) => void): () => void;
+}
+
+/** Watches the PKI files of `name` (checked at once: a bad directory fails here). */
+export function watchTlsMaterial(pkiDir: string, name: string, options: CredentialOptions = {}): TlsMaterialSource {
+  return new PkiCertificateProvider(pkiDir, name, options);
 }
 
 /**
@@ -125,13 +139,14 @@ function sameMaterial(a: TlsMaterial, b: TlsMaterial): boolean {
  * (e.g. the new key next to the old certificate, mid-rotation) instead of
  * serving nothing until the next refresh.
  */
-class PkiCertificateProvider implements experimental.CertificateProvider {
+class PkiCertificateProvider implements experimental.CertificateProvider, TlsMaterialSource {
   readonly #files: { ca: string; cert: string; key: string };
   readonly #name: string;
   readonly #refreshIntervalMs: number;
   readonly #onReload: ((event: CredentialReload) => void) | undefined;
   readonly #caListeners = new Set<experimental.CaCertificateUpdateListener>();
   readonly #identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
+  readonly #materialListeners = new Set<(material: TlsMaterial) => void>();
   #current: TlsMaterial;
   /** The files (or the read error) last rejected, so a lasting problem is reported once. */
   #lastRejected: TlsMaterial | string | undefined;
@@ -170,6 +185,19 @@ class PkiCertificateProvider implements experimental.CertificateProvider {
     this.#maybeStopWatching();
   }
 
+  current(): TlsMaterial {
+    return this.#current;
+  }
+
+  subscribe(listener: (material: TlsMaterial) => void): () => void {
+    this.#materialListeners.add(listener);
+    this.#startWatching();
+    return () => {
+      this.#materialListeners.delete(listener);
+      this.#maybeStopWatching();
+    };
+  }
+
   #startWatching(): void {
     if (this.#timer !== undefined) return;
     this.#timer = setInterval(() => void this.#refresh(), this.#refreshIntervalMs);
@@ -177,7 +205,8 @@ class PkiCertificateProvider implements experimental.CertificateProvider {
   }
 
   #maybeStopWatching(): void {
-    if (this.#caListeners.size > 0 || this.#identityListeners.size > 0 || this.#timer === undefined) return;
+    const listeners = this.#caListeners.size + this.#identityListeners.size + this.#materialListeners.size;
+    if (listeners > 0 || this.#timer === undefined) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
   }
@@ -205,6 +234,7 @@ class PkiCertificateProvider implements experimental.CertificateProvider {
       if (!next.ca.equals(previous.ca)) {
         for (const listener of this.#caListeners) listener({ caCertificate: next.ca });
       }
+      for (const listener of this.#materialListeners) listener(next);
       this.#onReload?.({
         name: this.#name,
         outcome: "rotated",

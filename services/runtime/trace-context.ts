@@ -1,5 +1,5 @@
 /**
- * W3C trace context (traceparent, tracestate) over gRPC metadata. The W3C
+ * W3C trace context (traceparent, tracestate) over gRPC metadata and HTTP headers. The W3C
  * propagator and an AsyncLocalStorage context manager are registered whether or
  * not spans are exported, so the context of an incoming call is the active one
  * for the whole handler, every outgoing call carries it on, and log lines can
@@ -16,6 +16,7 @@ import {
 } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import type { CallMetadata } from "./unary-service.js";
 
 /** The metadata keys of the W3C trace context. */
 export const TRACEPARENT_KEY = "traceparent";
@@ -23,19 +24,13 @@ export const TRACESTATE_KEY = "tracestate";
 
 const propagator = new W3CTraceContextPropagator();
 
-const metadataGetter: TextMapGetter<Metadata> = {
-  keys: (metadata) => Object.keys(metadata.getMap()),
+const callMetadataGetter: TextMapGetter<CallMetadata> = {
+  keys: (metadata) => [...metadata.keys()],
   get(metadata, key) {
     const values = metadata.get(key);
     if (values.length === 0) return undefined;
-    if (values.length === 1) return typeof values[0] === "string" ? values[0] : undefined;
-    return values.filter((v): v is string => typeof v === "string");
+    return values.length === 1 ? values[0] : [...values];
   },
-};
-
-const headersGetter: TextMapGetter<Headers> = {
-  keys: (headers) => [...headers.keys()],
-  get: (headers, key) => headers.get(key) ?? undefined,
 };
 
 const metadataSetter: TextMapSetter<Metadata> = {
@@ -55,14 +50,12 @@ export function enableTraceContext(): void {
   propagation.setGlobalPropagator(propagator);
 }
 
-/** The remote trace context that `metadata` carries; the root context when it carries none or an invalid one. */
-export function extractTraceContext(metadata: Metadata): Context {
-  return propagator.extract(ROOT_CONTEXT, metadata, metadataGetter);
-}
-
-/** The remote trace context of HTTP request headers (a Connect call); the root context when they carry none. */
-export function extractTraceContextFromHeaders(headers: Headers): Context {
-  return propagator.extract(ROOT_CONTEXT, headers, headersGetter);
+/**
+ * The remote trace context that a call's metadata (gRPC metadata or HTTP headers) carries; the
+ * root context when it carries none or an invalid one.
+ */
+export function extractTraceContext(metadata: CallMetadata): Context {
+  return propagator.extract(ROOT_CONTEXT, metadata, callMetadataGetter);
 }
 
 /** Writes the span context of `ctx` to `metadata` as traceparent (and tracestate); nothing when it has none. */

@@ -1,37 +1,27 @@
 /**
- * Turns typed unary handlers into a grpc-js service implementation, with every
- * boundary rule in one place, in this order: the caller's mTLS identity against
- * the service's allow-list, the boundary validator on the request bytes, the
- * handler, the boundary validator on the response. Domain errors (SeleneError)
- * become a status, a reason code and an ErrorDetail; anything else becomes
- * INTERNAL, logged with its cause and never described on the wire. Each call
- * runs in its server span's trace context and is counted and timed in the RPC
- * metrics (rpc-metrics.ts), refusals included.
+ * What a unary service is to its handlers, whatever protocol carries the call:
+ * typed handlers, the context each call gets, the caller allow-list and the
+ * settings of the call boundary (services/runtime/boundary/) that runs them.
+ * The protocol adapters (gRPC, Connect) live beside the boundary; handlers only
+ * ever see this.
  */
-import { create, type DescMessage, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import {
-  type Metadata,
-  type ServerUnaryCall,
-  type sendUnaryData,
-  status,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
-import { context as otelContext, ROOT_CONTEXT, type Span, trace } from "@opentelemetry/api";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { BoundaryValidator } from "./boundary-validator.js";
-import { toGrpcStatus } from "./error-status.js";
 import type { Logger } from "./logger.js";
-import { peerSpiffeId } from "./peer-identity.js";
-import { methodPath } from "./raw-service-definition.js";
-import { serverRpcRecorder } from "./rpc-metrics.js";
-import { endRpcCall } from "./rpc-outcome.js";
-import { startServerSpan } from "./rpc-span.js";
 import { SeleneError } from "./selene-error.js";
-import { enableTraceContext, extractTraceContext } from "./trace-context.js";
 
 /** The metadata key that carries the correlation id across hops. */
 export const CORRELATION_KEY = "selene-correlation-id";
+
+/** The request metadata of a call (gRPC metadata or HTTP headers), keys in lower case. */
+export interface CallMetadata {
+  /** Every text value of `key`, in order; empty when there is none. */
+  get(key: string): readonly string[];
+  /** The keys present. */
+  keys(): readonly string[];
+}
 
 /** What a handler knows about its call. */
 export interface CallContext {
@@ -44,7 +34,7 @@ export interface CallContext {
   /** A logger whose every line carries the correlation id and the method. */
   readonly logger: Logger;
   /** The incoming metadata. */
-  readonly metadata: Metadata;
+  readonly metadata: CallMetadata;
 }
 
 /** A typed unary handler. */
@@ -79,7 +69,7 @@ export interface BoundaryRefusal {
   readonly correlationId: string;
 }
 
-/** Settings shared by every method of a service. */
+/** Settings shared by every method of a service, over every protocol it is served on. */
 export interface ServiceOptions {
   readonly validator: BoundaryValidator;
   readonly logger: Logger;
@@ -88,108 +78,4 @@ export interface ServiceOptions {
   readonly self: string;
   /** Told of every call refused for its identity or its bytes (to audit it). Must not throw. */
   readonly onRefused?: (refusal: BoundaryRefusal) => void;
-}
-
-function deadlineOf(call: ServerUnaryCall<Buffer, Buffer>): number | undefined {
-  const d = call.getDeadline();
-  const ms = d instanceof Date ? d.getTime() : d;
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
-function correlationOf(request: unknown, metadata: Metadata): string {
-  const fromEnvelope = (request as { envelope?: { correlationId?: string } }).envelope?.correlationId;
-  if (fromEnvelope) return fromEnvelope;
-  const fromMetadata = metadata.get(CORRELATION_KEY)[0];
-  return typeof fromMetadata === "string" && fromMetadata.length <= 64 ? fromMetadata : "-";
-}
-
-/** Builds the grpc-js implementation of `service` from typed handlers. */
-export function implementService<T extends GenServiceMethods>(
-  service: GenService<T>,
-  handlers: ServiceHandlers<T>,
-  options: ServiceOptions,
-): UntypedServiceImplementation {
-  enableTraceContext();
-  const implementation: UntypedServiceImplementation = {};
-  for (const method of service.methods) {
-    if (method.methodKind !== "unary") continue;
-    const handler = handlers[method.localName as keyof T] as UnaryHandler<DescMessage, DescMessage>;
-    const rpcMethod = methodPath(method);
-    const base = options.logger.child({ "rpc.method": rpcMethod });
-    const recorder = serverRpcRecorder(rpcMethod);
-    const serve = (
-      call: ServerUnaryCall<Buffer, Buffer>,
-      callback: sendUnaryData<Buffer>,
-      span: Span,
-      started: number,
-    ) => {
-      const answer = (error: SeleneError | undefined, response: Buffer | null) => {
-        endRpcCall(recorder, span, started, error?.status ?? status.OK, error);
-        callback(error === undefined ? null : toGrpcStatus(error), response);
-      };
-      const fail = (error: SeleneError, logger: Logger) => {
-        if (error.reason === ReasonCode.INTERNAL) logger.error({ err: error.cause ?? error }, "rpc failed");
-        else logger.info({ reason: error.reasonName, status: error.status }, "rpc refused");
-        answer(error, null);
-      };
-      const refused = (caller: string | undefined, reason: ReasonCode) =>
-        options.onRefused?.({ caller, method: rpcMethod, reason, correlationId: correlationOf({}, call.metadata) });
-      const caller = peerSpiffeId(call);
-      if (caller === undefined) {
-        refused(undefined, ReasonCode.IDENTITY_MISSING);
-        fail(new SeleneError(ReasonCode.IDENTITY_MISSING, "the caller presented no SPIFFE identity"), base);
-        return;
-      }
-      const denied = options.authorize(caller);
-      if (denied !== undefined) {
-        refused(caller, denied.reason);
-        base.warn(
-          { caller, callee: options.self, reason: denied.reasonName, correlation_id: correlationOf({}, call.metadata) },
-          "caller denied",
-        );
-        answer(denied, null);
-        return;
-      }
-      const verdict = options.validator.validate(method.input, call.request);
-      if (!verdict.ok) {
-        refused(caller, verdict.error.reason);
-        fail(verdict.error, base.child({ caller, correlation_id: correlationOf({}, call.metadata) }));
-        return;
-      }
-      const correlationId = correlationOf(verdict.message, call.metadata);
-      const logger = base.child({ correlation_id: correlationId, caller });
-      const context: CallContext = {
-        caller,
-        correlationId,
-        deadline: deadlineOf(call),
-        logger,
-        metadata: call.metadata,
-      };
-      handler(verdict.message, context).then(
-        (init) => {
-          const bytes = toBinary(method.output, create(method.output, init));
-          const checked = options.validator.validate(method.output, bytes);
-          if (!checked.ok) {
-            const cause = checked.error;
-            fail(new SeleneError(ReasonCode.INTERNAL, "the server produced an invalid response", { cause }), logger);
-            return;
-          }
-          logger.debug("rpc ok");
-          answer(undefined, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-        },
-        (e: unknown) => {
-          const error =
-            e instanceof SeleneError ? e : new SeleneError(ReasonCode.INTERNAL, "internal error", { cause: e });
-          fail(error, logger);
-        },
-      );
-    };
-    // The whole call runs in its span's context: the handler's outgoing calls carry it on, log lines name it.
-    implementation[method.name] = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-      const started = performance.now();
-      const span = startServerSpan(rpcMethod, extractTraceContext(call.metadata));
-      otelContext.with(trace.setSpan(ROOT_CONTEXT, span), serve, undefined, call, callback, span, started);
-    };
-  }
-  return implementation;
 }

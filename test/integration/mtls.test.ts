@@ -26,6 +26,7 @@ import {
   tlsContextOptions,
 } from "../../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
+import { servedSerial } from "../support/served-serial.js";
 
 const ECHO_PATH = "/test.Echo/Echo";
 const identity = (bytes: Buffer): Buffer => bytes;
@@ -83,25 +84,6 @@ function echo(address: string, creds: ChannelCredentials): Promise<{ reply?: Buf
       (error, reply) => resolve(error ? { error } : { reply: reply! }),
     );
   }).finally(() => client.close());
-}
-
-/** The serial number of the certificate a TLS server presents to a new connection. */
-function servedSerial(address: string, material: tls.ConnectionOptions): Promise<string> {
-  const [host, port] = address.split(":");
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({
-      host,
-      port: Number(port),
-      ...material,
-      ALPNProtocols: ["h2"],
-      checkServerIdentity: () => undefined,
-    });
-    socket.once("secureConnect", () => {
-      resolve(socket.getPeerCertificate().serialNumber);
-      socket.destroy();
-    });
-    socket.once("error", reject);
-  });
 }
 
 describe("mtls", () => {

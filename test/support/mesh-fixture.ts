@@ -29,8 +29,15 @@ export interface TestMesh {
  */
 export const RUN_PORT_SHIFT = Number(process.env.SELENE_TEST_PORT_SHIFT ?? 0);
 
-/** Starts the mesh; `fileOffset` keeps the meshes of one run apart; `logLevel` is every process's LOG_LEVEL. */
-export async function startTestMesh(fileOffset: number, logLevel = "info"): Promise<TestMesh> {
+/**
+ * Starts the mesh; `fileOffset` keeps the meshes of one run apart; `logLevel` is every process's
+ * LOG_LEVEL; `extraEnv` goes to every process on top of the mesh's own variables.
+ */
+export async function startTestMesh(
+  fileOffset: number,
+  logLevel = "info",
+  extraEnv: Record<string, string> = {},
+): Promise<TestMesh> {
   const portOffset = fileOffset + RUN_PORT_SHIFT;
   const dir = mkdtempSync(join(tmpdir(), "selene-mesh-"));
   const pkiDir = join(dir, "pki");
@@ -38,7 +45,7 @@ export async function startTestMesh(fileOffset: number, logLevel = "info"): Prom
   await ensurePki({ dir: pkiDir });
   const db = await createMigratedTestDatabase();
   const layout: MeshLayout = { root: process.cwd(), pkiDir, databaseUrl: db.url, portOffset, logLevel };
-  const env = meshEnv(layout);
+  const env = { ...meshEnv(layout), ...extraEnv };
   let mesh: RunningMesh;
   try {
     mesh = await startMesh(meshProcesses(layout), { env, logDir });

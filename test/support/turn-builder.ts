@@ -9,6 +9,7 @@ import { type AuditEntry, Decision, Gate } from "../../gen/es/selene/audit/v1/au
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { ConfirmationSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { startTurn, type Turn, type TurnStart } from "../../services/router/turn.js";
+import { grpcCallMetadata } from "../../services/runtime/boundary/call-metadata.js";
 import { createLogger } from "../../services/runtime/logger.js";
 import { SeleneError } from "../../services/runtime/selene-error.js";
 import type { CallContext } from "../../services/runtime/unary-service.js";
@@ -59,7 +60,7 @@ export function aCallContext(overrides: Partial<CallContext> = {}): CallContext 
     correlationId: "corr-1",
     deadline: undefined,
     logger: createLogger("test", "silent"),
-    metadata: new Metadata(),
+    metadata: grpcCallMetadata(new Metadata()),
     ...overrides,
   };
 }

@@ -34,6 +34,9 @@ from config import ConfigError, load_config  # noqa: E402
 GRACE_SECONDS = 10.0
 MAX_WORKERS = 16
 MAX_CONCURRENT_RPCS = 256
+# How long calls in flight on a connection past its age may still run.
+CONNECTION_AGE_GRACE_MS = 30_000
+
 SERVER_OPTIONS = (
     # Fail to start when the port is taken instead of sharing it with another process.
     ("grpc.so_reuseport", 0),
@@ -78,7 +81,12 @@ def main() -> int:
     health = health_service.HealthService()
     engine = grpc.server(
         futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="calc-rpc"),
-        options=SERVER_OPTIONS,
+        options=(
+            *SERVER_OPTIONS,
+            # Old connections end gracefully, so the router handshakes again with rotated certificates.
+            ("grpc.max_connection_age_ms", config.max_connection_age_ms),
+            ("grpc.max_connection_age_grace_ms", CONNECTION_AGE_GRACE_MS),
+        ),
         maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
     )
     refusals = refusal_audit.RefusalAudit(config.audit_addr, config.pki_dir)

@@ -5,6 +5,8 @@ SELENE_CALC_ADDR         host:port of the mTLS EngineService           (default 
 SELENE_CALC_HEALTH_ADDR  host:port of the plaintext health-only port  (default 127.0.0.1:50164)
 SELENE_CALC_METRICS_ADDR host:port of the plaintext metrics port      (default 127.0.0.1:50264)
 SELENE_PYTHON_STUBS      the generated stubs (deploy/build-python.ts)  (default dist/python)
+SELENE_MAX_CONNECTION_AGE_MS  connections older than this end gracefully (GOAWAY), so clients
+                         handshake again with rotated certificates   (default 1800000, 30 min)
 GRPC_VERBOSITY           grpc core's own logging                       (default NONE)
 
 grpc core writes its log lines (such as a refused TLS handshake) to stderr in its own plain-text
@@ -27,6 +29,7 @@ DEFAULT_METRICS_ADDR = "127.0.0.1:50264"
 DEFAULT_AUDIT_ADDR = "127.0.0.1:50072"
 DEFAULT_PYTHON_STUBS = "dist/python"
 DEFAULT_GRPC_VERBOSITY = "NONE"
+DEFAULT_MAX_CONNECTION_AGE_MS = 30 * 60_000
 _GRPC_VERBOSITIES = ("NONE", "ERROR", "INFO", "DEBUG")
 
 
@@ -43,6 +46,7 @@ class Config:
     audit_addr: str
     python_stubs: str
     grpc_verbosity: str
+    max_connection_age_ms: int
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
@@ -65,6 +69,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     verbosity = get("GRPC_VERBOSITY", DEFAULT_GRPC_VERBOSITY).upper()
     if verbosity not in _GRPC_VERBOSITIES:
         raise ConfigError(f"GRPC_VERBOSITY must be one of {', '.join(_GRPC_VERBOSITIES)}, got {verbosity!r}")
+    max_age = get("SELENE_MAX_CONNECTION_AGE_MS", str(DEFAULT_MAX_CONNECTION_AGE_MS))
+    if not max_age.isascii() or not max_age.isdigit() or int(max_age) <= 0:
+        raise ConfigError(f"SELENE_MAX_CONNECTION_AGE_MS must be a positive integer (ms), got {max_age!r}")
     return Config(
         pki_dir=os.path.abspath(get("SELENE_PKI_DIR", DEFAULT_PKI_DIR)),
         addr=addr,
@@ -73,6 +80,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         audit_addr=_address("SELENE_AUDIT_ADDR", get("SELENE_AUDIT_ADDR", DEFAULT_AUDIT_ADDR)),
         python_stubs=os.path.abspath(get("SELENE_PYTHON_STUBS", DEFAULT_PYTHON_STUBS)),
         grpc_verbosity=verbosity,
+        max_connection_age_ms=int(max_age),
     )
 
 

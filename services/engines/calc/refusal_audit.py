@@ -8,7 +8,9 @@ is answered at once and a flood of them costs one append per batch. When the que
 ledger cannot be reached, entries are dropped, counted and said in the log.
 
 The channel presents calc.crt and trusts the mesh CA; the server's name is checked as the DNS name
-"audit" of its certificate (deploy/pki.ts puts the workload name in every leaf's DNS SANs).
+"audit" of its certificate (deploy/pki.ts puts the workload name in every leaf's DNS SANs). Before
+each batch the files are looked at again: re-issued ones (a rotation) replace the channel, so the
+engine presents its current certificate without a restart.
 """
 
 from __future__ import annotations
@@ -37,17 +39,11 @@ class RefusalAudit:
     """The recorder: `record` from any handler thread; `close` appends what waits and stops."""
 
     def __init__(self, audit_addr: str, pki_dir: str) -> None:
-        files = pki_files(pki_dir)
-        with open(files.ca, "rb") as ca, open(files.cert, "rb") as cert, open(files.key, "rb") as key:
-            credentials = grpc.ssl_channel_credentials(ca.read(), key.read(), cert.read())
-        self._channel = grpc.secure_channel(
-            audit_addr, credentials, options=(("grpc.ssl_target_name_override", "audit"),)
-        )
-        self._append = self._channel.unary_unary(
-            APPEND_METHOD,
-            request_serializer=lambda message: message.SerializeToString(deterministic=True),
-            response_deserializer=audit_pb2.AppendEventsResponse.FromString,
-        )
+        self._audit_addr = audit_addr
+        self._files = pki_files(pki_dir)
+        self._stamp = self._read_stamp()
+        self._channel = self._open_channel()
+        self._append = self._stub()
         self._prefix = f"calc/refused/{os.urandom(6).hex()}"
         self._sequence = 0
         self._dropped = 0
@@ -104,7 +100,42 @@ class RefusalAudit:
             if stop:
                 return
 
+    def _read_stamp(self) -> tuple[tuple[int, int], ...]:
+        stats = (os.stat(path) for path in (self._files.ca, self._files.cert, self._files.key))
+        return tuple((s.st_mtime_ns, s.st_size) for s in stats)
+
+    def _open_channel(self) -> grpc.Channel:
+        files = self._files
+        with open(files.ca, "rb") as ca, open(files.cert, "rb") as cert, open(files.key, "rb") as key:
+            credentials = grpc.ssl_channel_credentials(ca.read(), key.read(), cert.read())
+        return grpc.secure_channel(
+            self._audit_addr, credentials, options=(("grpc.ssl_target_name_override", "audit"),)
+        )
+
+    def _stub(self):  # noqa: ANN202 - grpc's callable type is not public
+        return self._channel.unary_unary(
+            APPEND_METHOD,
+            request_serializer=lambda message: message.SerializeToString(deterministic=True),
+            response_deserializer=audit_pb2.AppendEventsResponse.FromString,
+        )
+
+    def _follow_rotation(self) -> None:
+        """Replaces the channel when the files changed; keeps the current one while they cannot be read."""
+        try:
+            stamp = self._read_stamp()
+            if stamp == self._stamp:
+                return
+            channel = self._open_channel()
+        except OSError as err:
+            jsonlog.warn("certificate reload failed; keeping the current certificate", error=str(err))
+            return
+        self._channel.close()
+        self._stamp, self._channel = stamp, channel
+        self._append = self._stub()
+        jsonlog.info("certificate reloaded", cert=self._files.cert, client="audit")
+
     def _send(self, batch: list[audit_pb2.AuditEntry]) -> None:
+        self._follow_rotation()
         request = audit_pb2.AppendEventsRequest(
             envelope=envelope_pb2.SystemEnvelope(
                 contract_version=envelope_pb2.ContractVersion(

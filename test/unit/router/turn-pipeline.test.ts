@@ -4,6 +4,7 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnResponseSchema } from "../../../gen/es/selene/os/v1/turn_pb.js";
 import type { TurnResponse } from "../../../services/router/turn.js";
 import { HOP_RESERVE_MS } from "../../../services/router/turn-deadline.js";
+import { toSeleneError } from "../../../services/runtime/boundary/to-selene-error.js";
 import { encodeStatusDetails, wireMessage } from "../../../services/runtime/error-status.js";
 import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { aReadResponse, aSimulateResponse, FIXED_MS } from "../../support/builders.js";
@@ -95,6 +96,18 @@ describe("turn pipeline: the gates in order", () => {
     );
     const down = aPipeline({ reminders: { simulate: () => aSimulateResponse() } });
     expect((await down.submit(down.text("anything"))).decisions.at(-1)).to.equal("UNDERSTAND FAIL ENGINE_UNAVAILABLE");
+  });
+
+  it("records a dependency fault with the reason the caller is told: DEPENDENCY_UNAVAILABLE, not INTERNAL", async () => {
+    const fixture = aPipeline();
+    fixture.simulations.save = async () => {
+      // What pg reports for a session PostgreSQL ended (a stop or a restart).
+      throw Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" });
+    };
+    const failed = await fixture.submit(fixture.text("remind me to feed the cat at 8am"));
+    // The pipeline passes the fault on; the call boundary maps it with the same function.
+    expect(toSeleneError(failed.response).reasonName).to.equal("DEPENDENCY_UNAVAILABLE");
+    expect(failed.decisions.at(-1)).to.equal("SIMULATE FAIL DEPENDENCY_UNAVAILABLE");
   });
 
   it("holds every call of a turn to its one deadline, set once when the call has none", async () => {

@@ -2,6 +2,7 @@ import { Metadata } from "@grpc/grpc-js";
 import { context, ROOT_CONTEXT, type SpanContext, TraceFlags, trace } from "@opentelemetry/api";
 import { TraceState } from "@opentelemetry/core";
 import { expect } from "chai";
+import { grpcCallMetadata } from "../../../services/runtime/boundary/call-metadata.js";
 import { startClientSpan, startServerSpan } from "../../../services/runtime/rpc-span.js";
 import {
   enableTraceContext,
@@ -34,7 +35,7 @@ describe("trace context in gRPC metadata", () => {
     expect(metadata.get(TRACEPARENT_KEY)).to.deep.equal([`00-${TRACE_ID}-${SPAN_ID}-01`]);
     expect(metadata.get(TRACESTATE_KEY)).to.deep.equal(["selene=t61rcWkgMzE,other=x"]);
 
-    const extracted = trace.getSpanContext(extractTraceContext(metadata));
+    const extracted = trace.getSpanContext(extractTraceContext(grpcCallMetadata(metadata)));
     expect(extracted).to.include({
       traceId: TRACE_ID,
       spanId: SPAN_ID,
@@ -48,7 +49,7 @@ describe("trace context in gRPC metadata", () => {
     const metadata = new Metadata();
     injectTraceContext(trace.setSpanContext(ROOT_CONTEXT, aSpanContext({ traceFlags: TraceFlags.NONE })), metadata);
     expect(metadata.get(TRACEPARENT_KEY)).to.deep.equal([`00-${TRACE_ID}-${SPAN_ID}-00`]);
-    expect(trace.getSpanContext(extractTraceContext(metadata))?.traceFlags).to.equal(TraceFlags.NONE);
+    expect(trace.getSpanContext(extractTraceContext(grpcCallMetadata(metadata)))?.traceFlags).to.equal(TraceFlags.NONE);
   });
 
   it("injects nothing from a context without a span", () => {
@@ -64,12 +65,14 @@ describe("trace context in gRPC metadata", () => {
     ["version ff", `ff-${TRACE_ID}-${SPAN_ID}-01`],
   ] as const) {
     it(`extracts no span context from ${what}`, () => {
-      expect(trace.getSpanContext(extractTraceContext(metadataWith({ traceparent: value })))).to.equal(undefined);
+      expect(
+        trace.getSpanContext(extractTraceContext(grpcCallMetadata(metadataWith({ traceparent: value })))),
+      ).to.equal(undefined);
     });
   }
 
   it("extracts no span context from metadata without traceparent", () => {
-    expect(trace.getSpanContext(extractTraceContext(new Metadata()))).to.equal(undefined);
+    expect(trace.getSpanContext(extractTraceContext(grpcCallMetadata(new Metadata())))).to.equal(undefined);
   });
 });
 
@@ -78,7 +81,7 @@ describe("RPC spans without span export", () => {
   const HEX16 = /^[0-9a-f]{16}$/;
 
   it("gives a server hop its own span id under the caller's trace", () => {
-    const remote = extractTraceContext(metadataWith({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` }));
+    const remote = extractTraceContext(grpcCallMetadata(metadataWith({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` })));
     const span = startServerSpan("/p.S/M", remote).spanContext();
     expect(span.traceId).to.equal(TRACE_ID);
     expect(span.spanId).to.match(HEX16).and.not.equal(SPAN_ID);
