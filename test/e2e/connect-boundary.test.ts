@@ -22,7 +22,7 @@ import {
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { varintField } from "../support/wire.js";
 
-const OFFSET = -24500;
+const OFFSET = -22000;
 const SUBMIT = "/selene.os.v1.TurnService/SubmitTurn";
 
 function envelope(id: string) {
