@@ -103,12 +103,18 @@ export async function ensureRoles(client: pg.ClientBase, service: string): Promi
   );
   const { login, rolsuper } = me.rows[0]!;
   if (!rolsuper) {
+    // Since PostgreSQL 16 a CREATEROLE login that creates a role is made its member WITH ADMIN but
+    // without SET, so a membership row is not enough: what migrations need is SET ROLE.
+    const canSetOwner = async () =>
+      (
+        await client.query<{ ok: boolean }>(
+          `select pg_has_role(current_user, $1,
+             case when current_setting('server_version_num')::int >= 160000 then 'SET' else 'MEMBER' end) as ok`,
+          [ROLES.owner],
+        )
+      ).rows[0]!.ok;
     try {
-      await settle(
-        client,
-        membership(ROLES.owner, login, false),
-        `grant ${ROLES.owner} to ${pg.escapeIdentifier(login)}`,
-      );
+      await settle(client, canSetOwner, `grant ${ROLES.owner} to ${pg.escapeIdentifier(login)}`);
     } catch (err) {
       throw new MigrationError(
         "MIGRATION_PRIVILEGE_MISSING",

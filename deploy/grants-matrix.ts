@@ -93,7 +93,10 @@ function sealed(): TableGrants {
   return { kind: "ledger", grants: { [ROLES.sre]: ["SELECT"] } };
 }
 
-/** Bookkeeping the owner alone writes (schema_migrations, the audit chain heads). */
+/**
+ * Bookkeeping the owner alone writes (schema_migrations, the audit chain heads). A service reads its
+ * own schema_migrations: its pod's init container waits there for the migrations Job.
+ */
 function internal(...readers: RoleName[]): TableGrants {
   return { kind: "internal", grants: Object.fromEntries(readers.map((role) => [role, ["SELECT"]])) };
 }
@@ -124,7 +127,7 @@ export const GRANTS_MATRIX: Readonly<Record<string, SchemaGrants>> = {
   router: {
     usage: [ROLES.router, ROLES.sre],
     tables: {
-      schema_migrations: internal(ROLES.sre),
+      schema_migrations: internal(ROLES.router, ROLES.sre),
       simulations: state(ROLES.router),
       turn_records: state(ROLES.router),
     },
@@ -133,7 +136,7 @@ export const GRANTS_MATRIX: Readonly<Record<string, SchemaGrants>> = {
   reminders: {
     usage: [ROLES.reminders, ROLES.sre],
     tables: {
-      schema_migrations: internal(ROLES.sre),
+      schema_migrations: internal(ROLES.reminders, ROLES.sre),
       reminders: { ...state(ROLES.reminders), tenantIsolated: true },
       processed_keys: state(ROLES.reminders),
     },
@@ -142,7 +145,7 @@ export const GRANTS_MATRIX: Readonly<Record<string, SchemaGrants>> = {
   outbox: {
     usage: [ROLES.outbox, ROLES.sre, ROLES.breakGlass],
     tables: {
-      schema_migrations: internal(ROLES.sre),
+      schema_migrations: internal(ROLES.outbox, ROLES.sre),
       effects: state(ROLES.outbox),
       effect_events: ledger(ROLES.outbox),
       // The audit relay's cursor: one row, locked (FOR UPDATE) and moved by the relay.
@@ -155,7 +158,7 @@ export const GRANTS_MATRIX: Readonly<Record<string, SchemaGrants>> = {
   audit: {
     usage: [ROLES.audit, ROLES.sre, ROLES.breakGlass],
     tables: {
-      schema_migrations: internal(ROLES.sre),
+      schema_migrations: internal(ROLES.audit, ROLES.sre),
       chain_heads: internal(ROLES.audit, ROLES.sre),
       events: ledger(ROLES.audit),
     },

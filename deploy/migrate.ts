@@ -214,6 +214,11 @@ export async function migrateAll(
   }
 }
 
+/** The versions of `service`'s migration files (NNNN), in order: what a migrated schema has recorded. */
+export async function migrationVersions(service: string, migrationsRoot = DEFAULT_ROOT): Promise<string[]> {
+  return (await readMigrations(service, migrationsRoot)).map((file) => file.version);
+}
+
 async function readMigrations(service: string, root: string | undefined): Promise<MigrationFile[]> {
   if (!SERVICE_NAME.test(service) || root === undefined) {
     throw new MigrationError("MIGRATION_UNKNOWN_SERVICE", service, "", `no migrations for service "${service}"`);

@@ -37,7 +37,9 @@ export function decidePackages(
 
 /** The names among `names` that dpkg reports installed. */
 export function installedPackages(names: readonly string[]): Set<string> {
-  const result = spawnSync("dpkg-query", ["-W", "-f", "${Package} ${db:Status-Status}\\n", ...names], {
+  // dpkg-query's own format language, not a template string.
+  const format = ["$", "{Package} $", "{db:Status-Status}\\n"].join("");
+  const result = spawnSync("dpkg-query", ["-W", "-f", format, ...names], {
     encoding: "utf8",
   });
   const present = new Set<string>();

@@ -1,0 +1,328 @@
+/**
+ * `npm run test:cluster`: the mesh on containers, end to end. Builds the images (npm run images),
+ * renders k8s/overlays/podman (the dev overlay plus what podman cannot do) with the real
+ * `kubectl kustomize`, creates the Secrets with `podman secret create` (certificates from a PKI of
+ * the run's own, random database passwords), then `podman kube play`s the database, the migrations
+ * and the workloads on a network of their own; runs the demo conversation and a short `npm run bench`
+ * through the router's published port, `selenectl audit verify` in the toolbox; stops every pod with
+ * SIGTERM and requires each container to exit 0 (drained); `podman kube down`s everything and checks
+ * that no pod, container, secret, volume or network of the run is left. Exit 0 when all of it passed.
+ *
+ * Flags: --bench-duration 15s (the bench's -z), --keep (leave the mesh running, for a look).
+ */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { parseAllDocuments } from "yaml";
+import { runDemoConversation } from "../demo-conversation.js";
+import { waitHealthy } from "../health-probe.js";
+import { buildImages } from "../images/build-images.js";
+import { runTool } from "../images/container-tool.js";
+import { ensurePki } from "../pki.js";
+import { ensureClusterPackages } from "./cluster-packages.js";
+import { type KubeObject, kubePlayPhases, podOf } from "./kube-play-documents.js";
+import { certificateSecret, databaseSecrets, PASSWORD_LOGINS, type PodmanSecret } from "./podman-secrets.js";
+
+const root = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "..");
+const work = join(root, ".selene", "cluster");
+const NETWORK = "selene-cluster";
+/** The router's published ports (k8s/overlays/podman/patches/router-published-ports.yaml). */
+const ROUTER_GRPC = "127.0.0.1:36051";
+const ROUTER_HEALTH = "127.0.0.1:36151";
+/** Workloads with a certificate of their own name; the toolbox mounts the operator's. */
+const CERTIFICATE_WORKLOADS = ["router", "nlp", "tools", "reminders", "calc", "outbox", "audit"];
+/** Stop order: callers before the called, the database last. */
+const STOP_ORDER = ["router", "toolbox", "outbox", "nlp", "tools", "reminders", "calc", "audit", "postgres"];
+
+const { values } = parseArgs({
+  options: { "bench-duration": { type: "string", default: "15s" }, keep: { type: "boolean", default: false } },
+});
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const STEPS = 10;
+let step = 0;
+async function timed<T>(title: string, work: () => Promise<T>, done: (value: T) => string): Promise<T> {
+  step++;
+  const t0 = Date.now();
+  say(`[${step}/${STEPS}] ${title} ...`);
+  const value = await work();
+  say(`[${step}/${STEPS}] ${done(value)} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  return value;
+}
+
+const podman = (...args: string[]) => runTool("podman", args, { logFile: join(work, "podman.log") });
+
+/** The rendered podman overlay, by the real kubectl. */
+function renderOverlay(): KubeObject[] {
+  const render = spawnSync("kubectl", ["kustomize", join(root, "k8s", "overlays", "podman")], {
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (render.status !== 0) throw new Error(`kubectl kustomize failed: ${render.stderr.trim()}`);
+  return parseAllDocuments(render.stdout).map((document) => document.toJS() as KubeObject);
+}
+
+function writeDocuments(name: string, objects: readonly KubeObject[]): string {
+  const file = join(work, `${name}.json`);
+  // JSON is YAML: one object per document.
+  writeFileSync(file, objects.map((object) => JSON.stringify(object)).join("\n---\n"));
+  return file;
+}
+
+async function createSecrets(secrets: readonly PodmanSecret[]): Promise<void> {
+  const dir = join(work, "secrets");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const secret of secrets) {
+    const file = join(dir, `${secret.name}.json`);
+    writeFileSync(file, secret.content, { mode: 0o600 });
+    await podman("secret", "create", secret.name, file);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function containerState(name: string): Promise<{ status: string; exitCode: number }> {
+  const [status = "", code = ""] = (
+    await podman("container", "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)
+  ).split(" ");
+  return { status, exitCode: Number(code) };
+}
+
+async function waitExited(name: string, deadline: number): Promise<number> {
+  for (;;) {
+    const state = await containerState(name);
+    if (state.status === "exited" || state.status === "stopped") return state.exitCode;
+    if (Date.now() > deadline) throw new Error(`${name} still ${state.status} at the deadline`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function containersOf(pod: string): Promise<string[]> {
+  const out = await podman("ps", "-a", "--filter", `pod=${pod}`, "--format", "{{.Names}}");
+  return out.split("\n").filter((name) => name !== "" && !name.endsWith("-infra"));
+}
+
+async function saveLogs(pods: readonly string[]): Promise<void> {
+  const dir = join(work, "logs");
+  mkdirSync(dir, { recursive: true });
+  for (const pod of pods) {
+    for (const container of await containersOf(pod).catch(() => [])) {
+      const logs = spawnSync("podman", ["logs", container], { encoding: "utf8" });
+      writeFileSync(join(dir, `${container}.log`), `${logs.stdout ?? ""}${logs.stderr ?? ""}`);
+    }
+  }
+}
+
+/** Everything of the run that podman still holds: pods, containers, secrets, networks, volumes. */
+async function leftovers(pods: readonly string[], secrets: readonly string[], volumesBefore: ReadonlySet<string>) {
+  const list = async (...args: string[]) => (await podman(...args)).split("\n").filter((line) => line !== "");
+  const found: string[] = [];
+  const podNames = await list("pod", "ps", "--format", "{{.Name}}");
+  found.push(...podNames.filter((name) => pods.includes(name)).map((name) => `pod ${name}`));
+  const containers = await list("ps", "-a", "--format", "{{.Names}}");
+  found.push(
+    ...containers.filter((name) => pods.some((pod) => name.startsWith(`${pod}-`))).map((name) => `container ${name}`),
+  );
+  const secretNames = await list("secret", "ls", "--format", "{{.Name}}");
+  found.push(...secretNames.filter((name) => secrets.includes(name)).map((name) => `secret ${name}`));
+  const networks = await list("network", "ls", "--format", "{{.Name}}");
+  if (networks.includes(NETWORK)) found.push(`network ${NETWORK}`);
+  const volumes = await list("volume", "ls", "--format", "{{.Name}}");
+  found.push(...volumes.filter((name) => !volumesBefore.has(name)).map((name) => `volume ${name}`));
+  return found;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  await timed(
+    "Debian packages",
+    async () => ensureClusterPackages(say),
+    (installed) => (installed.length === 0 ? "packages present" : `installed ${installed.join(" ")}`),
+  );
+  await timed(
+    "images",
+    () => buildImages({ root, tag: "dev", work: join(root, ".selene", "images"), say: (l) => say(`      ${l}`) }),
+    (built) => `${built.length} images built`,
+  );
+  const phases = await timed(
+    "render k8s/overlays/podman (kubectl kustomize)",
+    async () => kubePlayPhases(renderOverlay()),
+    (p) => `${p.database.length + p.migrations.length + p.workloads.length} objects for podman kube play`,
+  );
+  const files = {
+    database: writeDocuments("database", phases.database),
+    migrations: writeDocuments("migrations", phases.migrations),
+    workloads: writeDocuments("workloads", phases.workloads),
+  };
+  const pods = [
+    ...[...phases.database, ...phases.workloads]
+      .filter((o) => o.kind === "Deployment")
+      .map((o) => podOf(o.metadata.name)),
+    ...phases.migrations.map((o) => o.metadata.name),
+  ];
+  const pkiDir = join(work, "pki");
+  const passwords = Object.fromEntries(PASSWORD_LOGINS.map((login) => [login, randomBytes(18).toString("hex")]));
+  const secrets = [
+    ...CERTIFICATE_WORKLOADS.map((name) => ({ secretName: `${name}-tls`, identity: name })),
+    { secretName: "operator-tls", identity: "operator" },
+  ];
+  const volumesBefore = new Set((await podman("volume", "ls", "--format", "{{.Name}}")).split("\n"));
+  const secretNames = [...secrets.map((s) => s.secretName), ...databaseSecrets("x", passwords).map((s) => s.name)];
+  const volumeNames = [...secretNames, ...phases.emptyDirVolumes];
+  // A run that was interrupted may have left its pods, secrets and network: start clean.
+  await teardown(files, secretNames, volumeNames);
+
+  let failure: unknown;
+  try {
+    await timed(
+      "secrets and network",
+      async () => {
+        await ensurePki({ dir: pkiDir });
+        await createSecrets([
+          ...secrets.map((s) => certificateSecret(s.secretName, s.identity, pkiDir)),
+          ...databaseSecrets(podOf("postgres"), passwords),
+        ]);
+        await podman("network", "create", NETWORK);
+      },
+      () => `${secretNames.length} secrets (podman secret create), network ${NETWORK}`,
+    );
+    await timed(
+      "database and migrations (podman kube play)",
+      async () => {
+        await podman("kube", "play", "--network", NETWORK, files.database);
+        await podman("kube", "play", "--network", NETWORK, files.migrations);
+        const code = await waitExited("migrations-migrations", Date.now() + 180_000);
+        if (code !== 0) throw new Error(`the migrations pod exited with ${code} (logs in ${join(work, "logs")})`);
+      },
+      () => "migrations applied; the service logins have their passwords",
+    );
+    await timed(
+      "workloads (podman kube play)",
+      async () => {
+        await podman("kube", "play", "--network", NETWORK, files.workloads);
+        if (!(await waitHealthy(ROUTER_HEALTH, Date.now() + 120_000, () => true))) {
+          throw new Error(`the router's published health port ${ROUTER_HEALTH} never said SERVING`);
+        }
+        const peers = CERTIFICATE_WORKLOADS.map((name) => `${podOf(name)}:7080`);
+        await podman(
+          "exec",
+          `${podOf("toolbox")}-toolbox`,
+          "/usr/bin/node",
+          "/opt/selene/dist/deploy/cluster/wait-healthy.js",
+          ...peers,
+        );
+      },
+      () => `every workload SERVING; router on ${ROUTER_GRPC}`,
+    );
+    const demo = await timed(
+      "demo conversation through the published port",
+      () => runDemoConversation(ROUTER_GRPC, pkiDir, `cluster${Date.now().toString(36)}`),
+      (d) => `demo done (${d.responses.length} turns)`,
+    );
+    for (const line of demo.lines.filter((l) => l !== "")) say(`      ${line}`);
+    if (!demo.responses.some((r) => r.outcome.case === "executed")) throw new Error("the demo executed no effect");
+    await timed(
+      `npm run bench -- -z ${values["bench-duration"]} through the published port`,
+      async () => {
+        const bench = spawnSync(
+          "npm",
+          [
+            "run",
+            "--silent",
+            "bench",
+            "--",
+            "--host",
+            ROUTER_GRPC,
+            "--cacert",
+            join(pkiDir, "ca.crt"),
+            "--cert",
+            join(pkiDir, "demo-app.crt"),
+            "--key",
+            join(pkiDir, "demo-app.key"),
+            "-z",
+            values["bench-duration"],
+            "--name",
+            "selene on podman",
+            "--tags",
+            JSON.stringify({ environment: "podman kube play, k8s/overlays/podman" }),
+            "--output",
+            join(work, "bench"),
+          ],
+          { cwd: root, stdio: "inherit" },
+        );
+        if (bench.status !== 0) throw new Error(`npm run bench exited with ${bench.status}`);
+      },
+      () => `bench passed its SLO; report in ${join(work, "bench")}`,
+    );
+    await timed(
+      "selenectl audit verify in the toolbox",
+      () => podman("exec", `${podOf("toolbox")}-toolbox`, "selenectl", "audit", "verify"),
+      (out) => out.split("\n").at(-1) ?? "verified",
+    );
+    await saveLogs(pods);
+    if (values.keep) {
+      say(`      --keep: the mesh stays up; remove it with podman kube down ${Object.values(files).join(" ")}`);
+      return;
+    }
+    await timed(
+      "SIGTERM: every container drains and exits 0",
+      async () => {
+        const exits: string[] = [];
+        for (const deployment of STOP_ORDER) {
+          const pod = podOf(deployment);
+          await podman("pod", "stop", "--time", "30", pod);
+          for (const container of await containersOf(pod)) {
+            const { exitCode } = await containerState(container);
+            if (exitCode !== 0) exits.push(`${container} exited ${exitCode}`);
+          }
+        }
+        if (exits.length > 0) throw new Error(`not drained: ${exits.join(", ")}`);
+      },
+      () => "every container exited 0 on SIGTERM",
+    );
+  } catch (err) {
+    failure = err;
+    await saveLogs(pods).catch(() => undefined);
+  } finally {
+    if (!values.keep || failure !== undefined) {
+      await timed(
+        "podman kube down",
+        async () => {
+          await teardown(files, secretNames, volumeNames);
+          return leftovers(pods, secretNames, volumesBefore);
+        },
+        (left) => (left.length === 0 ? "nothing left behind" : `LEFT BEHIND: ${left.join(", ")}`),
+      ).then((left) => {
+        if (left.length > 0 && failure === undefined) failure = new Error(`left behind: ${left.join(", ")}`);
+      });
+    }
+  }
+  if (failure !== undefined) throw failure;
+  say(`test:cluster passed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}
+
+/** Removes the run's pods (kube down), secrets, volumes and network; what is already gone is no error. */
+async function teardown(
+  files: Readonly<Record<string, string>>,
+  secretNames: readonly string[],
+  volumeNames: readonly string[],
+): Promise<void> {
+  for (const file of [files.workloads, files.migrations, files.database]) {
+    await runTool("podman", ["kube", "down", file!], { okCodes: [0, 125] }).catch(() => undefined);
+  }
+  for (const name of secretNames) await runTool("podman", ["secret", "rm", name]).catch(() => undefined);
+  // kube play mounts each secret and emptyDir through a named volume, which kube down may leave.
+  for (const name of volumeNames) await runTool("podman", ["volume", "rm", "--force", name]).catch(() => undefined);
+  await runTool("podman", ["network", "rm", "--force", NETWORK]).catch(() => undefined);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`test:cluster failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
