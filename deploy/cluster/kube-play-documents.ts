@@ -8,6 +8,8 @@
  * the name (each workload's `tmp` would be one directory): each is renamed after its pod here.
  */
 
+import { MESH_ORDER } from "../mesh-processes.js";
+
 /** A rendered Kubernetes object. */
 export interface KubeObject {
   readonly apiVersion: string;
@@ -81,6 +83,13 @@ export function kubePlayPhases(objects: readonly KubeObject[]): KubePlayPhases {
     else if (object.kind === "ConfigMap") phases.workloads.unshift(object);
     else if (object.kind === "Deployment") phases.workloads.push(unique(object, podOf(name)));
   }
+  // Callees before callers, as npm start orders the processes: a pod's name resolves only once the
+  // pod exists, and the router would otherwise start with its channels to the engines backing off.
+  const rank = (object: KubeObject) => {
+    const index = (MESH_ORDER as readonly string[]).indexOf(object.metadata.name);
+    return object.kind === "ConfigMap" ? -1 : index === -1 ? MESH_ORDER.length : index;
+  };
+  phases.workloads.sort((a, b) => rank(a) - rank(b));
   if (phases.database.length !== 1) throw new Error(`expected one ${DATABASE_DEPLOYMENT} Deployment`);
   if (phases.migrations.length !== 1) throw new Error("expected one Job (the migrations)");
   return phases;
