@@ -42,7 +42,7 @@ const { values } = parseArgs({
   options: { "bench-duration": { type: "string", default: "15s" }, keep: { type: "boolean", default: false } },
 });
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const STEPS = 10;
+const STEPS = 11;
 let step = 0;
 async function timed<T>(title: string, work: () => Promise<T>, done: (value: T) => string): Promise<T> {
   step++;
@@ -265,8 +265,8 @@ async function main(): Promise<void> {
       () => podman("exec", `${podOf("toolbox")}-toolbox`, "selenectl", "audit", "verify"),
       (out) => out.split("\n").at(-1) ?? "verified",
     );
-    await saveLogs(pods);
     if (values.keep) {
+      await saveLogs(pods);
       say(`      --keep: the mesh stays up; remove it with podman kube down ${Object.values(files).join(" ")}`);
       return;
     }
@@ -288,9 +288,10 @@ async function main(): Promise<void> {
     );
   } catch (err) {
     failure = err;
-    await saveLogs(pods).catch(() => undefined);
   } finally {
     if (!values.keep) {
+      // After the stop, so the logs end with each process's drain.
+      await saveLogs(pods).catch(() => undefined);
       await timed(
         "podman kube down",
         async () => {
