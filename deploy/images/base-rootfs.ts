@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { rootfsContainerfile } from "./image-catalog.js";
 
 /** One root filesystem. */
 export interface RootfsSpec {
@@ -77,6 +78,7 @@ export function mmdebstrapArgs(spec: RootfsSpec, root: string, tarball: string):
 export function rootfsKey(spec: RootfsSpec, root: string): string {
   const hash = createHash("sha256");
   hash.update(JSON.stringify({ ...spec, epoch: ROOTFS_EPOCH, args: mmdebstrapArgs(spec, "", "") }));
+  hash.update(rootfsContainerfile());
   for (const file of spec.binaries) hash.update(readFileSync(join(root, file)));
   return hash.digest("hex").slice(0, 16);
 }

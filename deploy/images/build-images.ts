@@ -18,6 +18,7 @@ import { baseImageName, mmdebstrapArgs, ROOTFS, ROOTFS_EPOCH, type RootfsSpec } 
 import { imageExists, runTool } from "./container-tool.js";
 import {
   applicationContainerfile,
+  BUILD_LABEL,
   containerfileOf,
   IMAGES,
   type ImageSpec,
@@ -124,6 +125,8 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuiltIma
     built.push(image);
   }
 
+  // The images these replaced (same tags, older content) are dangling now: prune ours, and only ours.
+  await runTool("podman", ["image", "prune", "--force", "--filter", `label=${BUILD_LABEL}`], { logFile: log });
   for (const image of built) say(`      ${image.reference.padEnd(42)} ${image.digest}`);
   if (options.exportDir !== undefined) {
     const dir = resolve(options.exportDir);

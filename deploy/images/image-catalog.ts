@@ -8,6 +8,9 @@
 /** Where the images are named: the manifests under k8s/ use the same names. */
 export const IMAGE_REPOSITORY = "ghcr.io/selene-os";
 
+/** A label on every image the build makes, so that its superseded images can be pruned alone. */
+export const BUILD_LABEL = "io.selene-os.build=images";
+
 /** Where the application tree lives inside every Selene image. */
 export const APP_DIR = "/opt/selene";
 
@@ -90,6 +93,7 @@ export function containerfileOf(spec: ImageSpec, from: string): string {
   return [
     `FROM ${from}`,
     ...env,
+    `LABEL ${BUILD_LABEL}`,
     `LABEL org.opencontainers.image.title=${JSON.stringify(spec.name)}`,
     `LABEL org.opencontainers.image.description=${JSON.stringify(spec.description)}`,
     `USER ${RUN_AS}`,
@@ -102,6 +106,7 @@ export function containerfileOf(spec: ImageSpec, from: string): string {
 export function applicationContainerfile(base: string): string {
   return [
     `FROM ${base}`,
+    `LABEL ${BUILD_LABEL}`,
     `COPY opt/ ${APP_DIR}/`,
     "COPY bin/ /usr/local/bin/",
     `WORKDIR ${APP_DIR}`,
@@ -113,5 +118,5 @@ export function applicationContainerfile(base: string): string {
 
 /** The Containerfile that turns a root filesystem tarball into a base image (no layer but the tarball). */
 export function rootfsContainerfile(): string {
-  return ["FROM scratch", "ADD rootfs.tar /", `USER ${RUN_AS}`, ""].join("\n");
+  return ["FROM scratch", `LABEL ${BUILD_LABEL}`, "ADD rootfs.tar /", `USER ${RUN_AS}`, ""].join("\n");
 }

@@ -1,23 +1,67 @@
-/** What the k8s/ manifests are expected to deploy, and helpers to load and look them up in tests. */
+/** What the k8s/ manifests are expected to deploy, and helpers to render and look them up in tests. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
-import { type Manifest, renderKustomization } from "./k8s-render.js";
+import { WORKLOAD_NAMES } from "../../services/runtime/workload-identities.js";
+import { kustomize, type Manifest } from "./kubectl-kustomize.js";
 
-/** Every Selene workload: one Deployment, Service, ServiceAccount, Certificate and PDB each. */
-export const WORKLOADS = ["router", "nlp", "tools", "reminders", "calc", "outbox", "audit", "governance"] as const;
+/** A workload that no overlay deploys until its service exists (k8s/components/governance). */
+export const UNDEPLOYED = ["governance"] as const;
+
+/** Every deployed Selene workload: one Deployment, Service, ServiceAccount, Certificate and PDB each. */
+export const WORKLOADS = WORKLOAD_NAMES.filter((name) => !(UNDEPLOYED as readonly string[]).includes(name));
 
 /** The engines, which only the router may call. */
 export const ENGINES = ["nlp", "tools", "reminders", "calc"] as const;
 
-/** The workloads that own a Postgres schema and so receive DATABASE_URL. */
-export const SCHEMA_OWNERS = ["router", "reminders", "outbox", "audit", "governance"] as const;
+/** The workloads that own a Postgres schema and so receive DATABASE_URL and wait for the migrations. */
+export const SCHEMA_OWNERS = ["router", "reminders", "outbox", "audit"] as const;
 
-/** The kustomizations under k8s/, by short name. */
+/** The kustomizations under k8s/ an operator applies, by short name. */
 export const KUSTOMIZATIONS = { base: "base", dev: "overlays/dev", prod: "overlays/prod" } as const;
 
-/** Renders one of the kustomizations under k8s/. */
-export function renderMesh(which: keyof typeof KUSTOMIZATIONS): Manifest[] {
-  return renderKustomization(fileURLToPath(new URL(`../../k8s/${KUSTOMIZATIONS[which]}`, import.meta.url)));
+/** The absolute path of a directory under k8s/. */
+export function k8sPath(relative: string): string {
+  return fileURLToPath(new URL(`../../k8s/${relative}`, import.meta.url));
+}
+
+const rendered = new Map<string, Manifest[]>();
+
+/**
+ * Renders a kustomization under k8s/ with the real kubectl (once per test process), optionally with
+ * components added, as an overlay would add them. Each caller gets its own copy.
+ */
+export function renderMesh(
+  which: keyof typeof KUSTOMIZATIONS | "podman",
+  components: readonly string[] = [],
+): Manifest[] {
+  const path = which === "podman" ? "overlays/podman" : KUSTOMIZATIONS[which];
+  const key = [path, ...components].join("+");
+  let objects = rendered.get(key);
+  if (objects === undefined) {
+    objects = components.length === 0 ? kustomize(k8sPath(path)) : renderWithComponents(path, components);
+    rendered.set(key, objects);
+  }
+  return structuredClone(objects);
+}
+
+function renderWithComponents(path: string, components: readonly string[]): Manifest[] {
+  const dir = mkdtempSync(join(tmpdir(), "selene-kustomize-"));
+  try {
+    const kustomization = {
+      apiVersion: "kustomize.config.k8s.io/v1beta1",
+      kind: "Kustomization",
+      // kustomize takes no absolute roots: paths relative to the temporary directory.
+      resources: [relative(dir, k8sPath(path))],
+      components: components.map((component) => relative(dir, k8sPath(`components/${component}`))),
+    };
+    writeFileSync(join(dir, "kustomization.yaml"), JSON.stringify(kustomization));
+    return kustomize(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The one object of `kind` named `name`; throws when absent, so a missing object fails the test. */

@@ -1,20 +1,30 @@
 /**
- * Schema checks of rendered manifests: built-in kinds through the Kubernetes OpenAPI schemas shipped
- * with kubernetes-models; the custom resources (cert-manager, CloudNativePG), whose schemas are not
- * installed here, through hand-written checks of the fields their controllers require.
+ * Offline schema checks of rendered manifests: built-in kinds against the Kubernetes OpenAPI schemas
+ * shipped with kubernetes-models, cert-manager's kinds against the CRD schemas shipped with
+ * @kubernetes-models/cert-manager. CloudNativePG publishes no such package: its Cluster gets a
+ * hand-written check of the fields the operator requires. (These schemas do not reject unknown
+ * fields; a server-side dry run does.)
  */
+import { Certificate } from "@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate";
+import { Issuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { Job } from "kubernetes-models/batch/v1/Job";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
-import type { Manifest } from "./k8s-render.js";
+import type { Manifest } from "./kubectl-kustomize.js";
 
 type Check = (object: Manifest) => string[];
 
-const BUILT_IN: Record<string, new (data: never) => { validate(): void }> = {
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   "v1/Namespace": Namespace,
+  "v1/ConfigMap": ConfigMap,
+  "batch/v1/Job": Job,
+  "cert-manager.io/v1/Certificate": Certificate,
+  "cert-manager.io/v1/Issuer": Issuer,
   "v1/ServiceAccount": ServiceAccount,
   "v1/Service": Service,
   "apps/v1/Deployment": Deployment,
@@ -22,9 +32,7 @@ const BUILT_IN: Record<string, new (data: never) => { validate(): void }> = {
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
 };
 
-const CUSTOM: Record<string, Check> = {
-  "cert-manager.io/v1/Certificate": checkCertificate,
-  "cert-manager.io/v1/Issuer": checkIssuer,
+const HAND_WRITTEN: Record<string, Check> = {
   "postgresql.cnpg.io/v1/Cluster": checkCnpgCluster,
 };
 
@@ -32,7 +40,7 @@ const CUSTOM: Record<string, Check> = {
 export function validateManifest(object: Manifest): string[] {
   const type = `${object.apiVersion}/${object.kind}`;
   const label = `${object.kind}/${object.metadata.name}`;
-  const Model = BUILT_IN[type];
+  const Model = MODELS[type];
   if (Model !== undefined) {
     try {
       new Model(structuredClone(object) as never).validate();
@@ -41,93 +49,9 @@ export function validateManifest(object: Manifest): string[] {
       return [`${label}: ${(error as Error).message}`];
     }
   }
-  const check = CUSTOM[type];
+  const check = HAND_WRITTEN[type];
   if (check === undefined) return [`${label}: no schema known for ${type}`];
   return check(object).map((problem) => `${label}: ${problem}`);
-}
-
-interface CertificateSpec {
-  secretName?: unknown;
-  issuerRef?: { name?: unknown; kind?: unknown };
-  commonName?: unknown;
-  dnsNames?: unknown;
-  uris?: unknown;
-  duration?: unknown;
-  renewBefore?: unknown;
-  privateKey?: { algorithm?: unknown; size?: unknown };
-  usages?: unknown;
-}
-
-const GO_DURATION = /^(\d+(\.\d+)?(h|m|s|ms))+$/;
-// cert-manager's KeyUsage enum.
-const KEY_USAGES = new Set([
-  "signing",
-  "digital signature",
-  "content commitment",
-  "key encipherment",
-  "key agreement",
-  "data encipherment",
-  "cert sign",
-  "crl sign",
-  "encipher only",
-  "decipher only",
-  "any",
-  "server auth",
-  "client auth",
-  "code signing",
-  "email protection",
-  "s/mime",
-  "ipsec end system",
-  "ipsec tunnel",
-  "ipsec user",
-  "timestamping",
-  "ocsp signing",
-  "microsoft sgc",
-  "netscape sgc",
-]);
-
-function checkCertificate(object: Manifest): string[] {
-  const spec = (object.spec ?? {}) as CertificateSpec;
-  const problems: string[] = [];
-  if (!isNonEmptyString(spec.secretName)) problems.push("spec.secretName is required");
-  if (!isNonEmptyString(spec.issuerRef?.name)) problems.push("spec.issuerRef.name is required");
-  if (spec.issuerRef?.kind !== undefined && !["Issuer", "ClusterIssuer"].includes(spec.issuerRef.kind as string)) {
-    problems.push("spec.issuerRef.kind must be Issuer or ClusterIssuer");
-  }
-  if (spec.commonName === undefined && !isStringList(spec.dnsNames) && !isStringList(spec.uris)) {
-    problems.push("one of spec.commonName, spec.dnsNames, spec.uris is required");
-  }
-  for (const field of ["dnsNames", "uris", "usages"] as const) {
-    if (spec[field] !== undefined && !isStringList(spec[field]))
-      problems.push(`spec.${field} must be a list of strings`);
-  }
-  for (const field of ["duration", "renewBefore"] as const) {
-    const value = spec[field];
-    if (value !== undefined && !(typeof value === "string" && GO_DURATION.test(value))) {
-      problems.push(`spec.${field} must be a duration such as 24h`);
-    }
-  }
-  const algorithm = spec.privateKey?.algorithm;
-  if (algorithm !== undefined && !["RSA", "ECDSA", "Ed25519"].includes(algorithm as string)) {
-    problems.push("spec.privateKey.algorithm must be RSA, ECDSA or Ed25519");
-  }
-  if (algorithm === "ECDSA" && ![256, 384, 521].includes(spec.privateKey?.size as number)) {
-    problems.push("spec.privateKey.size must be 256, 384 or 521 for ECDSA");
-  }
-  for (const usage of isStringList(spec.usages) ? spec.usages : []) {
-    if (!KEY_USAGES.has(usage)) problems.push(`spec.usages has unknown usage ${usage}`);
-  }
-  return problems;
-}
-
-const ISSUER_TYPES = ["ca", "selfSigned", "acme", "vault", "venafi"];
-
-function checkIssuer(object: Manifest): string[] {
-  const spec = (object.spec ?? {}) as Record<string, { secretName?: unknown } | undefined>;
-  const types = ISSUER_TYPES.filter((type) => spec[type] !== undefined);
-  if (types.length !== 1) return [`spec needs exactly one of ${ISSUER_TYPES.join(", ")}`];
-  if (types[0] === "ca" && !isNonEmptyString(spec.ca?.secretName)) return ["spec.ca.secretName is required"];
-  return [];
 }
 
 function checkCnpgCluster(object: Manifest): string[] {
@@ -137,13 +61,14 @@ function checkCnpgCluster(object: Manifest): string[] {
     problems.push("spec.instances must be an integer of at least 1");
   }
   if (!isNonEmptyString(spec.storage?.size)) problems.push("spec.storage.size is required");
+  const { initdb } =
+    (object.spec as { bootstrap?: { initdb?: { owner?: unknown; secret?: { name?: unknown } } } }).bootstrap ?? {};
+  if (initdb?.secret !== undefined && !isNonEmptyString(initdb.owner)) {
+    problems.push("spec.bootstrap.initdb.owner is required with spec.bootstrap.initdb.secret");
+  }
   return problems;
 }
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
-}
-
-function isStringList(value: unknown): value is string[] {
-  return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === "string");
 }

@@ -1,5 +1,10 @@
+import { existsSync } from "node:fs";
 import { expect } from "chai";
+import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import type { IService } from "kubernetes-models/v1/Service";
+import { IMAGE_REPOSITORY, IMAGES } from "../../../deploy/images/image-catalog.js";
+import { serviceUrlVariable } from "../../../deploy/migration-job-config.js";
+import { readRouterConfig } from "../../../services/router/config.js";
 import { addressVariable, metricsAddressVariable } from "../../../services/runtime/service-config.js";
 import { pkiFiles } from "../../../services/runtime/tls-credentials.js";
 import { spiffeIdOf, WORKLOAD_NAMES } from "../../../services/runtime/workload-identities.js";
@@ -10,13 +15,24 @@ import {
   KUSTOMIZATIONS,
   renderMesh,
   SCHEMA_OWNERS,
+  UNDEPLOYED,
   WORKLOADS,
 } from "../../support/k8s-mesh.js";
 import { parseQuantity } from "../../support/k8s-quantity.js";
-import type { Manifest } from "../../support/k8s-render.js";
 import { validateManifest } from "../../support/k8s-validate.js";
+import type { Manifest } from "../../support/kubectl-kustomize.js";
 
 const PKI_DIR = "/var/run/selene/pki";
+
+/** Every pod template the manifests run: the Deployments' and the migrations Job's. */
+function podTemplates(objects: readonly Manifest[]): { name: string; spec: IPodSpec }[] {
+  return objects
+    .filter((object) => object.kind === "Deployment" || object.kind === "Job")
+    .map((object) => ({
+      name: `${object.kind}/${object.metadata.name}`,
+      spec: (object.spec as { template: { spec: IPodSpec } }).template.spec,
+    }));
+}
 
 describe("k8s manifests", () => {
   for (const which of Object.keys(KUSTOMIZATIONS) as (keyof typeof KUSTOMIZATIONS)[]) {
@@ -35,10 +51,24 @@ describe("k8s manifests", () => {
       });
 
       it("deploys exactly the workloads of the runtime's identity table, under the same SPIFFE ids", () => {
-        expect([...WORKLOADS]).to.deep.equal([...WORKLOAD_NAMES]);
+        expect([...WORKLOADS, ...UNDEPLOYED].sort()).to.deep.equal([...WORKLOAD_NAMES].sort());
         for (const name of WORKLOADS) {
           const spec = findObject(objects, "Certificate", name).spec as { uris: string[] };
           expect(spec.uris).to.deep.equal([spiffeIdOf(name)]);
+        }
+      });
+
+      it("applies nothing of governance until the service exists, nor any image that is not built", () => {
+        // Its NetworkPolicy stays, ready: it selects no pod until the component is added.
+        for (const name of UNDEPLOYED) {
+          const kinds = objects.filter((object) => object.metadata.name === name).map((object) => object.kind);
+          expect(kinds, name).to.deep.equal(["NetworkPolicy"]);
+        }
+        const built = new Set(IMAGES.map((image) => `${IMAGE_REPOSITORY}/${image.name}`));
+        for (const { name, spec } of podTemplates(objects)) {
+          for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+            expect(built.has(container.image!.split(":")[0]!), `${name} ${container.image}`).to.equal(true);
+          }
         }
       });
 
@@ -76,11 +106,11 @@ describe("k8s manifests", () => {
       });
 
       it("runs every container non-root, read-only, without privilege escalation or capabilities", () => {
-        for (const name of WORKLOADS) {
-          const pod = findDeployment(objects, name).spec!.template.spec!;
-          expect(pod.securityContext).to.include({ runAsNonRoot: true, runAsUser: 10001 });
+        for (const { name, spec: pod } of podTemplates(objects)) {
+          expect(pod.securityContext, name).to.include({ runAsNonRoot: true, runAsUser: 10001 });
           expect(pod.securityContext?.seccompProfile?.type).to.equal("RuntimeDefault");
-          for (const container of pod.containers) {
+          expect(pod.automountServiceAccountToken, name).to.equal(false);
+          for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
             const context = container.securityContext;
             expect(context, name).to.include({
               runAsNonRoot: true,
@@ -96,8 +126,8 @@ describe("k8s manifests", () => {
       });
 
       it("sets CPU and memory requests and limits, requests no larger than limits", () => {
-        for (const name of WORKLOADS) {
-          for (const container of findDeployment(objects, name).spec!.template.spec!.containers) {
+        for (const { name, spec } of podTemplates(objects)) {
+          for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
             const { requests, limits } = container.resources ?? {};
             for (const resource of ["cpu", "memory"]) {
               const request = requests?.[resource];
@@ -167,8 +197,12 @@ describe("k8s manifests", () => {
           expect(env.get(addressVariable(name)), name).to.equal(`0.0.0.0:${port("grpc")}`);
           expect(env.get(`SELENE_${name.toUpperCase()}_HEALTH_ADDR`), name).to.equal(`0.0.0.0:${port("health")}`);
           for (const peer of calls[name] ?? []) {
-            const service = findObject(objects, "Service", peer) as IService;
-            const grpcPort = service.spec?.ports?.find((p) => p.name === "grpc")?.port;
+            // An undeployed peer has no Service yet; the address it will have is the same shape.
+            const service = objects.find((o) => o.kind === "Service" && o.metadata.name === peer) as
+              | IService
+              | undefined;
+            const grpcPort = service?.spec?.ports?.find((p) => p.name === "grpc")?.port ?? 7443;
+            expect(service !== undefined || (UNDEPLOYED as readonly string[]).includes(peer), peer).to.equal(true);
             expect(env.get(addressVariable(peer)), `${name} -> ${peer}`).to.equal(`${peer}:${grpcPort}`);
           }
         }
@@ -228,6 +262,77 @@ describe("k8s manifests", () => {
         expect(findObject(objects, "Issuer", "selene-ca").spec).to.deep.equal({ ca: { secretName: "selene-ca" } });
       });
 
+      it("runs the migrations as a Job with the migrating login and each schema owner's own URL", () => {
+        const job = findObject(objects, "Job", "migrations").spec as { template: { spec: IPodSpec } };
+        const env = job.template.spec.containers[0]!.env ?? [];
+        const secretOf = (variable: string) => env.find((v) => v.name === variable)?.valueFrom?.secretKeyRef;
+        expect(secretOf("DATABASE_URL")).to.deep.equal({ name: "migrations-database", key: "url" });
+        for (const owner of SCHEMA_OWNERS) {
+          expect(secretOf(serviceUrlVariable(owner)), owner).to.deep.equal({ name: `${owner}-database`, key: "url" });
+        }
+        expect(env.map((v) => v.name)).to.have.length(1 + SCHEMA_OWNERS.length);
+        expect(job.template.spec.containers[0]!.image).to.match(/\/migrations:/);
+      });
+
+      it("makes each schema owner wait for its own schema's migrations, logged in as itself", () => {
+        for (const name of WORKLOADS) {
+          const init = findDeployment(objects, name).spec!.template.spec!.initContainers ?? [];
+          if (!(SCHEMA_OWNERS as readonly string[]).includes(name)) {
+            expect(init, name).to.deep.equal([]);
+            continue;
+          }
+          expect(init.map((container) => container.name)).to.deep.equal(["wait-for-migrations"]);
+          const [wait] = init;
+          expect(wait!.image).to.match(/\/migrations:/);
+          expect(wait!.command).to.deep.equal(["/usr/bin/node", "/opt/selene/dist/deploy/wait-for-migrations.js"]);
+          expect(existsSync(new URL("../../../deploy/wait-for-migrations.ts", import.meta.url))).to.equal(true);
+          expect(wait!.env).to.deep.include({ name: "SELENE_MIGRATED_SCHEMA", value: name });
+          const url = wait!.env?.find((v) => v.name === "DATABASE_URL")?.valueFrom?.secretKeyRef;
+          expect(url, name).to.deep.equal({ name: `${name}-database`, key: "url" });
+        }
+      });
+
+      it("gives the router its client-to-tenant map from a ConfigMap that the router's config accepts", () => {
+        const router = findDeployment(objects, "router").spec!.template.spec!.containers[0]!;
+        const ref = router.env?.find((v) => v.name === "SELENE_CLIENT_TENANTS")?.valueFrom?.configMapKeyRef;
+        expect(ref).to.deep.equal({ name: "client-tenants", key: "SELENE_CLIENT_TENANTS" });
+        const data = findObject(objects, "ConfigMap", "client-tenants").data as Record<string, string>;
+        const config = readRouterConfig({
+          DATABASE_URL: "postgres://x",
+          SELENE_CLIENT_TENANTS: data.SELENE_CLIENT_TENANTS,
+        });
+        expect([...config.clientTenants]).to.deep.equal([[spiffeIdOf("demo-app"), "demo"]]);
+      });
+
+      it("issues client certificates to the demo application and the operator, for client auth only", () => {
+        for (const name of ["demo-app", "operator"]) {
+          const spec = findObject(objects, "Certificate", name).spec as Record<string, unknown>;
+          expect(spec, name).to.deep.include({
+            secretName: `${name}-tls`,
+            uris: [spiffeIdOf(name)],
+            usages: ["client auth"],
+            issuerRef: { name: "selene-ca", kind: "Issuer", group: "cert-manager.io" },
+          });
+        }
+      });
+
+      it("runs the operator toolbox with the operator certificate, labelled for the operator policies", () => {
+        const toolbox = findDeployment(objects, "toolbox").spec!.template;
+        expect(toolbox.metadata?.labels).to.include({ "selene.io/role": "operator" });
+        const pod = toolbox.spec!;
+        const files = pkiFiles(PKI_DIR, "operator");
+        const secret = pod.volumes?.find((volume) => volume.name === "pki")?.secret;
+        expect(secret?.secretName).to.equal("operator-tls");
+        const fileOf = (key: string) => `${PKI_DIR}/${secret?.items?.find((item) => item.key === key)?.path}`;
+        expect([fileOf("ca.crt"), fileOf("tls.crt"), fileOf("tls.key")]).to.deep.equal([
+          files.ca,
+          files.cert,
+          files.key,
+        ]);
+        const env = new Map((pod.containers[0]!.env ?? []).map((v) => [v.name, v.value]));
+        for (const peer of ["audit", "outbox"]) expect(env.get(addressVariable(peer))).to.equal(`${peer}:7443`);
+      });
+
       it("names the Postgres primary postgres.selene.svc:5432", () => {
         const service = findObject(objects, "Service", "postgres") as unknown as IService;
         expect(service.spec?.ports?.map((port) => port.port)).to.deep.equal([5432]);
@@ -246,10 +351,15 @@ describe("k8s manifests", () => {
       expect(validateManifest(broken).join()).to.contain("Deployment/nlp").and.contain("replicas");
     });
 
-    it("reports a custom resource without its required fields, and a kind it has no schema for", () => {
+    it("reports a cert-manager resource that breaks its CRD schema, and a kind it has no schema for", () => {
       const certificate = structuredClone(findObject(renderMesh("base"), "Certificate", "nlp")) as Manifest;
       delete (certificate.spec as { secretName?: string }).secretName;
-      expect(validateManifest(certificate)).to.deep.equal(["Certificate/nlp: spec.secretName is required"]);
+      expect(validateManifest(certificate).join()).to.contain("Certificate/nlp").and.contain("secretName");
+      const cluster = structuredClone(findObject(renderMesh("base"), "Cluster", "postgres")) as Manifest;
+      (cluster.spec as { instances: number }).instances = 0;
+      expect(validateManifest(cluster)).to.deep.equal([
+        "Cluster/postgres: spec.instances must be an integer of at least 1",
+      ]);
       const unknown: Manifest = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } };
       expect(validateManifest(unknown)).to.deep.equal(["Widget/w: no schema known for example.com/v1/Widget"]);
     });
@@ -267,15 +377,26 @@ describe("k8s manifests", () => {
     const instances = (objects: Manifest[]) =>
       (findObject(objects, "Cluster", "postgres").spec as { instances: number }).instances;
 
+    const allImages = (objects: Manifest[]) =>
+      [
+        ...new Set(
+          podTemplates(objects).flatMap(({ spec }) =>
+            [...(spec.initContainers ?? []), ...spec.containers].map((c) => c.image),
+          ),
+        ),
+      ].sort();
+
     it("runs one replica of everything in dev, with the dev images and one Postgres instance", () => {
       expect(replicas(dev)).to.deep.equal(WORKLOADS.map(() => 1));
       expect(images(dev)).to.deep.equal(WORKLOADS.map((name) => `ghcr.io/selene-os/${name}:dev`));
+      expect(allImages(dev).every((image) => image!.endsWith(":dev"))).to.equal(true);
       expect(instances(dev)).to.equal(1);
     });
 
-    it("scales prod (router 3, everything else 2), pins images to a release and runs three Postgres instances", () => {
-      expect(replicas(prod)).to.deep.equal([3, 2, 2, 2, 2, 2, 2, 2]);
+    it("scales prod (router 3, everything else 2), pins every image to a release and runs three Postgres instances", () => {
+      expect(replicas(prod)).to.deep.equal([3, 2, 2, 2, 2, 2, 2]);
       expect(images(prod)).to.deep.equal(WORKLOADS.map((name) => `ghcr.io/selene-os/${name}:0.1.0`));
+      expect(allImages(prod)).to.deep.equal(allImages(dev).map((image) => image!.replace(":dev", ":0.1.0")));
       expect(instances(prod)).to.equal(3);
     });
 

@@ -1,6 +1,6 @@
 import { AssertionError, expect } from "chai";
 import { allowedEdges, reachableFrom } from "../../support/k8s-edges.js";
-import { ENGINES, findObject, KUSTOMIZATIONS, renderMesh, WORKLOADS } from "../../support/k8s-mesh.js";
+import { ENGINES, findObject, KUSTOMIZATIONS, renderMesh, UNDEPLOYED, WORKLOADS } from "../../support/k8s-mesh.js";
 import {
   type ClusterModel,
   connectionAllowed,
@@ -9,7 +9,10 @@ import {
   type PodModel,
 } from "../../support/k8s-network-policy.js";
 import { networkPoliciesOf, podsFromManifests } from "../../support/k8s-pod-model.js";
-import type { Manifest } from "../../support/k8s-render.js";
+import type { Manifest } from "../../support/kubectl-kustomize.js";
+
+// Every workload the policies cover: the deployed ones and governance, rendered here with its component.
+const MEDIATED = [...WORKLOADS, ...UNDEPLOYED];
 
 // Who may open a gRPC (7443) connection to whom. A change here is a change of the mediation design.
 const EXPECTED_GRPC_EDGES = [
@@ -18,8 +21,6 @@ const EXPECTED_GRPC_EDGES = [
   "governance->audit",
   "ingress-nginx->router",
   "nlp->audit",
-  "operator->audit",
-  "operator->governance",
   "outbox->audit",
   "reminders->audit",
   "router->audit",
@@ -29,22 +30,26 @@ const EXPECTED_GRPC_EDGES = [
   "router->outbox",
   "router->reminders",
   "router->tools",
+  "toolbox->audit",
+  "toolbox->governance",
+  "toolbox->outbox",
   "tools->audit",
 ];
 const EXPECTED_CONNECT_EDGES = ["client->router", "ingress-nginx->router"];
 const EXPECTED_POSTGRES_EDGES = [
   "audit->postgres",
   "governance->postgres",
+  "migrations->postgres",
   "outbox->postgres",
   "postgres->postgres",
   "reminders->postgres",
   "router->postgres",
+  "toolbox->postgres",
 ];
 
 // Pods the manifests do not deploy but the policies must account for.
 const PRETEND_PODS: PodModel[] = [
   { name: "client", namespace: "apps", labels: { "selene.io/role": "client" }, ports: {} },
-  { name: "operator", namespace: "selene", labels: { "selene.io/role": "operator" }, ports: {} },
   // An unlabelled pod started in the namespace, serving on the gRPC port: nothing may reach it.
   { name: "stranger", namespace: "selene", labels: {}, ports: { grpc: 7443 } },
   { name: "outsider", namespace: "apps", labels: {}, ports: {} },
@@ -86,7 +91,8 @@ function sourcesOf(edges: string[], destination: string): string[] {
 describe("k8s network mediation", () => {
   for (const which of Object.keys(KUSTOMIZATIONS) as (keyof typeof KUSTOMIZATIONS)[]) {
     describe(`${which} build`, () => {
-      const objects = renderMesh(which);
+      // With the governance component, as an overlay will add it: the policies already cover it.
+      const objects = renderMesh(which, ["governance"]);
       const policies = networkPoliciesOf(objects);
       const cluster = clusterOf(objects);
       const grpcEdges = allowedEdges(policies, cluster, "grpc");
@@ -114,27 +120,34 @@ describe("k8s network mediation", () => {
         }
       });
 
-      it("lets only the router reach the outbox", () => {
-        expect(sourcesOf(grpcEdges, "outbox")).to.deep.equal(["router"]);
+      it("lets only the router and the operator toolbox (dead letters) reach the outbox", () => {
+        expect(sourcesOf(grpcEdges, "outbox")).to.deep.equal(["router", "toolbox"]);
+      });
+
+      it("lets the migrations Job reach Postgres and nothing else", () => {
+        expect(reachableFrom(policies, cluster, pod(cluster, "migrations"))).to.deep.equal([
+          "dns:kube-dns",
+          "postgresql:postgres",
+        ]);
       });
 
       it("lets an unlabelled pod reach no service port, inside or outside the namespace", () => {
         expect(reachableFrom(policies, cluster, pod(cluster, "stranger"))).to.deep.equal(["dns:kube-dns"]);
         // Outside the namespace nothing restricts its egress, so it reaches what is open to all: health.
         const outsider = reachableFrom(policies, cluster, pod(cluster, "outsider"));
-        expect(outsider).to.deep.equal(["dns:kube-dns", ...WORKLOADS.map((name) => `health:${name}`).sort()]);
+        expect(outsider).to.deep.equal(["dns:kube-dns", ...MEDIATED.map((name) => `health:${name}`).sort()]);
       });
 
       it("admits Connect/JSON only from clients and the ingress controller", () => {
         expect(allowedEdges(policies, cluster, "connect")).to.deep.equal(EXPECTED_CONNECT_EDGES);
       });
 
-      it("admits Postgres connections only from the schema owners and the other instances", () => {
+      it("admits Postgres connections only from the schema owners, the migrations, the toolbox and the other instances", () => {
         expect(allowedEdges(policies, cluster, "postgresql")).to.deep.equal(EXPECTED_POSTGRES_EDGES);
       });
 
       it("keeps the health port open to ingress from anywhere, for kubelet probes", () => {
-        for (const name of WORKLOADS) {
+        for (const name of MEDIATED) {
           const connection = { from: pod(cluster, "outsider"), to: pod(cluster, name), port: 7080 };
           expect(connectionAllowed(policies, cluster, connection), name).to.equal(true);
         }
@@ -142,13 +155,13 @@ describe("k8s network mediation", () => {
 
       it("admits metrics scrapes only from Prometheus in the monitoring namespace, to the metrics port only", () => {
         expect(allowedEdges(policies, cluster, "metrics")).to.deep.equal(
-          WORKLOADS.map((name) => `prometheus->${name}`).sort(),
+          MEDIATED.map((name) => `prometheus->${name}`).sort(),
         );
         const prometheus = reachableFrom(policies, cluster, pod(cluster, "prometheus"));
         expect(prometheus.filter((edge) => !edge.startsWith("health:") && !edge.startsWith("dns:"))).to.deep.equal(
-          WORKLOADS.map((name) => `metrics:${name}`).sort(),
+          MEDIATED.map((name) => `metrics:${name}`).sort(),
         );
-        for (const name of WORKLOADS) {
+        for (const name of MEDIATED) {
           for (const from of ["grafana", "outsider", "stranger", "router"]) {
             const connection = { from: pod(cluster, from), to: pod(cluster, name), port: 9464 };
             expect(connectionAllowed(policies, cluster, connection), `${from}->${name}`).to.equal(false);
@@ -157,7 +170,7 @@ describe("k8s network mediation", () => {
       });
 
       it("lets every pod of the namespace resolve names over UDP", () => {
-        for (const name of [...WORKLOADS, "postgres", "operator", "stranger"]) {
+        for (const name of [...MEDIATED, "postgres", "toolbox", "migrations", "stranger"]) {
           const connection = { from: pod(cluster, name), to: pod(cluster, "kube-dns"), port: 53, protocol: "UDP" };
           expect(connectionAllowed(policies, cluster, connection), name).to.equal(true);
         }
@@ -166,7 +179,7 @@ describe("k8s network mediation", () => {
   }
 
   describe("a loosened policy", () => {
-    const objects = renderMesh("prod");
+    const objects = renderMesh("prod", ["governance"]);
     const cluster = clusterOf(objects);
 
     function withExtraPolicy(policy: NetworkPolicyObject): string[] {
