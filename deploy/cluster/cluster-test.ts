@@ -275,9 +275,11 @@ async function main(): Promise<void> {
       async () => {
         const exits: string[] = [];
         for (const deployment of STOP_ORDER) {
-          const pod = podOf(deployment);
-          await podman("pod", "stop", "--time", "30", pod);
-          for (const container of await containersOf(pod)) {
+          // The containers, not the pod: the pod's network stays up while they drain, so their
+          // connections close as in a cluster (a stopped pod's vanish unannounced, and PostgreSQL's
+          // smart shutdown would wait for those sessions).
+          for (const container of await containersOf(podOf(deployment))) {
+            await podman("stop", "--time", "30", container);
             const { exitCode } = await containerState(container);
             if (exitCode !== 0) exits.push(`${container} exited ${exitCode}`);
           }
