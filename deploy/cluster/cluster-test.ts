@@ -25,7 +25,9 @@ import { runTool } from "../images/container-tool.js";
 import { ensurePki } from "../pki.js";
 import { ensureClusterPackages } from "./cluster-packages.js";
 import { type KubeObject, kubePlayPhases, podOf } from "./kube-play-documents.js";
+import { containerState, containersOf, saveLogs, waitExited } from "./pod-containers.js";
 import { certificateSecret, databaseSecrets, PASSWORD_LOGINS, type PodmanSecret } from "./podman-secrets.js";
+import { leftovers, teardownRun } from "./teardown-run.js";
 
 const root = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "..");
 const work = join(root, ".selene", "cluster");
@@ -83,57 +85,6 @@ async function createSecrets(secrets: readonly PodmanSecret[]): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-async function containerState(name: string): Promise<{ status: string; exitCode: number }> {
-  const [status = "", code = ""] = (
-    await podman("container", "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)
-  ).split(" ");
-  return { status, exitCode: Number(code) };
-}
-
-async function waitExited(name: string, deadline: number): Promise<number> {
-  for (;;) {
-    const state = await containerState(name);
-    if (state.status === "exited" || state.status === "stopped") return state.exitCode;
-    if (Date.now() > deadline) throw new Error(`${name} still ${state.status} at the deadline`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
-async function containersOf(pod: string): Promise<string[]> {
-  const out = await podman("ps", "-a", "--filter", `pod=${pod}`, "--format", "{{.Names}}");
-  return out.split("\n").filter((name) => name !== "" && !name.endsWith("-infra"));
-}
-
-async function saveLogs(pods: readonly string[]): Promise<void> {
-  const dir = join(work, "logs");
-  mkdirSync(dir, { recursive: true });
-  for (const pod of pods) {
-    for (const container of await containersOf(pod).catch(() => [])) {
-      const logs = spawnSync("podman", ["logs", container], { encoding: "utf8" });
-      writeFileSync(join(dir, `${container}.log`), `${logs.stdout ?? ""}${logs.stderr ?? ""}`);
-    }
-  }
-}
-
-/** Everything of the run that podman still holds: pods, containers, secrets, networks, volumes. */
-async function leftovers(pods: readonly string[], secrets: readonly string[], volumesBefore: ReadonlySet<string>) {
-  const list = async (...args: string[]) => (await podman(...args)).split("\n").filter((line) => line !== "");
-  const found: string[] = [];
-  const podNames = await list("pod", "ps", "--format", "{{.Name}}");
-  found.push(...podNames.filter((name) => pods.includes(name)).map((name) => `pod ${name}`));
-  const containers = await list("ps", "-a", "--format", "{{.Names}}");
-  found.push(
-    ...containers.filter((name) => pods.some((pod) => name.startsWith(`${pod}-`))).map((name) => `container ${name}`),
-  );
-  const secretNames = await list("secret", "ls", "--format", "{{.Name}}");
-  found.push(...secretNames.filter((name) => secrets.includes(name)).map((name) => `secret ${name}`));
-  const networks = await list("network", "ls", "--format", "{{.Name}}");
-  if (networks.includes(NETWORK)) found.push(`network ${NETWORK}`);
-  const volumes = await list("volume", "ls", "--format", "{{.Name}}");
-  found.push(...volumes.filter((name) => !volumesBefore.has(name)).map((name) => `volume ${name}`));
-  return found;
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   rmSync(work, { recursive: true, force: true });
@@ -174,7 +125,7 @@ async function main(): Promise<void> {
   const secretNames = [...secrets.map((s) => s.secretName), ...databaseSecrets("x", passwords).map((s) => s.name)];
   const volumeNames = [...secretNames, ...phases.emptyDirVolumes];
   // A run that was interrupted may have left its pods, secrets and network: start clean.
-  await teardown(files, secretNames, volumeNames);
+  await teardownRun(NETWORK, files, secretNames, volumeNames);
 
   let failure: unknown;
   try {
@@ -266,7 +217,7 @@ async function main(): Promise<void> {
       (out) => out.split("\n").at(-1) ?? "verified",
     );
     if (values.keep) {
-      await saveLogs(pods);
+      await saveLogs(pods, join(work, "logs"));
       say(`      --keep: the mesh stays up; remove it with podman kube down ${Object.values(files).join(" ")}`);
       return;
     }
@@ -293,12 +244,12 @@ async function main(): Promise<void> {
   } finally {
     if (!values.keep) {
       // After the stop, so the logs end with each process's drain.
-      await saveLogs(pods).catch(() => undefined);
+      await saveLogs(pods, join(work, "logs")).catch(() => undefined);
       await timed(
         "podman kube down",
         async () => {
-          await teardown(files, secretNames, volumeNames);
-          return leftovers(pods, secretNames, volumesBefore);
+          await teardownRun(NETWORK, files, secretNames, volumeNames);
+          return leftovers(NETWORK, pods, secretNames, volumesBefore);
         },
         (left) => (left.length === 0 ? "nothing left behind" : `LEFT BEHIND: ${left.join(", ")}`),
       ).then((left) => {
@@ -325,21 +276,6 @@ async function demoWithRetries(pkiDir: string): ReturnType<typeof runDemoConvers
       await new Promise((r) => setTimeout(r, 5000));
     }
   }
-}
-
-/** Removes the run's pods (kube down), secrets, volumes and network; what is already gone is no error. */
-async function teardown(
-  files: Readonly<Record<string, string>>,
-  secretNames: readonly string[],
-  volumeNames: readonly string[],
-): Promise<void> {
-  for (const file of [files.workloads, files.migrations, files.database]) {
-    await runTool("podman", ["kube", "down", file!], { okCodes: [0, 125] }).catch(() => undefined);
-  }
-  for (const name of secretNames) await runTool("podman", ["secret", "rm", name]).catch(() => undefined);
-  // kube play mounts each secret and emptyDir through a named volume, which kube down may leave.
-  for (const name of volumeNames) await runTool("podman", ["volume", "rm", "--force", name]).catch(() => undefined);
-  await runTool("podman", ["network", "rm", "--force", NETWORK]).catch(() => undefined);
 }
 
 main().then(

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import { WORKLOAD_NAMES } from "../../services/runtime/workload-identities.js";
 import { kustomize, type Manifest } from "./kubectl-kustomize.js";
 
@@ -74,4 +75,14 @@ export function findObject(objects: readonly Manifest[], kind: string, name: str
 /** The Deployment named `name`, typed. */
 export function findDeployment(objects: readonly Manifest[], name: string): IDeployment {
   return findObject(objects, "Deployment", name) as unknown as IDeployment;
+}
+
+/** Every pod template the manifests run: the Deployments' and the migrations Job's. */
+export function podTemplates(objects: readonly Manifest[]): { name: string; spec: IPodSpec }[] {
+  return objects
+    .filter((object) => object.kind === "Deployment" || object.kind === "Job")
+    .map((object) => ({
+      name: `${object.kind}/${object.metadata.name}`,
+      spec: (object.spec as { template: { spec: IPodSpec } }).template.spec,
+    }));
 }
