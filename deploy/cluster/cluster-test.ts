@@ -4,8 +4,9 @@
  * `kubectl kustomize`, creates the Secrets with `podman secret create` (certificates from a PKI of
  * the run's own, random database passwords), then `podman kube play`s the database, the migrations
  * and the workloads on a network of their own; runs the demo conversation and a short `npm run bench`
- * through the router's published port (held to the error budget of deploy/cluster/cluster-slo.yaml), `selenectl audit verify` in the toolbox; stops every pod with
- * SIGTERM and requires each container to exit 0 (drained); `podman kube down`s everything and checks
+ * through the router's published port (held to the error budget of deploy/cluster/cluster-slo.yaml),
+ * `selenectl audit verify` in the toolbox; stops every container with SIGTERM, callers first, and
+ * requires each to exit 0 (drained); `podman kube down`s everything and checks
  * that no pod, container, secret, volume or network of the run is left. Exit 0 when all of it passed.
  *
  * Flags: --bench-duration 15s (the bench's -z), --keep (leave the mesh running, also after a failure).
