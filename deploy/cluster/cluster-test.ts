@@ -34,8 +34,8 @@ const root = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "..");
 const work = join(root, ".selene", "cluster");
 const NETWORK = "selene-cluster";
 /** The router's published ports (k8s/overlays/podman/patches/router-published-ports.yaml). */
-const ROUTER_GRPC = "127.0.0.1:36051";
-const ROUTER_HEALTH = "127.0.0.1:36151";
+const ROUTER_GRPC = "127.0.0.1:31051";
+const ROUTER_HEALTH = "127.0.0.1:31151";
 /** Workloads with a certificate of their own name; the toolbox mounts the operator's. */
 const CERTIFICATE_WORKLOADS = ["router", "nlp", "tools", "reminders", "calc", "outbox", "audit"];
 /** Stop order: callers before the called, the database last. */
