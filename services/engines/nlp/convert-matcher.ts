@@ -6,6 +6,7 @@
  * Units are normalised to the ids of UNIT_ALIASES (the ids the tools engine accepts); a number
  * and a unit may be written together ("5km", "-40°F"). Values are canonical decimal strings.
  */
+import { canonicalDecimal } from "../../runtime/canonical-decimal.js";
 import { matchPhrase, type Token } from "./tokenize-utterance.js";
 
 const LENGTH: Record<string, readonly string[]> = {
@@ -128,11 +129,11 @@ function parseValue(tokens: readonly Token[], i: number, allowWords: boolean): P
   const key = tokens[i]?.key;
   if (key === undefined) return undefined;
   if (allowWords && ONE_WORDS.has(key)) return { value: "1", unit: undefined, next: i + 1 };
-  if (NUMBER.test(key)) return { value: canonicalNumber(key), unit: undefined, next: i + 1 };
+  if (NUMBER.test(key)) return { value: canonicalDecimal(key), unit: undefined, next: i + 1 };
   const joined = NUMBER_WITH_UNIT.exec(key);
   const unit = joined === null ? undefined : UNIT_ALIASES.get(joined[2]!);
   if (joined === null || unit === undefined) return undefined;
-  return { value: canonicalNumber(joined[1]!), unit, next: i + 1 };
+  return { value: canonicalDecimal(joined[1]!), unit, next: i + 1 };
 }
 
 function parseUnit(tokens: readonly Token[], i: number): Parsed | undefined {
@@ -145,17 +146,4 @@ function parseUnit(tokens: readonly Token[], i: number): Parsed | undefined {
   }
   const id = UNIT_ALIASES.get(key);
   return id === undefined ? undefined : { value: id, next: i + 1 };
-}
-
-// "3.50" -> "3.5", "+05" -> "5", "-0.0" -> "0": one plain decimal spelling per number, never an exponent.
-function canonicalNumber(text: string): string {
-  const negative = text.startsWith("-");
-  const unsigned = negative || text.startsWith("+") ? text.slice(1) : text;
-  const [intPart = "", fraction = ""] = unsigned.split(".");
-  let start = 0;
-  while (start < intPart.length - 1 && intPart[start] === "0") start++;
-  let end = fraction.length;
-  while (end > 0 && fraction[end - 1] === "0") end--;
-  const digits = end > 0 ? `${intPart.slice(start)}.${fraction.slice(0, end)}` : intPart.slice(start);
-  return negative && digits !== "0" ? `-${digits}` : digits;
 }

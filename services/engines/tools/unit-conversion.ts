@@ -6,7 +6,9 @@
  * input always gives one string. Refusals are ToolErrors: UNKNOWN_UNIT, INCOMPATIBLE_UNITS,
  * INVALID_VALUE (not a plain decimal, a negative length/mass/volume, or below absolute zero).
  */
+
 import type { ReadResult } from "../../../gen/es/selene/engine/v1/engine_pb.js";
+import { canonicalDecimal } from "../../runtime/canonical-decimal.js";
 import { buildReadResult } from "./provenance.js";
 import { ToolError } from "./tool-error.js";
 
@@ -110,17 +112,4 @@ export function convert(value: string, fromUnit: string, toUnit: string, now: Da
     freshness: { kind: "live" },
     nowMs,
   });
-}
-
-// "+05.50" -> "5.5", "-0" -> "0": the input as one plain decimal spelling, never rounded.
-function canonicalDecimal(text: string): string {
-  const negative = text.startsWith("-");
-  const unsigned = negative || text.startsWith("+") ? text.slice(1) : text;
-  const [intPart = "", fraction = ""] = unsigned.split(".");
-  let start = 0;
-  while (start < intPart.length - 1 && intPart[start] === "0") start++;
-  let end = fraction.length;
-  while (end > 0 && fraction[end - 1] === "0") end--;
-  const digits = end > 0 ? `${intPart.slice(start)}.${fraction.slice(0, end)}` : intPart.slice(start);
-  return negative && digits !== "0" ? `-${digits}` : digits;
 }
