@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { parse as parseYaml } from "yaml";
 
 /** The outcome of one gate. */
 export interface CheckResult {
@@ -65,8 +66,22 @@ export function bufLint(root: string, toolsRoot = root): CheckResult {
 export const IMAGE_ARGS = ["build", "--path", "proto/selene"];
 
 /**
- * buf breaking (FILE) of today's contracts against every release image (a change that one release
- * would allow may still break an older one's clients); fails naming each release it breaks.
+ * The buf breaking categories checked against each release: FILE (generated code and binary
+ * clients) and WIRE_JSON (clients of the Connect JSON port: JSON names of fields and enum values).
+ * FILE holds every WIRE_JSON rule; running both names which kind of client a change breaks.
+ */
+export const BREAKING_CATEGORIES = ["FILE", "WIRE_JSON"] as const;
+
+/** buf.yaml with `breaking.use` set to one category, as the data `--config` takes. */
+function configFor(root: string, category: string): string {
+  const config = parseYaml(readFileSync(join(root, "buf.yaml"), "utf8")) as { breaking?: Record<string, unknown> };
+  return JSON.stringify({ ...config, breaking: { ...config.breaking, use: [category] } });
+}
+
+/**
+ * buf breaking of today's contracts against every release image (a change that one release would
+ * allow may still break an older one's clients), in each category; fails naming each release and
+ * category it breaks.
  */
 export function bufBreaking(root: string, toolsRoot = root): CheckResult {
   const releases = releaseImages(root);
@@ -78,13 +93,16 @@ export function bufBreaking(root: string, toolsRoot = root): CheckResult {
     if (!build.ok) return { ok: false, output: `buf build failed:\n${build.output}` };
     const failures: string[] = [];
     for (const release of releases) {
-      // Image against image: the workspace has two modules, a release is one image.
-      const args = ["breaking", current, "--against", join(root, release), "--path", "selene", "--config", "buf.yaml"];
-      const result = run(root, bin(toolsRoot, "buf"), args);
-      if (!result.ok) failures.push(`breaks ${release}:\n${result.output}`);
+      for (const category of BREAKING_CATEGORIES) {
+        // Image against image: the workspace has two modules, a release is one image.
+        const against = join(root, release);
+        const args = ["breaking", current, "--against", against, "--path", "selene", "--config", configFor(root, category)];
+        const result = run(root, bin(toolsRoot, "buf"), args);
+        if (!result.ok) failures.push(`breaks ${release} (${category}):\n${result.output}`);
+      }
     }
     return failures.length === 0
-      ? { ok: true, output: `no breaking change against ${releases.join(", ")}` }
+      ? { ok: true, output: `no breaking change (${BREAKING_CATEGORIES.join(", ")}) against ${releases.join(", ")}` }
       : { ok: false, output: failures.join("\n") };
   } finally {
     rmSync(out, { recursive: true, force: true });

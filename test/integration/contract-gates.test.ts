@@ -56,6 +56,16 @@ describe("contract gates", function () {
     expect(result.output).to.contain('Previously present field "2" with name "accept"');
   });
 
+  it("fail buf breaking in the WIRE_JSON category when a field's JSON name changes", () => {
+    // Binary clients would not notice a rename; a client of the Connect JSON port would.
+    editTurnProto(dir, (t) => t.replace("bool accept = 2;", "bool accepted = 2;"));
+    const result = bufBreaking(dir, root);
+    expect(result.ok).to.equal(false);
+    expect(result.output).to.contain("breaks proto/releases/v1.0.binpb (WIRE_JSON)");
+    expect(result.output).to.contain("breaks proto/releases/v1.1.binpb (WIRE_JSON)");
+    expect(result.output).to.match(/json_name|JSON name/);
+  });
+
   it("check every release image: v1.0 and v1.1 are both recorded", () => {
     expect(releaseImages(dir)).to.deep.equal(["proto/releases/v1.0.binpb", "proto/releases/v1.1.binpb"]);
   });
