@@ -96,7 +96,16 @@ export function bufBreaking(root: string, toolsRoot = root): CheckResult {
       for (const category of BREAKING_CATEGORIES) {
         // Image against image: the workspace has two modules, a release is one image.
         const against = join(root, release);
-        const args = ["breaking", current, "--against", against, "--path", "selene", "--config", configFor(root, category)];
+        const args = [
+          "breaking",
+          current,
+          "--against",
+          against,
+          "--path",
+          "selene",
+          "--config",
+          configFor(root, category),
+        ];
         const result = run(root, bin(toolsRoot, "buf"), args);
         if (!result.ok) failures.push(`breaks ${release} (${category}):\n${result.output}`);
       }
