@@ -16,16 +16,14 @@
  */
 import {
   create,
-  createFileRegistry,
   type DescField,
   type DescFile,
   type DescMessage,
-  fromBinary,
+  type FileRegistry,
   getOption,
   type Registry,
   toJson,
 } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { createValidator } from "@bufbuild/protovalidate";
 import {
   FieldRulesSchema,
@@ -36,6 +34,7 @@ import {
   oneof as oneofExtension,
 } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { contractRegexMatch } from "../services/runtime/contract-regex.js";
+import { imageRegistry } from "../services/runtime/release-surface.js";
 
 /** One rule whose change would break a client of the release. */
 export interface RuleChange {
@@ -55,12 +54,7 @@ type JsonObject = { [key: string]: Json };
 /** Our contracts within an image: the files of the selene packages. */
 const OURS = /^selene\./;
 
-/** Reads a buf image (a FileDescriptorSet on the wire) into a registry. */
-export function imageRegistry(bytes: Uint8Array) {
-  return createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes));
-}
-
-function ourFiles(registry: ReturnType<typeof createFileRegistry>): DescFile[] {
+function ourFiles(registry: FileRegistry): DescFile[] {
   return [...registry.files].filter((f) => OURS.test(f.proto.package));
 }
 
