@@ -47,7 +47,8 @@ export const DATABASE_ROLES: Readonly<Partial<Record<keyof typeof LOCAL_PORTS, R
 /** The engines, the audit service, the outbox and the router, in start order. */
 export const MESH_ORDER = ["nlp", "tools", "reminders", "calc", "audit", "outbox", "router"] as const;
 
-const PYTHON = "/usr/bin/python3";
+/** The Python the calc engine runs on: Debian's, with its python3-grpcio and python3-protobuf. */
+export const PYTHON = "/usr/bin/python3";
 
 /** The address of process `name`'s gRPC port. */
 export function grpcAddress(name: keyof typeof LOCAL_PORTS, portOffset: number): string {

@@ -1,6 +1,7 @@
 /**
  * The contract gates that `npm test` runs: buf lint, buf breaking against the
- * image of every released contract version, and the drift check that gen/
+ * image of every released contract version, the semantic gate on validation
+ * rules against each of them, and the drift check that gen/
  * matches what the generators produce from proto/ today. Each takes the
  * repository root, so the test suite can prove on a temporary copy that each
  * gate fails when it should.
@@ -8,7 +9,9 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { describeChange, ruleChanges } from "./rule-tightening.js";
 
 /** The outcome of one gate. */
 export interface CheckResult {
@@ -65,8 +68,22 @@ export function bufLint(root: string, toolsRoot = root): CheckResult {
 export const IMAGE_ARGS = ["build", "--path", "proto/selene"];
 
 /**
- * buf breaking (FILE) of today's contracts against every release image (a change that one release
- * would allow may still break an older one's clients); fails naming each release it breaks.
+ * The buf breaking categories checked against each release: FILE (generated code and binary
+ * clients) and WIRE_JSON (clients of the Connect JSON port: JSON names of fields and enum values).
+ * FILE holds every WIRE_JSON rule; running both names which kind of client a change breaks.
+ */
+export const BREAKING_CATEGORIES = ["FILE", "WIRE_JSON"] as const;
+
+/** buf.yaml with `breaking.use` set to one category, as the data `--config` takes. */
+function configFor(root: string, category: string): string {
+  const config = parseYaml(readFileSync(join(root, "buf.yaml"), "utf8")) as { breaking?: Record<string, unknown> };
+  return JSON.stringify({ ...config, breaking: { ...config.breaking, use: [category] } });
+}
+
+/**
+ * buf breaking of today's contracts against every release image (a change that one release would
+ * allow may still break an older one's clients), in each category; fails naming each release and
+ * category it breaks.
  */
 export function bufBreaking(root: string, toolsRoot = root): CheckResult {
   const releases = releaseImages(root);
@@ -78,13 +95,84 @@ export function bufBreaking(root: string, toolsRoot = root): CheckResult {
     if (!build.ok) return { ok: false, output: `buf build failed:\n${build.output}` };
     const failures: string[] = [];
     for (const release of releases) {
-      // Image against image: the workspace has two modules, a release is one image.
-      const args = ["breaking", current, "--against", join(root, release), "--path", "selene", "--config", "buf.yaml"];
-      const result = run(root, bin(toolsRoot, "buf"), args);
-      if (!result.ok) failures.push(`breaks ${release}:\n${result.output}`);
+      for (const category of BREAKING_CATEGORIES) {
+        // Image against image: the workspace has two modules, a release is one image.
+        const against = join(root, release);
+        const args = [
+          "breaking",
+          current,
+          "--against",
+          against,
+          "--path",
+          "selene",
+          "--config",
+          configFor(root, category),
+        ];
+        const result = run(root, bin(toolsRoot, "buf"), args);
+        if (!result.ok) failures.push(`breaks ${release} (${category}):\n${result.output}`);
+      }
     }
     return failures.length === 0
-      ? { ok: true, output: `no breaking change against ${releases.join(", ")}` }
+      ? { ok: true, output: `no breaking change (${BREAKING_CATEGORIES.join(", ")}) against ${releases.join(", ")}` }
+      : { ok: false, output: failures.join("\n") };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** Rule changes reviewed and accepted, per release (scripts/rule-tightening.ts). */
+export const REVIEWED_RULE_CHANGES = join(RELEASES_DIR, "reviewed-rule-changes.json");
+
+interface AcceptedChange {
+  readonly release: string;
+  readonly subject: string;
+  readonly rule: string;
+  readonly why: string;
+}
+
+function acceptedChanges(root: string): AcceptedChange[] {
+  try {
+    return (JSON.parse(readFileSync(join(root, REVIEWED_RULE_CHANGES), "utf8")) as { accepted: AcceptedChange[] })
+      .accepted;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+}
+
+/**
+ * The semantic gate: the protovalidate rules of today's contracts against every release's
+ * (scripts/rule-tightening.ts). Fails naming each field path and rule whose change breaks a
+ * release's clients, unless reviewed-rule-changes.json accepts it; an accepted entry that matches
+ * no change fails too.
+ */
+export function ruleGate(root: string, toolsRoot = root): CheckResult {
+  const releases = releaseImages(root);
+  if (releases.length === 0) return { ok: false, output: `no release images in ${RELEASES_DIR}` };
+  const out = mkdtempSync(join(tmpdir(), "selene-rules-"));
+  try {
+    const current = join(out, "current.binpb");
+    const build = run(root, bin(toolsRoot, "buf"), [...IMAGE_ARGS, "-o", current]);
+    if (!build.ok) return { ok: false, output: `buf build failed:\n${build.output}` };
+    const today = readFileSync(current);
+    const accepted = acceptedChanges(root);
+    const used = new Set<AcceptedChange>();
+    const failures: string[] = [];
+    for (const release of releases) {
+      const name = basename(release, ".binpb");
+      for (const change of ruleChanges(readFileSync(join(root, release)), today)) {
+        const excuse = accepted.find(
+          (a) => a.release === name && a.subject === change.subject && a.rule === change.rule,
+        );
+        if (excuse === undefined) failures.push(`breaks ${release}: ${describeChange(change)}`);
+        else used.add(excuse);
+      }
+    }
+    for (const a of accepted) {
+      if (!used.has(a)) failures.push(`stale entry in ${REVIEWED_RULE_CHANGES}: ${a.release} ${a.subject} ${a.rule}`);
+    }
+    return failures.length === 0
+      ? { ok: true, output: `no rule tightened against ${releases.join(", ")} (${used.size} reviewed)` }
       : { ok: false, output: failures.join("\n") };
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { bufBreaking, bufLint, type CheckResult, genDrift } from "./contract-checks.js";
+import { bufBreaking, bufLint, type CheckResult, genDrift, ruleGate } from "./contract-checks.js";
 
 const root = process.cwd();
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -21,6 +21,7 @@ const SMOKE_OFFSET = -25500 + Number(process.env.SELENE_TEST_PORT_SHIFT ?? 0);
 const steps: Array<[string, () => CheckResult]> = [
   ["buf lint", () => bufLint(root)],
   ["buf breaking against every release", () => bufBreaking(root)],
+  ["validation rules against every release (no tightening)", () => ruleGate(root)],
   ["gen/ drift", () => genDrift(root)],
   ["code lint (biome)", command(bin("biome"), ["check", "."])],
   ["type check", command(bin("tsc"), ["-p", "tsconfig.json", "--noEmit"])],

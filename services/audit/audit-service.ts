@@ -4,11 +4,13 @@
  * the caller; engines append only the calls they refused. Operators read, list
  * chains and verify them.
  */
+import { toBinary } from "@bufbuild/protobuf";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type pg from "pg";
 import {
   type AuditEntry,
   type AuditEvent,
+  AuditEventSchema,
   AuditService,
   Decision,
   Gate,
@@ -17,6 +19,7 @@ import type { ContractVersion } from "../../gen/es/selene/kernel/v1/envelope_pb.
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { implementService } from "../runtime/boundary/grpc-adapter.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
+import { sha256Digest } from "../runtime/content-digest.js";
 import type { Logger } from "../runtime/logger.js";
 import { SYSTEM_CHAIN } from "../runtime/refusal-audit.js";
 import { SeleneError } from "../runtime/selene-error.js";
@@ -70,20 +73,27 @@ function ownEvent(event: AuditEvent, context: CallContext, index: number): Audit
   return event;
 }
 
+/**
+ * The event with its id: a writer that predates event ids (contract 1.0) sends none, and gets one
+ * derived from the event and its chain, so the same append still stores the event once.
+ */
+function withEventId(event: AuditEvent, chain: Omit<LedgerEntry, "event" | "contractVersion">): AuditEvent {
+  if (event.eventId !== "") return event;
+  const bytes = toBinary(AuditEventSchema, event);
+  const context = new TextEncoder().encode(`${chain.tenantId}\n${chain.correlationId}\n${chain.turnId}\n`);
+  const digest = sha256Digest(new Uint8Array([...context, ...bytes])).slice("sha256:".length);
+  return { ...event, eventId: `derived:${digest}` };
+}
+
 /** Creates the handlers over `ledger`. */
 export function createAuditHandlers(ledger: AuditLedger): AuditHandlers {
   return {
     async append(request, context) {
       requireOneOf(context, AUDIT_WRITERS);
       const envelope = request.envelope!;
-      const event = ownEvent(request.event!, context, -1);
-      const entry: LedgerEntry = {
-        tenantId: envelope.tenantId,
-        correlationId: envelope.correlationId,
-        turnId: envelope.turnId,
-        event,
-        contractVersion: versionOf(envelope.contractVersion),
-      };
+      const chain = { tenantId: envelope.tenantId, correlationId: envelope.correlationId, turnId: envelope.turnId };
+      const event = withEventId(ownEvent(request.event!, context, -1), chain);
+      const entry: LedgerEntry = { ...chain, event, contractVersion: versionOf(envelope.contractVersion) };
       requireServable(entry, "event");
       await ledger.append([entry]);
       return { record: await ledger.record(event.eventId) };
@@ -93,13 +103,8 @@ export function createAuditHandlers(ledger: AuditLedger): AuditHandlers {
       if (REFUSAL_WRITERS.includes(context.caller)) onlyRefusals(request.entries);
       const contractVersion = versionOf(request.envelope?.contractVersion);
       const entries: LedgerEntry[] = request.entries.map((entry, i) => {
-        const stored = {
-          tenantId: entry.tenantId,
-          correlationId: entry.correlationId,
-          turnId: entry.turnId,
-          event: ownEvent(entry.event!, context, i),
-          contractVersion,
-        };
+        const chain = { tenantId: entry.tenantId, correlationId: entry.correlationId, turnId: entry.turnId };
+        const stored = { ...chain, event: withEventId(ownEvent(entry.event!, context, i), chain), contractVersion };
         requireServable(stored, `entries[${i}]`);
         return stored;
       });

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { grpcAddress, type MeshLayout, meshEnv, meshProcesses } from "../../deploy/mesh-processes.js";
+import { grpcAddress, type MeshLayout, type MeshProcess, meshEnv, meshProcesses } from "../../deploy/mesh-processes.js";
 import { type RunningMesh, startMesh } from "../../deploy/mesh-supervisor.js";
 import { ensurePki } from "../../deploy/pki.js";
 import { createMigratedTestDatabase } from "./test-database.js";
@@ -31,12 +31,14 @@ export const RUN_PORT_SHIFT = Number(process.env.SELENE_TEST_PORT_SHIFT ?? 0);
 
 /**
  * Starts the mesh; `fileOffset` keeps the meshes of one run apart; `logLevel` is every process's
- * LOG_LEVEL; `extraEnv` goes to every process on top of the mesh's own variables.
+ * LOG_LEVEL; `extraEnv` goes to every process on top of the mesh's own variables; `replaced` runs
+ * another program in a process's place (with its environment, addresses and certificate).
  */
 export async function startTestMesh(
   fileOffset: number,
   logLevel = "info",
   extraEnv: Record<string, string> = {},
+  replaced: Partial<Record<MeshProcess["name"], Pick<MeshProcess, "command" | "args">>> = {},
 ): Promise<TestMesh> {
   const portOffset = fileOffset + RUN_PORT_SHIFT;
   const dir = mkdtempSync(join(tmpdir(), "selene-mesh-"));
@@ -48,7 +50,8 @@ export async function startTestMesh(
   const env = { ...meshEnv(layout), ...extraEnv };
   let mesh: RunningMesh;
   try {
-    mesh = await startMesh(meshProcesses(layout), { env, logDir });
+    const processes = meshProcesses(layout).map((p) => ({ ...p, ...replaced[p.name] }));
+    mesh = await startMesh(processes, { env, logDir });
   } catch (e) {
     await db.drop();
     throw e;

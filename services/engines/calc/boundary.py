@@ -115,6 +115,22 @@ def check_version(message: Message) -> None:
     )
 
 
+DEPRECATION_HEADER = "selene-deprecation"
+
+
+def deprecation_warning(message: Message) -> str | None:
+    """The warning a request at a deprecated contract version (older than N) gets in the response
+    metadata, as the Node services' boundary gives it (contract-negotiation.ts); None at N."""
+    if not message.DESCRIPTOR.fields or message.DESCRIPTOR.fields[0].name != "envelope":
+        return None
+    if not message.envelope.HasField("contract_version"):
+        return None
+    received = Version(message.envelope.contract_version.major, message.envelope.contract_version.minor)
+    if received == CURRENT_CONTRACT_VERSION:
+        return None
+    return f"contract {received} is deprecated; current is {CURRENT_CONTRACT_VERSION}"
+
+
 def check_rules(message: Message) -> None:
     violations = rules.validate(message)
     if violations:

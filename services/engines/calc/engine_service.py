@@ -130,6 +130,10 @@ class EngineService:
                 correlation_id = request.envelope.correlation_id
                 response = implementation(request)
                 _check_response(response, full_method, correlation_id, trace)
+                warning = boundary.deprecation_warning(request)
+                if warning is not None:
+                    context.send_initial_metadata(((boundary.DEPRECATION_HEADER, warning),))
+                    rpc_metrics.record_deprecated(full_method, "version", warning.split()[1])
                 rpc_metrics.record(full_method, "OK", None, time.perf_counter() - started)
                 return response
             except SeleneError as err:

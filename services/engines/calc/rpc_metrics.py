@@ -4,6 +4,7 @@ server adapter (services/runtime/rpc-metrics.ts), so one dashboard covers every 
     selene_rpc_server_requests_total{method, code}      calls served, by gRPC status name
     selene_rpc_server_errors_total{method, reason}      failed calls, by reason code
     selene_rpc_server_duration_seconds{method}          time from arrival to answer
+    selene_contract_deprecated_total{method, kind, name} requests at a deprecated contract version
 
 plus the process, platform and GC collectors of prometheus_client. Served over plain HTTP at
 GET /metrics on SELENE_CALC_METRICS_ADDR, by a daemon thread, without an access log (it would
@@ -46,6 +47,19 @@ _DURATION = Histogram(
     "selene_rpc_server_duration_seconds", "Time from arrival to the answer of a gRPC call, in seconds.", ["method"],
     buckets=LATENCY_BUCKETS, registry=REGISTRY,
 )
+
+
+_DEPRECATED = Counter(
+    "selene_contract_deprecated",
+    "Requests that used a deprecated contract version (kind=version) or set a deprecated field (kind=field).",
+    ["method", "kind", "name"],
+    registry=REGISTRY,
+)
+
+
+def record_deprecated(method: str, kind: str, name: str) -> None:
+    """Counts a request that used something deprecated (selene_contract_deprecated_total)."""
+    _DEPRECATED.labels(method, kind, name).inc()
 
 
 def record(method: str, code: str, reason: str | None, seconds: float) -> None:

@@ -20,6 +20,7 @@ import { type Peer, peerOfTlsSocket } from "../peer-identity.js";
 import { SeleneError } from "../selene-error.js";
 import { httpCallMetadata } from "./call-metadata.js";
 import { connectErrorBody, connectHttpStatus, connectProtocolErrorBody } from "./connect-error.js";
+import { DEPRECATION_HEADER } from "./contract-negotiation.js";
 import type { CallOutcome, MethodBoundary, RequestBody, ServiceBoundary } from "./service-boundary.js";
 
 /** Largest request body read, compressed or not (the gRPC port's transport limit); the boundary applies its own below. */
@@ -138,15 +139,18 @@ function reply(response: ConnectResponse, method: MethodBoundary, codec: Codec, 
     send(response, connectHttpStatus(error.status), headers, connectErrorBody(error));
     return;
   }
+  const warned: Record<string, string> =
+    outcome.warnings.length > 0 ? { [DEPRECATION_HEADER]: outcome.warnings.join(", ") } : {};
   if (codec === "json") {
-    send(response, 200, { "content-type": "application/json" }, toJsonString(method.method.output, outcome.message));
+    const body = toJsonString(method.method.output, outcome.message);
+    send(response, 200, { "content-type": "application/json", ...warned }, body);
     return;
   }
   const { bytes } = outcome;
   send(
     response,
     200,
-    { "content-type": "application/proto" },
+    { "content-type": "application/proto", ...warned },
     Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
   );
 }

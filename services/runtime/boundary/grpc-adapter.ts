@@ -6,11 +6,12 @@
  * ErrorDetail in the trailers (error-status.ts). Nothing else happens here.
  */
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import type { ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { Metadata, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { toGrpcStatus } from "../error-status.js";
 import { peerOf } from "../peer-identity.js";
 import type { ServiceHandlers, ServiceOptions } from "../unary-service.js";
 import { grpcCallMetadata } from "./call-metadata.js";
+import { DEPRECATION_HEADER } from "./contract-negotiation.js";
 import { type CallOutcome, createServiceBoundary, type ServiceBoundary } from "./service-boundary.js";
 
 function deadlineOf(call: ServerUnaryCall<Buffer, Buffer>): number | undefined {
@@ -19,12 +20,17 @@ function deadlineOf(call: ServerUnaryCall<Buffer, Buffer>): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-function reply(callback: sendUnaryData<Buffer>, outcome: CallOutcome): void {
+function reply(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>, outcome: CallOutcome): void {
   if (!outcome.ok) {
     callback(toGrpcStatus(outcome.error), null);
     return;
   }
-  const { bytes } = outcome;
+  const { bytes, warnings } = outcome;
+  if (warnings.length > 0) {
+    const headers = new Metadata();
+    headers.set(DEPRECATION_HEADER, warnings.join(", "));
+    call.sendMetadata(headers);
+  }
   callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
@@ -43,7 +49,7 @@ export function grpcImplementation(boundary: ServiceBoundary): UntypedServiceImp
           deadline: deadlineOf(call),
           metadata: grpcCallMetadata(call.metadata),
         })
-        .then((outcome) => reply(callback, outcome));
+        .then((outcome) => reply(call, callback, outcome));
     };
   }
   return implementation;

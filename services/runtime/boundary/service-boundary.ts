@@ -4,8 +4,9 @@
  *   1. admission: the caller's mTLS identity, the service's allow-list, then
  *      the request (size, malformed bytes or JSON, contract version, unknown
  *      fields, protovalidate rules: boundary-validator.ts, json-request.ts);
- *   2. the handler;
- *   3. the response through the boundary validator;
+ *   2. version negotiation (contract-negotiation.ts), then the handler;
+ *   3. the response through the boundary validator, then shaped for the
+ *      caller's contract version, with deprecation warnings for the adapter;
  *   4. one error mapping (to-selene-error.ts): a status, a reason code and an
  *      ErrorDetail, a dependency outage retryable, never a bare INTERNAL for it;
  *   5. the refusal audit (calls refused in 1, to the "_system" chain), one log
@@ -43,6 +44,7 @@ import {
   type UnaryHandler,
 } from "../unary-service.js";
 import { createCallerCertificates } from "./caller-certificates.js";
+import { negotiate } from "./contract-negotiation.js";
 import { decodeJsonRequest } from "./json-request.js";
 import { toSeleneError } from "./to-selene-error.js";
 
@@ -69,9 +71,18 @@ export interface IncomingCall {
   readonly metadata: CallMetadata;
 }
 
-/** What the adapter sends back: the response (message and its validated bytes) or the error. */
+/**
+ * What the adapter sends back: the response (message and its validated bytes, shaped for the
+ * caller's contract version, and the deprecation warnings it sends as the `selene-deprecation`
+ * header) or the error.
+ */
 export type CallOutcome =
-  | { readonly ok: true; readonly message: MessageShape<DescMessage>; readonly bytes: Uint8Array }
+  | {
+      readonly ok: true;
+      readonly message: MessageShape<DescMessage>;
+      readonly bytes: Uint8Array;
+      readonly warnings: readonly string[];
+    }
   | { readonly ok: false; readonly error: SeleneError };
 
 /** The boundary of one unary method. */
@@ -178,6 +189,7 @@ function methodBoundary(
       else base.info({ ...fields, reason: error.reasonName, status: error.status }, "rpc refused");
       return { ok: false, error };
     }
+    const negotiated = negotiate(path, method.input, verdict.message);
     const correlationId = correlationOf(verdict.message, call.metadata);
     const logger = base.child({ correlation_id: correlationId, caller, protocol });
     const context: CallContext = { caller, correlationId, deadline: call.deadline, logger, metadata: call.metadata };
@@ -198,8 +210,19 @@ function methodBoundary(
       logFailure(logger, error, false);
       return { ok: false, error };
     }
-    logger.debug("rpc ok");
-    return { ok: true, message, bytes };
+    let shaped: { readonly message: MessageShape<DescMessage>; readonly bytes: Uint8Array };
+    try {
+      shaped = negotiated.shape(method.output, message, bytes);
+    } catch (e) {
+      const error = new SeleneError(ReasonCode.INTERNAL, "the response could not be shaped for the caller's version", {
+        cause: e,
+      });
+      logFailure(logger, error, false);
+      return { ok: false, error };
+    }
+    if (negotiated.warnings.length > 0) logger.info({ warnings: negotiated.warnings }, "rpc used deprecated contract");
+    else logger.debug("rpc ok");
+    return { ok: true, message: shaped.message, bytes: shaped.bytes, warnings: negotiated.warnings };
   }
 
   function serve(call: IncomingCall): Promise<CallOutcome> {

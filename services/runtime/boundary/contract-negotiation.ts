@@ -1,0 +1,99 @@
+/**
+ * Version negotiation at the call boundary, after the request is admitted
+ * (the boundary validator has already refused a version outside the window,
+ * N and N-1, with UNSUPPORTED_CONTRACT_VERSION naming the range):
+ *   - a caller at an older supported version gets the response shaped to its
+ *     release's surface (release-surface.ts);
+ *   - a caller at a deprecated version (every supported version older than N:
+ *     docs/DEPRECATION.md), or setting a field marked `deprecated`, gets a
+ *     `selene-deprecation` response header saying what, and
+ *     selene_contract_deprecated_total{method, kind, name} counts it.
+ */
+import { type DescMessage, isMessage, type MessageShape } from "@bufbuild/protobuf";
+import { reflect } from "@bufbuild/protobuf/reflect";
+import { Counter } from "prom-client";
+import type { ContractVersion } from "../../../gen/es/selene/kernel/v1/envelope_pb.js";
+import { CURRENT_CONTRACT_VERSION, formatVersion, isAtLeast, type Version } from "../contract-version.js";
+import { metricsRegistry } from "../metrics-registry.js";
+import { releaseSurface, shapeForRelease } from "../release-surface.js";
+
+/** The response header that carries deprecation warnings (several joined by ", "). */
+export const DEPRECATION_HEADER = "selene-deprecation";
+
+let counter: Counter | undefined;
+
+function deprecatedCounter(): Counter {
+  counter ??= new Counter({
+    name: "selene_contract_deprecated_total",
+    help: "Requests that used a deprecated contract version (kind=version) or set a deprecated field (kind=field).",
+    labelNames: ["method", "kind", "name"],
+    registers: [metricsRegistry()],
+  });
+  return counter;
+}
+
+/** What negotiation decided for one admitted request. */
+export interface Negotiated {
+  /** The version the request declared; undefined for a request without an envelope. */
+  readonly version: Version | undefined;
+  /** Warnings for the `selene-deprecation` header; empty when nothing deprecated was used. */
+  readonly warnings: readonly string[];
+  /** The response as the caller's version knows it (unchanged for a caller at N). */
+  shape<Desc extends DescMessage>(
+    schema: Desc,
+    message: MessageShape<Desc>,
+    bytes: Uint8Array,
+  ): { readonly message: MessageShape<Desc>; readonly bytes: Uint8Array };
+}
+
+function declaredVersion(request: unknown): Version | undefined {
+  const version = (request as { envelope?: { contractVersion?: ContractVersion } }).envelope?.contractVersion;
+  return version === undefined ? undefined : { major: version.major, minor: version.minor };
+}
+
+/** The paths of the deprecated fields `message` sets, at any depth, in field order. */
+export function deprecatedFieldsSet(schema: DescMessage, message: MessageShape<DescMessage>): string[] {
+  const out: string[] = [];
+  const walk = (desc: DescMessage, value: MessageShape<DescMessage>, path: string) => {
+    const r = reflect(desc, value);
+    for (const field of desc.fields) {
+      if (!r.isSet(field)) continue;
+      const at = path === "" ? field.name : `${path}.${field.name}`;
+      if (field.deprecated) out.push(at);
+      if (field.fieldKind === "message") {
+        const inner = (value as Record<string, unknown>)[field.localName];
+        if (isMessage(inner)) walk(field.message, inner as MessageShape<DescMessage>, at);
+      }
+    }
+  };
+  walk(schema, message, "");
+  return out;
+}
+
+/** Negotiates one admitted request of method `path`. */
+export function negotiate(path: string, schema: DescMessage, request: MessageShape<DescMessage>): Negotiated {
+  const version = declaredVersion(request);
+  const warnings: string[] = [];
+  const older = version !== undefined && !isAtLeast(version, CURRENT_CONTRACT_VERSION);
+  if (older) {
+    const name = formatVersion(version);
+    warnings.push(`contract ${name} is deprecated; current is ${formatVersion(CURRENT_CONTRACT_VERSION)}`);
+    deprecatedCounter().inc({ method: path, kind: "version", name });
+  }
+  for (const field of deprecatedFieldsSet(schema, request)) {
+    warnings.push(`field ${field} is deprecated`);
+    deprecatedCounter().inc({ method: path, kind: "field", name: `${schema.typeName}.${field}` });
+  }
+  return {
+    version,
+    warnings,
+    shape(outputSchema, message, bytes) {
+      if (!older) return { message, bytes };
+      const surface = releaseSurface(version);
+      // Every supported version has its image (docs/DEPRECATION.md); a server without it cannot
+      // promise an old caller an answer it can read.
+      if (surface === undefined) throw new Error(`no image of release ${formatVersion(version)} in proto/releases`);
+      return shapeForRelease(outputSchema, message, surface);
+    },
+  };
+}
