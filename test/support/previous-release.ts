@@ -1,10 +1,10 @@
 /**
  * The previous release of the code (proto/releases/code-releases.json), built from the repository's
  * own history for the rolling-upgrade test: its tree comes out of `git archive` into a directory
- * under the system's temp directory, keyed by the commit and today's package-lock.json, and is built
- * once (later runs reuse it). When its package-lock.json equals today's, today's node_modules is
- * linked in; otherwise `npm ci` installs its own. Only what the test runs is compiled: the router
- * and the migrations.
+ * under the system's temp directory, keyed by the commit, the checkout and its package-lock.json,
+ * and is built once (later runs reuse it). When its package-lock.json equals today's, today's
+ * node_modules is linked in; otherwise `npm ci` installs its own. Only what the test runs is
+ * compiled: the router and the migrations (a few seconds).
  */
 
 import { spawnSync } from "node:child_process";
@@ -71,11 +71,15 @@ function run(command: string, args: readonly string[], cwd: string): string {
 export function assertCommitPresent(root: string, commit: string): void {
   const found = spawnSync("git", ["cat-file", "-e", `${commit}^{commit}`], { cwd: root, encoding: "utf8" });
   if (found.status === 0) return;
+  const needed = `the previous release ${commit} (${CODE_RELEASES}) is needed to build the N-1 router`;
   const shallow = spawnSync("git", ["rev-parse", "--is-shallow-repository"], { cwd: root, encoding: "utf8" });
-  const why = shallow.stdout?.trim() === "true" ? "this clone is shallow" : "the commit is not in this repository";
+  if (shallow.status !== 0) {
+    throw new Error(`${needed}, but ${root} is not a git checkout: clone the repository with its history`);
+  }
+  const why = shallow.stdout.trim() === "true" ? "this clone is shallow" : "the commit is not in this repository";
   throw new Error(
-    `the previous release ${commit} (${CODE_RELEASES}) is needed to build the N-1 router, but ${why}: ` +
-      `fetch the history with \`git fetch --unshallow\` (or \`git fetch origin ${commit}\`), then run again`,
+    `${needed}, but ${why}: fetch the history with \`git fetch --unshallow\` ` +
+      `(or \`git fetch origin ${commit}\`), then run again`,
   );
 }
 
@@ -106,13 +110,15 @@ function build(root: string, release: CodeRelease, dir: string, todaysLock: Buff
 
 /**
  * Builds the previous release of `root` (or finds it built) and returns it. The first build takes
- * the archive and one tsc run (about half a minute); `npm ci` only when the lock files differ.
+ * the archive and one tsc run; `npm ci` only when the lock files differ.
  */
 export function buildPreviousRelease(root: string): BuiltRelease {
   const release = readPreviousRelease(root);
   assertCommitPresent(root, release.commit);
   const todaysLock = readFileSync(join(root, "package-lock.json"));
-  const dir = join(tmpdir(), `selene-release-${release.commit.slice(0, 12)}-${sha256(todaysLock).slice(0, 12)}`);
+  // Keyed by the checkout too: a linked node_modules is this checkout's.
+  const key = sha256(`${root}\0${sha256(todaysLock)}`).slice(0, 12);
+  const dir = join(tmpdir(), `selene-release-${release.commit.slice(0, 12)}-${key}`);
   let sharesNodeModules: boolean;
   if (existsSync(join(dir, BUILT_MARK))) {
     sharesNodeModules = (JSON.parse(readFileSync(join(dir, BUILT_MARK), "utf8")) as { sharesNodeModules: boolean })
