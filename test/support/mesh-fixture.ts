@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { grpcAddress, type MeshLayout, type MeshProcess, meshEnv, meshProcesses } from "../../deploy/mesh-processes.js";
 import { type RunningMesh, startMesh } from "../../deploy/mesh-supervisor.js";
 import { ensurePki } from "../../deploy/pki.js";
-import { createMigratedTestDatabase } from "./test-database.js";
+import { createMigratedTestDatabase, type TestDatabase } from "./test-database.js";
 
 /** A running test mesh. */
 export interface TestMesh {
@@ -32,20 +32,22 @@ export const RUN_PORT_SHIFT = Number(process.env.SELENE_TEST_PORT_SHIFT ?? 0);
 /**
  * Starts the mesh; `fileOffset` keeps the meshes of one run apart; `logLevel` is every process's
  * LOG_LEVEL; `extraEnv` goes to every process on top of the mesh's own variables; `replaced` runs
- * another program in a process's place (with its environment, addresses and certificate).
+ * another program in a process's place (with its environment, addresses and certificate);
+ * `database` is one the caller migrated (today's migrations are then not run; stop drops it).
  */
 export async function startTestMesh(
   fileOffset: number,
   logLevel = "info",
   extraEnv: Record<string, string> = {},
   replaced: Partial<Record<MeshProcess["name"], Pick<MeshProcess, "command" | "args">>> = {},
+  database?: TestDatabase,
 ): Promise<TestMesh> {
   const portOffset = fileOffset + RUN_PORT_SHIFT;
   const dir = mkdtempSync(join(tmpdir(), "selene-mesh-"));
   const pkiDir = join(dir, "pki");
   const logDir = join(dir, "logs");
   await ensurePki({ dir: pkiDir });
-  const db = await createMigratedTestDatabase();
+  const db = database ?? (await createMigratedTestDatabase());
   const layout: MeshLayout = { root: process.cwd(), pkiDir, databaseUrl: db.url, portOffset, logLevel };
   const env = { ...meshEnv(layout), ...extraEnv };
   let mesh: RunningMesh;
