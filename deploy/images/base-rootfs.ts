@@ -5,7 +5,7 @@
  * per key and every later build finds it in podman's storage.
  *
  * Debian trixie: its nodejs (20.19) meets package.json's engines (bookworm's is 18); its
- * python3-grpcio 1.51 and python3-protobuf 3.21 match the stubs Debian's protoc generates.
+ * python3-grpcio 1.51 and python3-protobuf 3.21 run the code gen/python holds.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
