@@ -40,6 +40,12 @@ export interface StartPostgresOptions {
   readonly port?: number;
   /** Receives lifecycle lines (info) and the server's own output (debug). */
   readonly logger: Logger;
+  /**
+   * How a new cluster authenticates: scram-sha-256 (default, a generated password), or trust on
+   * its loopback-only port, for the throwaway server of the test suite, whose roles log in
+   * without passwords as on the machine's own test server.
+   */
+  readonly auth?: "scram-sha-256" | "trust";
 }
 
 /** A running database: its URL and how to stop it. */
@@ -95,7 +101,7 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
 
   const password = initialised ? await readPassword(dataDir) : randomBytes(18).toString("hex");
   if (!initialised) {
-    await initialiseCluster(bin, dataDir, password, account);
+    await initialiseCluster(bin, dataDir, password, account, options.auth ?? "scram-sha-256");
     logger.info({ data_dir: dataDir }, "embedded postgres initialised");
   }
   const server = await startServer(bin, dataDir, port, account, logger);
@@ -150,6 +156,7 @@ async function initialiseCluster(
   dataDir: string,
   password: string,
   account: OsAccount | undefined,
+  auth: "scram-sha-256" | "trust",
 ): Promise<void> {
   const pwDir = await mkdtemp(join(tmpdir(), "selene-pg-init-"));
   const pwFile = join(pwDir, "password");
@@ -161,7 +168,7 @@ async function initialiseCluster(
     }
     const args = [
       `--pgdata=${dataDir}`,
-      "--auth=scram-sha-256",
+      `--auth=${auth}`,
       `--username=${DB_USER}`,
       `--pwfile=${pwFile}`,
       "--encoding=UTF8",
