@@ -12,7 +12,7 @@
  *
  * Flags: --exit-after-demo (stop after the demo; used by the end-to-end test).
  * Environment: DATABASE_URL, SELENE_HOME (default .selene), SELENE_PORT_OFFSET
- * (default 0), LOG_LEVEL (default info). DATABASE_URL is the migrating login's; each process
+ * (default 0; moves every port, the embedded PostgreSQL's 54329 too), LOG_LEVEL (default info). DATABASE_URL is the migrating login's; each process
  * connects as its own role (deploy/mesh-processes.ts).
  */
 import { mkdirSync } from "node:fs";
@@ -33,7 +33,7 @@ import {
 import { startMesh } from "./mesh-supervisor.js";
 import { migrateAll } from "./migrate.js";
 import { ensurePki } from "./pki.js";
-import { startPostgres } from "./postgres.js";
+import { DEFAULT_EMBEDDED_PORT, startPostgres } from "./postgres.js";
 import { ensureRolePasswords, readRolePasswords } from "./role-passwords.js";
 import { ensureSystemPackages, MESH_PACKAGES } from "./system-packages.js";
 
@@ -105,7 +105,12 @@ async function serve(record: LauncherRecord, started: Array<() => Promise<void>>
   const pg = await timed(
     "postgres",
     async () => {
-      const handle = await startPostgres({ databaseUrl: process.env.DATABASE_URL, dataDir: join(home, "pg"), logger });
+      const handle = await startPostgres({
+        databaseUrl: process.env.DATABASE_URL,
+        dataDir: join(home, "pg"),
+        port: DEFAULT_EMBEDDED_PORT + portOffset,
+        logger,
+      });
       started.push(() => handle.stop());
       return handle;
     },
