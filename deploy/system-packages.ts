@@ -17,10 +17,12 @@ export interface SystemPackage {
   readonly purpose: string;
 }
 
-/** What the mesh runs on besides Node: the Python engine (services/engines/calc) and its libraries. */
+/**
+ * What the mesh runs on besides Node: the Python engine's libraries (services/engines/calc), which
+ * bring /usr/bin/python3 with them. The images' root filesystem installs the same list.
+ */
 export const MESH_PACKAGES: readonly SystemPackage[] = Object.freeze([
-  { name: "python3", purpose: "/usr/bin/python3, the interpreter of the calc engine" },
-  { name: "python3-grpcio", purpose: "the calc engine's gRPC server and the mTLS it serves" },
+  { name: "python3-grpcio", purpose: "the calc engine's gRPC server and the mTLS it serves (brings python3)" },
   { name: "python3-protobuf", purpose: "the messages of gen/python, built from their descriptors" },
   { name: "python3-prometheus-client", purpose: "the calc engine's /metrics" },
 ]);

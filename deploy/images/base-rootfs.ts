@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { MESH_PACKAGES } from "../system-packages.js";
 import { rootfsContainerfile } from "./image-catalog.js";
 
 /** One root filesystem. */
@@ -35,7 +36,7 @@ export const ROOTFS: Readonly<Record<RootfsSpec["name"], RootfsSpec>> = Object.f
   selene: {
     name: "selene",
     suite: "trixie",
-    packages: ["nodejs", "python3-grpcio", "python3-protobuf", "python3-prometheus-client"],
+    packages: ["nodejs", ...MESH_PACKAGES.map((p) => p.name)],
     binaries: [],
   },
   postgres: {
