@@ -116,69 +116,65 @@ async function serve(record: LauncherRecord, started: Array<() => Promise<void>>
     },
     (h) => (h.embedded ? `embedded postgres at ${h.url.replace(/\/\/[^@]*@/, "//")}` : "using DATABASE_URL"),
   );
-  {
-    // The embedded server authenticates by password: the service roles get generated ones. An
-    // external server gets none set; the file's passwords are used in the URLs if it exists.
-    const passwordsFile = join(home, "db-role-passwords.json");
-    const rolePasswords = pg.embedded
-      ? await ensureRolePasswords(passwordsFile)
-      : await readRolePasswords(passwordsFile);
-    await timed(
-      "migrations",
-      () => migrateAll(pg.url, MIGRATED_SERVICES, logger, pg.embedded ? { rolePasswords } : {}),
-      (applied) => `migrated (${Object.values(applied).flat().length} applied)`,
-    );
-    const layout: MeshLayout = {
-      root,
-      pkiDir,
-      databaseUrl: pg.url,
-      ...(rolePasswords === undefined ? {} : { rolePasswords }),
-      portOffset,
-      logLevel: process.env.LOG_LEVEL ?? "info",
-    };
-    const processes = meshProcesses(layout);
-    await timed(
-      "processes",
-      async () => {
-        const mesh = await startMesh(processes, {
-          env: meshEnv(layout),
-          logDir: join(home, "logs"),
-          onReady: (name, ms) => say(`      ${name.padEnd(9)} SERVING  (${ms} ms)`),
-          onSpawn: (_name, pid) => record.add(pid),
-        });
-        started.push(() => mesh.stop());
-        return mesh;
-      },
-      () => `all ${processes.length} processes SERVING; logs in ${join(home, "logs")}`,
-    );
-    const demo = await timed(
-      "demo conversation",
-      () => runDemoConversation(grpcAddress("router", portOffset), pkiDir, `run${Date.now().toString(36)}`),
-      (d) => `demo done (${d.responses.length} turns)`,
-    );
-    say("");
-    for (const line of demo.lines) say(`  ${line}`);
-    step++;
-    say(
-      `[${step}/${STEPS}] serving: gRPC ${grpcAddress("router", portOffset)}, Connect https://${connectAddress(portOffset)}`,
-    );
-    if (exitAfterDemo) return;
-    const executed = demo.responses.find((r) => r.outcome.case === "executed") ?? demo.responses[0];
-    say("      Every decision above is in the audit ledger. Replay one, check the chains:");
-    say(`      npm run selenectl -- replay ${executed?.correlationId ?? "<correlation-id>"}`);
-    say("      npm run selenectl -- audit verify");
-    say("      Ctrl-C to stop. Try it with curl:");
-    say(
-      `      curl --cacert ${pkiDir}/ca.crt --cert ${pkiDir}/demo-app.crt --key ${pkiDir}/demo-app.key \\\n` +
-        `        -H 'content-type: application/json' https://localhost:${connectAddress(portOffset).split(":")[1]}/selene.os.v1.TurnService/SubmitTurn \\\n` +
-        `        -d '{"envelope":{"contractVersion":${JSON.stringify(CURRENT_CONTRACT_VERSION)},"tenantId":"demo","userId":"me","correlationId":"c1","turnId":"t1","idempotencyKey":"k1"},"text":"convert 5 km to miles"}'`,
-    );
-    await new Promise<void>((resolveStop) => {
-      wake = resolveStop;
-      if (interrupted !== undefined) resolveStop();
-    });
-    say("stopping ...");
-  }
+  // The embedded server authenticates by password: the service roles get generated ones. An
+  // external server gets none set; the file's passwords are used in the URLs if it exists.
+  const passwordsFile = join(home, "db-role-passwords.json");
+  const rolePasswords = pg.embedded ? await ensureRolePasswords(passwordsFile) : await readRolePasswords(passwordsFile);
+  await timed(
+    "migrations",
+    () => migrateAll(pg.url, MIGRATED_SERVICES, logger, pg.embedded ? { rolePasswords } : {}),
+    (applied) => `migrated (${Object.values(applied).flat().length} applied)`,
+  );
+  const layout: MeshLayout = {
+    root,
+    pkiDir,
+    databaseUrl: pg.url,
+    ...(rolePasswords === undefined ? {} : { rolePasswords }),
+    portOffset,
+    logLevel: process.env.LOG_LEVEL ?? "info",
+  };
+  const processes = meshProcesses(layout);
+  await timed(
+    "processes",
+    async () => {
+      const mesh = await startMesh(processes, {
+        env: meshEnv(layout),
+        logDir: join(home, "logs"),
+        onReady: (name, ms) => say(`      ${name.padEnd(9)} SERVING  (${ms} ms)`),
+        onSpawn: (_name, pid) => record.add(pid),
+      });
+      started.push(() => mesh.stop());
+      return mesh;
+    },
+    () => `all ${processes.length} processes SERVING; logs in ${join(home, "logs")}`,
+  );
+  const demo = await timed(
+    "demo conversation",
+    () => runDemoConversation(grpcAddress("router", portOffset), pkiDir, `run${Date.now().toString(36)}`),
+    (d) => `demo done (${d.responses.length} turns)`,
+  );
+  say("");
+  for (const line of demo.lines) say(`  ${line}`);
+  step++;
+  say(
+    `[${step}/${STEPS}] serving: gRPC ${grpcAddress("router", portOffset)}, Connect https://${connectAddress(portOffset)}`,
+  );
+  if (exitAfterDemo) return;
+  const executed = demo.responses.find((r) => r.outcome.case === "executed") ?? demo.responses[0];
+  say("      Every decision above is in the audit ledger. Replay one, check the chains:");
+  say(`      npm run selenectl -- replay ${executed?.correlationId ?? "<correlation-id>"}`);
+  say("      npm run selenectl -- audit verify");
+  say("      Ctrl-C to stop. Try it with curl:");
+  say(
+    `      curl --cacert ${pkiDir}/ca.crt --cert ${pkiDir}/demo-app.crt --key ${pkiDir}/demo-app.key \\\n` +
+      `        -H 'content-type: application/json' https://localhost:${connectAddress(portOffset).split(":")[1]}/selene.os.v1.TurnService/SubmitTurn \\\n` +
+      `        -d '{"envelope":{"contractVersion":${JSON.stringify(CURRENT_CONTRACT_VERSION)},"tenantId":"demo","userId":"me","correlationId":"c1","turnId":"t1","idempotencyKey":"k1"},"text":"convert 5 km to miles"}'`,
+  );
+  await new Promise<void>((resolveStop) => {
+    wake = resolveStop;
+    if (interrupted !== undefined) resolveStop();
+  });
+  say("stopping ...");
 }
 
 // Exit explicitly: open handles (pools, timers) must not keep a stopped launcher alive.
