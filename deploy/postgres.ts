@@ -408,9 +408,17 @@ async function postgresAccount(): Promise<OsAccount> {
   try {
     return await lookup();
   } catch {
-    await execFileAsync("groupadd", ["--force", "--system", OS_USER]);
-    await execFileAsync("useradd", ["--system", "--gid", OS_USER, "--no-create-home", OS_USER]);
-    return lookup();
+    try {
+      await execFileAsync("groupadd", ["--force", "--system", OS_USER]);
+      await execFileAsync("useradd", ["--system", "--gid", OS_USER, "--no-create-home", OS_USER]);
+      return await lookup();
+    } catch (err) {
+      throw new PostgresStartError(
+        "START_FAILED",
+        `PostgreSQL refuses to run as root and the OS user "${OS_USER}" could not be created ` +
+          `(${(err as Error).message.split("\n")[0]}); create it (useradd --system ${OS_USER}), run as another user, or set DATABASE_URL`,
+      );
+    }
   }
 }
 
