@@ -15,7 +15,7 @@ import { relocatedDataDir } from "../../deploy/postgres-binaries.js";
 import { RUN_PORT_SHIFT } from "../support/mesh-fixture.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const OFFSET = -21500 + RUN_PORT_SHIFT;
+const OFFSET = -20500 + RUN_PORT_SHIFT;
 
 /** The README's first command: the first line of its first code block, without the comment. */
 function readmeFirstCommand(): string {
