@@ -93,7 +93,11 @@ export async function startBenchMesh(options: BenchMeshOptions): Promise<BenchMe
       port: 0,
       logger: pino({ level: "silent" }),
     });
-    undo.push(() => server.stop());
+    undo.push(async () => {
+      await server.stop();
+      // As root the server may keep its data outside `dir` (deploy/postgres-binaries.ts).
+      if (server.dataDir !== undefined) rmSync(server.dataDir, { recursive: true, force: true });
+    });
     if (server.embedded) say(`postgres: embedded in ${join(dir, "pg")}`);
     const database = await createScratchDatabase("selene_bench", server.url);
     undo.push(() => database.drop());

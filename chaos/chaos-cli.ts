@@ -97,7 +97,7 @@ async function main(argv: readonly string[]): Promise<number> {
       say(profileSummary(report));
     }
   } finally {
-    await postgres.stop();
+    await postgres.discard();
     rmSync(work, { recursive: true, force: true });
   }
   const summary = [

@@ -3,6 +3,7 @@
  * a free port, which a profile may stop and start again on the same port. The machine's own
  * PostgreSQL is never touched.
  */
+import { rm } from "node:fs/promises";
 import { pino } from "pino";
 import { type PostgresHandle, startPostgres } from "../deploy/postgres.js";
 
@@ -16,6 +17,8 @@ export interface OwnedPostgres {
   stop(): Promise<void>;
   /** Starts it again on the same data directory and port (a no-op when it runs). */
   start(): Promise<void>;
+  /** Stops it and removes its data directory, wherever the server kept it (as root, outside `dataDir`). */
+  discard(): Promise<void>;
 }
 
 /** Starts the server in `dataDir`. */
@@ -23,6 +26,7 @@ export async function startOwnedPostgres(dataDir: string): Promise<OwnedPostgres
   const logger = pino({ level: "silent" });
   let handle: PostgresHandle | undefined = await startPostgres({ dataDir, port: 0, logger });
   const url = handle.url;
+  const serverDir = handle.dataDir ?? dataDir;
   const port = Number(new URL(url).port);
   return {
     url,
@@ -33,6 +37,11 @@ export async function startOwnedPostgres(dataDir: string): Promise<OwnedPostgres
     },
     async start() {
       if (handle === undefined) handle = await startPostgres({ dataDir, port, logger });
+    },
+    async discard() {
+      await handle?.stop();
+      handle = undefined;
+      await rm(serverDir, { recursive: true, force: true });
     },
   };
 }

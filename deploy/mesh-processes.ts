@@ -71,7 +71,7 @@ export function meshEnv(layout: MeshLayout): Record<string, string> {
     SELENE_PKI_DIR: layout.pkiDir,
     LOG_LEVEL: layout.logLevel,
     SELENE_ROUTER_CONNECT_ADDR: connectAddress(layout.portOffset),
-    SELENE_PYTHON_STUBS: join(layout.root, "dist", "python"),
+    SELENE_PYTHON_STUBS: join(layout.root, "gen", "python"),
   };
   for (const name of Object.keys(LOCAL_PORTS) as Array<keyof typeof LOCAL_PORTS>) {
     env[addressVariable(name)] = grpcAddress(name, layout.portOffset);

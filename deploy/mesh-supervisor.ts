@@ -34,6 +34,8 @@ export interface StartOptions {
   readonly logDir: string;
   /** Called after each process is SERVING (a progress line). */
   readonly onReady?: (name: string, ms: number) => void;
+  /** Called once a process is spawned, with its pid (the launcher records what it started). */
+  readonly onSpawn?: (name: string, pid: number) => void;
   readonly healthTimeoutMs?: number;
 }
 
@@ -67,6 +69,7 @@ export async function startMesh(processes: readonly MeshProcess[], options: Star
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     children.set(proc.name, child);
+    if (child.pid !== undefined) options.onSpawn?.(proc.name, child.pid);
     const healthy = await waitHealthy(
       proc.healthAddress,
       Date.now() + (options.healthTimeoutMs ?? 20_000),

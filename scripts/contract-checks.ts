@@ -47,7 +47,7 @@ export function releaseImages(root: string): string[] {
 }
 
 /** Directories and files that the generators own (`npm run generate` writes them all). */
-export const GENERATED_PATHS = ["gen/es", "gen/proto", "docs/REASON_CODES.md", "docs/GRANTS.md"];
+export const GENERATED_PATHS = ["gen/es", "gen/proto", "gen/python", "docs/REASON_CODES.md", "docs/GRANTS.md"];
 
 function bin(root: string, name: string): string {
   return join(root, "node_modules", ".bin", name);
@@ -218,6 +218,12 @@ export function genDrift(root: string, toolsRoot = root): CheckResult {
       join(out, "docs", "GRANTS.md"),
     ]);
     if (!grants.ok) return { ok: false, output: `generating the grants matrix failed:\n${grants.output}` };
+    const python = run(root, bin(toolsRoot, "tsx"), [
+      join(toolsRoot, "scripts", "gen-python.ts"),
+      "--out",
+      join(out, "gen", "python"),
+    ]);
+    if (!python.ok) return { ok: false, output: `generating the Python code failed:\n${python.output}` };
     const drifted: string[] = [];
     for (const dir of GENERATED_PATHS) {
       const committed = new Set(listFiles(join(root, dir)).map((f) => relative(root, f)));

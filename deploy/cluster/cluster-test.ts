@@ -24,7 +24,7 @@ import { waitHealthy } from "../health-probe.js";
 import { buildImages } from "../images/build-images.js";
 import { runTool } from "../images/container-tool.js";
 import { ensurePki } from "../pki.js";
-import { ensureClusterPackages } from "./cluster-packages.js";
+import { CLUSTER_PACKAGES, ensureSystemPackages } from "../system-packages.js";
 import { type KubeObject, kubePlayPhases, podOf } from "./kube-play-documents.js";
 import { containerState, containersOf, saveLogs, waitExited } from "./pod-containers.js";
 import { certificateSecret, databaseSecrets, PASSWORD_LOGINS, type PodmanSecret } from "./podman-secrets.js";
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   await timed(
     "Debian packages",
-    async () => ensureClusterPackages(say),
+    () => ensureSystemPackages(CLUSTER_PACKAGES, say),
     (installed) => (installed.length === 0 ? "packages present" : `installed ${installed.join(" ")}`),
   );
   await timed(

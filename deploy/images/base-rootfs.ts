@@ -5,11 +5,12 @@
  * per key and every later build finds it in podman's storage.
  *
  * Debian trixie: its nodejs (20.19) meets package.json's engines (bookworm's is 18); its
- * python3-grpcio 1.51 and python3-protobuf 3.21 match the stubs Debian's protoc generates.
+ * python3-grpcio 1.51 and python3-protobuf 3.21 run the code gen/python holds.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { MESH_PACKAGES } from "../system-packages.js";
 import { rootfsContainerfile } from "./image-catalog.js";
 
 /** One root filesystem. */
@@ -35,7 +36,7 @@ export const ROOTFS: Readonly<Record<RootfsSpec["name"], RootfsSpec>> = Object.f
   selene: {
     name: "selene",
     suite: "trixie",
-    packages: ["nodejs", "python3-grpcio", "python3-protobuf", "python3-prometheus-client"],
+    packages: ["nodejs", ...MESH_PACKAGES.map((p) => p.name)],
     binaries: [],
   },
   postgres: {

@@ -13,7 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { ensureClusterPackages } from "../cluster/cluster-packages.js";
+import { CLUSTER_PACKAGES, ensureSystemPackages } from "../system-packages.js";
 import { baseImageName, mmdebstrapArgs, ROOTFS, ROOTFS_EPOCH, type RootfsSpec } from "./base-rootfs.js";
 import { imageExists, runTool } from "./container-tool.js";
 import {
@@ -184,7 +184,7 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   const root = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "..");
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  ensureClusterPackages(say);
+  await ensureSystemPackages(CLUSTER_PACKAGES, say);
   await buildImages({
     root,
     tag: values.tag,

@@ -54,7 +54,7 @@ export const IMAGES: readonly ImageSpec[] = Object.freeze([
     rootfs: "selene",
     entrypoint: ["/usr/bin/python3", `${APP_DIR}/services/engines/calc/calc_engine.py`],
     // The root filesystem is read-only: no bytecode cache to write.
-    env: { SELENE_PYTHON_STUBS: `${APP_DIR}/dist/python`, PYTHONDONTWRITEBYTECODE: "1" },
+    env: { SELENE_PYTHON_STUBS: `${APP_DIR}/gen/python`, PYTHONDONTWRITEBYTECODE: "1" },
     description: "the calc engine (Python)",
   },
   { name: "outbox", rootfs: "selene", entrypoint: node("services/outbox/main.js"), description: "the outbox" },

@@ -1,7 +1,7 @@
 /**
  * Stages the tree every Selene image carries, as the build context of the application image:
  * opt/ is /opt/selene (package.json for the ESM type, compiled code, production node_modules, SQL
- * migrations, the Python engine and its stubs), bin/ is /usr/local/bin (selenectl, toolbox-idle).
+ * migrations, the Python engine and its generated code from gen/python), bin/ is /usr/local/bin (selenectl, toolbox-idle).
  * Production node_modules are installed once per package-lock.json, from npm's local cache.
  */
 import { spawnSync } from "node:child_process";
@@ -24,7 +24,7 @@ export function stageApplication(root: string, work: string): StagedApplication 
   const opt = join(context, "opt");
   mkdirSync(join(opt, "dist"), { recursive: true });
   for (const tree of DIST_TREES) cpSync(join(root, "dist", tree), join(opt, "dist", tree), { recursive: true });
-  cpSync(pythonStubs(root), join(opt, "dist", "python"), { recursive: true });
+  cpSync(join(root, "gen", "python"), join(opt, "gen", "python"), { recursive: true });
   cpSync(join(root, "deploy", "migrations"), join(opt, "deploy", "migrations"), { recursive: true });
   // The release images: servers shape answers to older callers by them (services/runtime/release-surface.ts).
   cpSync(join(root, "proto", "releases"), join(opt, "proto", "releases"), { recursive: true });
@@ -39,12 +39,6 @@ export function stageApplication(root: string, work: string): StagedApplication 
   mkdirSync(bin);
   for (const file of ["selenectl", "toolbox-idle"]) cpSync(join(root, "deploy", "images", file), join(bin, file));
   return { context };
-}
-
-/** The Python stubs: committed under gen/python when the repository has them, else built into dist/python. */
-function pythonStubs(root: string): string {
-  const committed = join(root, "gen", "python");
-  return existsSync(committed) ? committed : join(root, "dist", "python");
 }
 
 /** package.json without what only development needs: Node reads "type" from it. */

@@ -41,7 +41,7 @@ describe("mesh end to end: PostgreSQL stopped under load", function () {
     grpc?.close();
     connect?.close();
     await mesh?.stop();
-    await postgres?.stop();
+    await postgres?.discard();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 

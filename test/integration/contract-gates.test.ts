@@ -149,6 +149,7 @@ describe("contract gates", function () {
     const result = genDrift(dir, root);
     expect(result.ok).to.equal(false);
     expect(result.output).to.contain("differs: gen/es/selene/os/v1/turn_pb.ts");
+    expect(result.output).to.contain("differs: gen/python/selene/os/v1/turn_pb2.py");
   });
 
   it("let an additive change through buf breaking", () => {

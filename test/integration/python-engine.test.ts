@@ -20,7 +20,6 @@ import { FileDescriptorProtoSchema, timestampMs } from "@bufbuild/protobuf/wkt";
 import { type ChannelCredentials, Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import protobuf from "protobufjs";
-import { buildPythonStubs } from "../../deploy/build-python.js";
 import { ensurePki } from "../../deploy/pki.js";
 import {
   CapabilityKind,
@@ -50,10 +49,12 @@ import { type BadInput, badInputs } from "../unit/runtime/boundary-corpus.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const PYTHON = "/usr/bin/python3";
 const ENGINE_DIR = join(ROOT, "services", "engines", "calc");
+/** The committed Python code of the contracts (npm run generate). */
+const STUBS_DIR = join(ROOT, "gen", "python");
 const SERVICE = "/selene.engine.v1.EngineService";
 const HEALTH_CHECK = "/grpc.health.v1.Health/Check";
 const REFLECTION_INFO = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
-/** The reflection protocol as @grpc/reflection ships it; build-python.ts compiles the engine's stubs from it too. */
+/** The reflection protocol as @grpc/reflection ships it; scripts/gen-python.ts generates the engine's code from it too. */
 const REFLECTION_PROTO = join(ROOT, "node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto");
 const CALC = spiffeIdOf("calc");
 const identity = (buffer: Buffer): Buffer => buffer;
@@ -259,7 +260,6 @@ describe("python calc engine", function () {
   const validator = createBoundaryValidator();
   const clients: Client[] = [];
   let pkiDir: string;
-  let stubsDir: string;
   let engine: EngineProcess;
   let address: string;
   let healthAddress: string;
@@ -275,16 +275,14 @@ describe("python calc engine", function () {
 
   before(async () => {
     pkiDir = await mkdtemp(join(tmpdir(), "selene-calc-pki-"));
-    stubsDir = await mkdtemp(join(tmpdir(), "selene-calc-stubs-"));
     await ensurePki({ dir: pkiDir });
-    buildPythonStubs(ROOT, join(stubsDir, "python"));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       SELENE_PKI_DIR: pkiDir,
       SELENE_CALC_ADDR: "127.0.0.1:0", // free ports, read back from the listening line
       SELENE_CALC_HEALTH_ADDR: "127.0.0.1:0",
       SELENE_CALC_METRICS_ADDR: "127.0.0.1:0",
-      SELENE_PYTHON_STUBS: join(stubsDir, "python"),
+      SELENE_PYTHON_STUBS: STUBS_DIR,
       PYTHONDONTWRITEBYTECODE: "1",
     };
     // grpc-js reads these too; the engine's own default (grpc core silent) is what is under test.
@@ -310,19 +308,7 @@ describe("python calc engine", function () {
       await engine.exited;
       clearTimeout(timer);
     }
-    for (const dir of [pkiDir, stubsDir]) {
-      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("builds the stubs only with protoc, and names its Debian package when it is missing", () => {
-    const path = process.env.PATH;
-    process.env.PATH = stubsDir; // a directory without protoc
-    try {
-      expect(() => buildPythonStubs(ROOT, join(stubsDir, "never"))).to.throw(/Debian package protobuf-compiler\b/);
-    } finally {
-      process.env.PATH = path;
-    }
+    if (pkiDir !== undefined) await rm(pkiDir, { recursive: true, force: true });
   });
 
   it("passes the evaluator's Python unit tests", async () => {
@@ -571,20 +557,14 @@ describe("python calc engine", function () {
       [DescribeRequestSchema, describeBytes()],
     ];
     const cases = [...badInputs.map((input): [DescMessage, Uint8Array] => [input.schema, input.bytes]), ...valid];
-    const file = join(stubsDir, "boundary-cases.json");
+    const file = join(pkiDir, "boundary-cases.json");
     await writeFile(
       file,
       JSON.stringify(
         cases.map(([schema, data]) => ({ type: schema.typeName, hex: Buffer.from(data).toString("hex") })),
       ),
     );
-    const { stdout } = await execFileAsync(PYTHON, [
-      "-c",
-      PYTHON_BOUNDARY_SCRIPT,
-      join(stubsDir, "python"),
-      ENGINE_DIR,
-      file,
-    ]);
+    const { stdout } = await execFileAsync(PYTHON, ["-c", PYTHON_BOUNDARY_SCRIPT, STUBS_DIR, ENGINE_DIR, file]);
     const verdicts = JSON.parse(stdout) as Array<{
       message: string;
       field_path: string;

@@ -14,7 +14,7 @@ which cannot present a client certificate. Callers it refuses are recorded in th
 NOT_SERVING, in-flight calls get a grace period) and the process exits 0.
 
 Needs the Debian packages python3-grpcio and python3-protobuf, and the stubs that
-`npx tsx deploy/build-python.ts` generates (SELENE_PYTHON_STUBS, default dist/python).
+`npm run generate` commits under gen/python (SELENE_PYTHON_STUBS, default gen/python).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def main() -> int:
         return 2
     if not os.path.isfile(os.path.join(config.python_stubs, "selene", "engine", "v1", "engine_pb2.py")):
         jsonlog.error(
-            "the Python stubs are missing: run `npx tsx deploy/build-python.ts` or set SELENE_PYTHON_STUBS",
+            "the Python stubs are missing: run `npm run generate` or set SELENE_PYTHON_STUBS",
             python_stubs=config.python_stubs,
         )
         return 2

@@ -4,7 +4,7 @@ SELENE_PKI_DIR           the mTLS files: ca.crt, calc.crt, calc.key   (default .
 SELENE_CALC_ADDR         host:port of the mTLS EngineService           (default 127.0.0.1:50064)
 SELENE_CALC_HEALTH_ADDR  host:port of the plaintext health-only port  (default 127.0.0.1:50164)
 SELENE_CALC_METRICS_ADDR host:port of the plaintext metrics port      (default 127.0.0.1:50264)
-SELENE_PYTHON_STUBS      the generated stubs (deploy/build-python.ts)  (default dist/python)
+SELENE_PYTHON_STUBS      the generated code (scripts/gen-python.ts)    (default gen/python)
 SELENE_MAX_CONNECTION_AGE_MS  connections older than this end gracefully (GOAWAY), so clients
                          handshake again with rotated certificates   (default 1800000, 30 min)
 GRPC_VERBOSITY           grpc core's own logging                       (default NONE)
@@ -27,7 +27,7 @@ DEFAULT_ADDR = "127.0.0.1:50064"
 DEFAULT_HEALTH_ADDR = "127.0.0.1:50164"
 DEFAULT_METRICS_ADDR = "127.0.0.1:50264"
 DEFAULT_AUDIT_ADDR = "127.0.0.1:50072"
-DEFAULT_PYTHON_STUBS = "dist/python"
+DEFAULT_PYTHON_STUBS = "gen/python"
 DEFAULT_GRPC_VERBOSITY = "NONE"
 DEFAULT_MAX_CONNECTION_AGE_MS = 30 * 60_000
 _GRPC_VERBOSITIES = ("NONE", "ERROR", "INFO", "DEBUG")

@@ -1,6 +1,6 @@
 """grpc.health.v1.Health for the calc engine (Debian's python3-grpcio ships no grpc_health, so the
 stubs come from the health.proto of the npm package grpc-health-check, built by
-deploy/build-python.ts). One instance serves both the mTLS port and the plaintext probe port.
+scripts/gen-python.ts). One instance serves both the mTLS port and the plaintext probe port.
 
 The overall status ("") and the EngineService's are SERVING while the engine runs; the drain
 turns them NOT_SERVING before the servers stop, and Watch streams follow every change.

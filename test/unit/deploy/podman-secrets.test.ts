@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { CLUSTER_PACKAGES, decidePackages } from "../../../deploy/cluster/cluster-packages.js";
 import { certificateSecret, envSecret } from "../../../deploy/cluster/podman-secrets.js";
 
 describe("podman secrets", () => {
@@ -25,14 +24,5 @@ describe("podman secrets", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe("cluster packages", () => {
-  it("installs what dpkg does not report, and nothing that is present", () => {
-    const decisions = decidePackages(CLUSTER_PACKAGES, new Set(["podman", "runc"]));
-    expect(decisions.get("podman")).to.equal("present");
-    expect(decisions.get("mmdebstrap")).to.equal("install");
-    expect([...decisions.keys()]).to.deep.equal(CLUSTER_PACKAGES.map((p) => p.name));
   });
 });
