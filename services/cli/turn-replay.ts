@@ -17,6 +17,7 @@ import {
 import { ClarifySchema } from "../../gen/es/selene/kernel/v1/clarify_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { sha256Digest } from "../runtime/content-digest.js";
+import { projectClarifyPolicy } from "../runtime/policy/clarify-policy.js";
 import { chooseClarify } from "../runtime/turn-decisions/clarify-rule.js";
 import {
   answerOutcome,
@@ -81,10 +82,10 @@ function describe(decision: string, reason: string, extra = ""): string {
 
 /** The clarify gate's decision on `u`, described as its record is. */
 function clarifyVerdict(u: Understanding, capability: CapabilityView): string {
-  const clarify = chooseClarify(u, capability.requiredFields);
-  return clarify === undefined
+  const choice = chooseClarify(projectClarifyPolicy(), u, capability.requiredFields);
+  return choice === undefined
     ? describe("PASS", "UNSPECIFIED", "")
-    : describe("ASK", "CLARIFY_REQUIRED", sha256Digest(toBinary(ClarifySchema, clarify)));
+    : describe("ASK", "CLARIFY_REQUIRED", sha256Digest(toBinary(ClarifySchema, choice.clarify)));
 }
 
 /** Re-runs the decisions of one attempt. */

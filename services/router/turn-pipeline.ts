@@ -19,12 +19,13 @@ import { CapabilityKind } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { SubmitTurnRequest } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { toSeleneError } from "../runtime/boundary/to-selene-error.js";
+import type { ClarifyPolicy } from "../runtime/policy/clarify-policy.js";
 import type { Outcome } from "../runtime/turn-decisions/turn-decisions.js";
 import type { CallContext } from "../runtime/unary-service.js";
 import type { CrashHook } from "./crash-points.js";
 import type { EngineRegistry } from "./engine-registry.js";
 import { createAnswerGate } from "./gates/answer-gate.js";
-import { clarifyGate } from "./gates/clarify-gate.js";
+import { createClarifyGate } from "./gates/clarify-gate.js";
 import { createCommitGate } from "./gates/commit-gate.js";
 import { createConfirmGate } from "./gates/confirm-gate.js";
 import { createIdentityGate } from "./gates/identity-gate.js";
@@ -40,6 +41,8 @@ import type { TurnRecords } from "./turn-records.js";
 /** What the pipeline needs. */
 export interface TurnPipelineDeps {
   readonly registry: EngineRegistry;
+  /** The clarify policy (policy/clarify.json), read at start. */
+  readonly clarifyPolicy: ClarifyPolicy;
   readonly simulations: SimulationStore;
   /** Client SPIFFE id -> tenant. */
   readonly clientTenants: ReadonlyMap<string, string>;
@@ -78,6 +81,7 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
   const now = deps.now ?? Date.now;
   const identity = createIdentityGate(deps.clientTenants);
   const understand = createUnderstandGate(deps.registry);
+  const clarify = createClarifyGate(deps.clarifyPolicy);
   const answer = createAnswerGate(deps.registry);
   const simulate = createSimulateGate(deps);
   const confirm = createConfirmGate(deps);
@@ -118,7 +122,7 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
     }
     const understood = await at(turn, Gate.UNDERSTAND, () => understand(turn, input.value ?? ""));
     if ("refused" in understood) return understood.refused;
-    const question = await at(turn, Gate.CLARIFY, () => clarifyGate(turn, understood));
+    const question = await at(turn, Gate.CLARIFY, () => clarify(turn, understood));
     if (question !== undefined) return question;
     return understood.capability.kind === CapabilityKind.EFFECT
       ? at(turn, Gate.SIMULATE, () => simulate(turn, understood))
