@@ -7,7 +7,7 @@ import type { AuditEntry } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import type { SubmitTurnRequest } from "../../gen/es/selene/os/v1/turn_pb.js";
 import type { TurnResponse } from "../../services/router/turn.js";
 import { createTurnPipeline } from "../../services/router/turn-pipeline.js";
-import { projectClarifyPolicy } from "../../services/runtime/policy/clarify-policy.js";
+import { type ClarifyPolicy, projectClarifyPolicy } from "../../services/runtime/policy/clarify-policy.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
 import {
   anEnvelope,
@@ -62,8 +62,11 @@ export interface PipelineFixture {
   readonly simulations: FakeSimulationStore;
 }
 
-/** The pipeline over fake engines (nlp, tools, reminders, unless `engines` says otherwise). */
-export function aPipeline(engines?: Parameters<typeof fakeEngineRegistry>[0]): PipelineFixture {
+/** The pipeline over fake engines (nlp, tools, reminders, unless `engines` says otherwise) and a clarify policy. */
+export function aPipeline(
+  engines?: Parameters<typeof fakeEngineRegistry>[0],
+  clarifyPolicy: ClarifyPolicy = projectClarifyPolicy(),
+): PipelineFixture {
   const ledger = aRecordingLedger();
   const registry = fakeEngineRegistry(
     engines ?? {
@@ -75,7 +78,7 @@ export function aPipeline(engines?: Parameters<typeof fakeEngineRegistry>[0]): P
   const simulations = fakeSimulationStore();
   const handle = createTurnPipeline({
     registry,
-    clarifyPolicy: projectClarifyPolicy(),
+    clarifyPolicy,
     simulations,
     clientTenants: new Map([[ACME_APP, "acme"]]),
     defaultTurnDeadlineMs: DEFAULT_DEADLINE_MS,
