@@ -14,6 +14,8 @@ import { createLogger } from "../runtime/logger.js";
 import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { projectClarifyPolicy } from "../runtime/policy/clarify-policy.js";
+import { projectConflictPolicy } from "../runtime/policy/conflict-policy.js";
+import { projectFreshnessPolicy } from "../runtime/policy/freshness-policy.js";
 import { createRefusalAudit } from "../runtime/refusal-audit.js";
 import { assertServiceLogin } from "../runtime/service-login.js";
 import { type CredentialReload, serverCredentials } from "../runtime/tls-credentials.js";
@@ -34,6 +36,7 @@ const config = readRouterConfig(process.env);
 const logger = createLogger("router", config.logLevel);
 // Policies are read before anything else: a broken file stops the router at start.
 const clarifyPolicy = projectClarifyPolicy();
+const readPolicies = { freshness: projectFreshnessPolicy(), conflicts: projectConflictPolicy() };
 const observability = await startObservability(config, logger);
 const validator = createBoundaryValidator();
 const pool = createDatabasePool(config.databaseUrl, logger);
@@ -72,6 +75,7 @@ const turnRecords = createTurnRecords(pool, config.idempotencyRetentionMs);
 const submitTurn = createTurnPipeline({
   registry,
   clarifyPolicy,
+  readPolicies,
   simulations,
   clientTenants: config.clientTenants,
   defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,

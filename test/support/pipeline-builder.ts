@@ -22,6 +22,7 @@ import { type FakeEngine, type FakeEngineRegistry, fakeEngineRegistry } from "./
 import { fakeOutbox } from "./fake-outbox.js";
 import { type FakeSimulationStore, fakeSimulationStore } from "./fake-simulation-store.js";
 import { fakeTurnRecords } from "./fake-turn-records.js";
+import { projectReadPolicies } from "./read-policies.js";
 import { ACME_APP, aCallContext, aRecordingLedger, DEFAULT_DEADLINE_MS, decisionsOf } from "./turn-builder.js";
 
 /**
@@ -79,6 +80,7 @@ export function aPipeline(
   const handle = createTurnPipeline({
     registry,
     clarifyPolicy,
+    readPolicies: projectReadPolicies(),
     simulations,
     clientTenants: new Map([[ACME_APP, "acme"]]),
     defaultTurnDeadlineMs: DEFAULT_DEADLINE_MS,

@@ -161,7 +161,7 @@ describe("tools read", () => {
     for (const [why, claims, chosen, rule] of [
       ["trust differs", [claim("s:a", 50, 9, "x"), claim("s:b", 60, 1, "y")], "s:b", ConflictRule.TRUST],
       ["trust is equal", [claim("s:a", 50, 9, "x"), claim("s:b", 50, 1, "y")], "s:a", ConflictRule.FRESHNESS],
-      ["trust and date are equal", [claim("s:b", 50, 1, "y"), claim("s:a", 50, 1, "x")], "s:a", ConflictRule.FRESHNESS],
+      ["trust and date are equal", [claim("s:b", 50, 1, "y"), claim("s:a", 50, 1, "x")], "s:a", ConflictRule.SOURCE_ID],
     ] as const) {
       it(`chooses ${chosen} by ${ConflictRule[rule]} when ${why}, in any input order`, () => {
         for (const order of [claims, [...claims].reverse()]) {
