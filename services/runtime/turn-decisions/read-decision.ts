@@ -53,6 +53,17 @@ export type ReadDecision =
 
 const SEVERITY = { stale: 1, refetch: 2, refuse: 3 } as const;
 
+/** The longest answer text the contract accepts, in code points. */
+const MAX_TEXT = 4096;
+
+/** The engine's text and the notes after it; the engine's text is shortened (with "…") when both would not fit. */
+function withNotes(text: string, notes: readonly string[]): string {
+  const tail = notes.map((note) => ` ${note}`).join("");
+  const room = MAX_TEXT - [...tail].length;
+  const chars = [...text];
+  return (chars.length <= room ? text : `${chars.slice(0, Math.max(0, room - 1)).join("")}…`) + tail;
+}
+
 function fill(template: string, values: Readonly<Record<string, string>>): string {
   return template.replace(/\{([a-z_]+)\}/g, (whole, key: string) => values[key] ?? whole);
 }
@@ -121,7 +132,7 @@ export function decideRead(
   }
   const served = clone(ProvenanceSchema, provenance);
   if (stale.length > 0 && served.freshness !== undefined) served.freshness.state = FreshnessState.STALE;
-  const text = [result.text, ...disputedNotes(policies.conflicts, provenance), ...notes].join(" ");
+  const text = withNotes(result.text, [...disputedNotes(policies.conflicts, provenance), ...notes]);
   return {
     kind: "answer",
     outcome: { case: "answer", value: { intent: capability, text, data: result.data, provenance: served } },

@@ -14,6 +14,7 @@ import { buildReadResult } from "../../../services/engines/tools/provenance.js";
 import { resolveClaims } from "../../../services/engines/tools/resolve-claims.js";
 import { loadFreshnessPolicy } from "../../../services/runtime/policy/freshness-policy.js";
 import { SeleneError } from "../../../services/runtime/selene-error.js";
+import { readContentDigest } from "../../../services/runtime/turn-decisions/provenance-check.js";
 import { decideRead, type ReadDecision } from "../../../services/runtime/turn-decisions/read-decision.js";
 import { provenanceCases, provenanceFixture, type ResultCase, resultOf } from "../../support/provenance-corpus.js";
 import { projectReadPolicies } from "../../support/read-policies.js";
@@ -137,5 +138,33 @@ describe("provenance corpus", () => {
         expect((error as SeleneError).message).to.contain(c.expect.detail);
       });
     }
+  });
+});
+
+describe("read decision", () => {
+  it("keeps a disputed answer within the contract's 4096 characters, the note whole", () => {
+    const c = provenanceCases<ResultCase>("invalid.json")[0]!;
+    const nowMs = Date.parse(c.now);
+    const long = "x".repeat(4096);
+    const data = { answer: "42" };
+    const response = resultOf({
+      name: "long",
+      now: c.now,
+      sources: [
+        { id: "web:a", trust: 50, retrieved: c.now },
+        { id: "web:b", trust: 50, retrieved: c.now },
+      ],
+      conflicts: [{ field: "answer", sources: ["web:a", "web:b"], chosen: "web:a", rule: "SOURCE_ID" }],
+      expect: {},
+    });
+    if (response.result.case !== "readResult") throw new Error("not a read result");
+    response.result.value.text = long;
+    response.result.value.provenance!.contentDigest = readContentDigest(long, data);
+    const decision = decideRead("tools.lookup", "tools", response, projectReadPolicies(), nowMs, false);
+    if (decision.kind !== "answer" || decision.outcome.case !== "answer") throw new Error("not an answer");
+    const text = decision.outcome.value.text ?? "";
+    expect([...text].length).to.equal(4096);
+    expect(text).to.match(/x…/);
+    expect(text.endsWith("chosen by a stable tie-break on source ids.")).to.equal(true);
   });
 });
