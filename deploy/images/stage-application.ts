@@ -28,6 +28,8 @@ export function stageApplication(root: string, work: string): StagedApplication 
   cpSync(join(root, "deploy", "migrations"), join(opt, "deploy", "migrations"), { recursive: true });
   // The release images: servers shape answers to older callers by them (services/runtime/release-surface.ts).
   cpSync(join(root, "proto", "releases"), join(opt, "proto", "releases"), { recursive: true });
+  // The policies every service reads at start (services/runtime/policy/).
+  cpSync(join(root, "policy"), join(opt, "policy"), { recursive: true });
   const calc = join(root, "services", "engines", "calc");
   mkdirSync(join(opt, "services", "engines", "calc"), { recursive: true });
   for (const file of readdirSync(calc).filter((f) => f.endsWith(".py") && !f.startsWith("test_"))) {

@@ -7,6 +7,7 @@ import { auditTailCommand } from "./audit-tail-command.js";
 import { auditVerifyCommand } from "./audit-verify-command.js";
 import { breakGlassCloseCommand, breakGlassOpenCommand, breakGlassStatusCommand } from "./break-glass-command.js";
 import { type CliOutput, type Command, EXIT, UsageError } from "./command.js";
+import { provenanceVerifyCommand } from "./provenance-verify-command.js";
 import { replayCommand } from "./replay-command.js";
 
 /** Command words -> command. Add a command here and nowhere else. */
@@ -14,6 +15,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   replay: replayCommand,
   "audit verify": auditVerifyCommand,
   "audit tail": auditTailCommand,
+  "provenance verify": provenanceVerifyCommand,
   "break-glass open": breakGlassOpenCommand(),
   "break-glass close": breakGlassCloseCommand(),
   "break-glass status": breakGlassStatusCommand(),

@@ -17,9 +17,13 @@ import {
 import { ClarifySchema } from "../../gen/es/selene/kernel/v1/clarify_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { sha256Digest } from "../runtime/content-digest.js";
+import { projectClarifyPolicy } from "../runtime/policy/clarify-policy.js";
+import { projectConflictPolicy } from "../runtime/policy/conflict-policy.js";
+import { projectFreshnessPolicy } from "../runtime/policy/freshness-policy.js";
+import { SeleneError } from "../runtime/selene-error.js";
 import { chooseClarify } from "../runtime/turn-decisions/clarify-rule.js";
+import { decideRead } from "../runtime/turn-decisions/read-decision.js";
 import {
-  answerOutcome,
   type CapabilityView,
   capabilityRefusal,
   outcomeDigest,
@@ -81,10 +85,48 @@ function describe(decision: string, reason: string, extra = ""): string {
 
 /** The clarify gate's decision on `u`, described as its record is. */
 function clarifyVerdict(u: Understanding, capability: CapabilityView): string {
-  const clarify = chooseClarify(u, capability.requiredFields);
-  return clarify === undefined
+  const choice = chooseClarify(projectClarifyPolicy(), u, capability.requiredFields);
+  return choice === undefined
     ? describe("PASS", "UNSPECIFIED", "")
-    : describe("ASK", "CLARIFY_REQUIRED", sha256Digest(toBinary(ClarifySchema, clarify)));
+    : describe("ASK", "CLARIFY_REQUIRED", sha256Digest(toBinary(ClarifySchema, choice.clarify)));
+}
+
+/**
+ * The answer gate's decision again, on the engine's recorded response at the recorded time of
+ * judgement: the outcome's digest, or the failure a response whose provenance did not hold gave.
+ */
+function answerCheck(event: ReplayEvent, payload: Uint8Array): [string, string, string] {
+  const { capability = "", engine = "", judged_at: judgedAt = "0" } = event.attributes;
+  if (event.decision === "FAIL") {
+    let replayed = "accepted";
+    try {
+      decideRead(
+        capability,
+        engine,
+        fromBinary(InvokeResponseSchema, payload),
+        readPolicies(),
+        Number(judgedAt),
+        false,
+      );
+    } catch (e) {
+      replayed = e instanceof SeleneError ? `FAIL ${name(ReasonCode, e.reason)}` : "unreadable engine response";
+    }
+    return ["ANSWER provenance", describe(event.decision, event.reason), replayed];
+  }
+  let replayed: string;
+  try {
+    const response = fromBinary(InvokeResponseSchema, payload);
+    const refetched = event.attributes.refetched === "true";
+    const decision = decideRead(capability, engine, response, readPolicies(), Number(judgedAt), refetched);
+    replayed = decision.kind === "refetch" ? "refetch" : outcomeDigest(decision.outcome);
+  } catch {
+    replayed = "unreadable engine response";
+  }
+  return ["ANSWER outcome", event.attributes.outcome_digest ?? "", replayed];
+}
+
+function readPolicies() {
+  return { freshness: projectFreshnessPolicy(), conflicts: projectConflictPolicy() };
 }
 
 /** Re-runs the decisions of one attempt. */
@@ -138,18 +180,8 @@ function checksOf(records: readonly AuditRecord[], events: readonly ReplayEvent[
   }
 
   const answered = at(Gate.ANSWER);
-  if (answered >= 0 && events[answered]!.decision === "PASS") {
-    const event = events[answered]!;
-    let replayed: string;
-    try {
-      const response = fromBinary(InvokeResponseSchema, records[answered]!.event!.payload);
-      replayed = outcomeDigest(
-        answerOutcome(event.attributes.capability ?? "", event.attributes.engine ?? "", response),
-      );
-    } catch {
-      replayed = "unreadable engine response";
-    }
-    check("ANSWER outcome", event.attributes.outcome_digest ?? "", replayed);
+  if (answered >= 0 && (records[answered]!.event?.payload.length ?? 0) > 0) {
+    check(...answerCheck(events[answered]!, records[answered]!.event!.payload));
   }
 
   const simulated = at(Gate.SIMULATE);

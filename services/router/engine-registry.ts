@@ -1,6 +1,7 @@
 /**
  * The router's engine registry: capability -> the engine that serves it, the
- * capability's kind, and its required fields in clarify priority order. The
+ * capability's kind, and the fields its engine requires (the clarify rule asks
+ * for them too, after the clarify policy's blocking fields). The
  * capability table is declared here (the router decides which engine may do
  * what); each engine's Describe, read at start, supplies the required fields
  * and must agree on the kind, or the capability is withdrawn. Describe also
@@ -22,7 +23,7 @@ export interface RegisteredCapability {
   readonly name: string;
   readonly engine: EngineName;
   readonly kind: CapabilityKind;
-  /** Required fields, highest clarify priority first (from the engine's Describe). */
+  /** The fields the engine requires (from its Describe); priority is the clarify policy's. */
   readonly requiredFields: readonly string[];
 }
 

@@ -13,6 +13,9 @@ import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
 import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
+import { projectClarifyPolicy } from "../runtime/policy/clarify-policy.js";
+import { projectConflictPolicy } from "../runtime/policy/conflict-policy.js";
+import { projectFreshnessPolicy } from "../runtime/policy/freshness-policy.js";
 import { createRefusalAudit } from "../runtime/refusal-audit.js";
 import { assertServiceLogin } from "../runtime/service-login.js";
 import { type CredentialReload, serverCredentials } from "../runtime/tls-credentials.js";
@@ -31,6 +34,9 @@ import { turnServiceBoundary } from "./turn-service.js";
 
 const config = readRouterConfig(process.env);
 const logger = createLogger("router", config.logLevel);
+// Policies are read before anything else: a broken file stops the router at start.
+const clarifyPolicy = projectClarifyPolicy();
+const readPolicies = { freshness: projectFreshnessPolicy(), conflicts: projectConflictPolicy() };
 const observability = await startObservability(config, logger);
 const validator = createBoundaryValidator();
 const pool = createDatabasePool(config.databaseUrl, logger);
@@ -68,6 +74,8 @@ const simulations = createSimulationStore(pool);
 const turnRecords = createTurnRecords(pool, config.idempotencyRetentionMs);
 const submitTurn = createTurnPipeline({
   registry,
+  clarifyPolicy,
+  readPolicies,
   simulations,
   clientTenants: config.clientTenants,
   defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,

@@ -19,12 +19,14 @@ import { CapabilityKind } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { SubmitTurnRequest } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { toSeleneError } from "../runtime/boundary/to-selene-error.js";
+import type { ClarifyPolicy } from "../runtime/policy/clarify-policy.js";
+import type { ReadPolicies } from "../runtime/turn-decisions/read-decision.js";
 import type { Outcome } from "../runtime/turn-decisions/turn-decisions.js";
 import type { CallContext } from "../runtime/unary-service.js";
 import type { CrashHook } from "./crash-points.js";
 import type { EngineRegistry } from "./engine-registry.js";
 import { createAnswerGate } from "./gates/answer-gate.js";
-import { clarifyGate } from "./gates/clarify-gate.js";
+import { createClarifyGate } from "./gates/clarify-gate.js";
 import { createCommitGate } from "./gates/commit-gate.js";
 import { createConfirmGate } from "./gates/confirm-gate.js";
 import { createIdentityGate } from "./gates/identity-gate.js";
@@ -40,6 +42,10 @@ import type { TurnRecords } from "./turn-records.js";
 /** What the pipeline needs. */
 export interface TurnPipelineDeps {
   readonly registry: EngineRegistry;
+  /** The clarify policy (policy/clarify.json), read at start. */
+  readonly clarifyPolicy: ClarifyPolicy;
+  /** The freshness and conflict policies of read results (policy/freshness.json, policy/conflicts.json). */
+  readonly readPolicies: ReadPolicies;
   readonly simulations: SimulationStore;
   /** Client SPIFFE id -> tenant. */
   readonly clientTenants: ReadonlyMap<string, string>;
@@ -78,7 +84,8 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
   const now = deps.now ?? Date.now;
   const identity = createIdentityGate(deps.clientTenants);
   const understand = createUnderstandGate(deps.registry);
-  const answer = createAnswerGate(deps.registry);
+  const clarify = createClarifyGate(deps.clarifyPolicy);
+  const answer = createAnswerGate(deps.registry, deps.readPolicies, now);
   const simulate = createSimulateGate(deps);
   const confirm = createConfirmGate(deps);
   const commit = createCommitGate(deps);
@@ -91,7 +98,9 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
     try {
       return await run();
     } catch (e) {
-      if (turn.trail.decisionAt(gate) !== Decision.DENY) {
+      const decided = turn.trail.decisionAt(gate);
+      // A gate that recorded its own refusal or failure (with what caused it) is not recorded twice.
+      if (decided !== Decision.DENY && decided !== Decision.FAIL) {
         // The reason the caller is told (the boundary's one mapping), so the ledger and the wire agree.
         const error = toSeleneError(e);
         turn.trail.record(gate, REFUSALS.has(error.status) ? Decision.DENY : Decision.FAIL, {
@@ -118,7 +127,7 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
     }
     const understood = await at(turn, Gate.UNDERSTAND, () => understand(turn, input.value ?? ""));
     if ("refused" in understood) return understood.refused;
-    const question = await at(turn, Gate.CLARIFY, () => clarifyGate(turn, understood));
+    const question = await at(turn, Gate.CLARIFY, () => clarify(turn, understood));
     if (question !== undefined) return question;
     return understood.capability.kind === CapabilityKind.EFFECT
       ? at(turn, Gate.SIMULATE, () => simulate(turn, understood))

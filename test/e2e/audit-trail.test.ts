@@ -239,6 +239,23 @@ describe("mesh end to end: the audit trail of every turn", function () {
     expect(JSON.parse(json.stdout).drift).to.equal(false);
   });
 
+  it("verifies a disputed answer's digests offline, and replays it to the same bytes in other processes", async () => {
+    const { response, correlationId } = await turn("How tall is Mont Blanc?");
+    expect(response.outcome.case).to.equal("answer");
+    if (response.outcome.case !== "answer") return;
+    // Equal trust: the fresher source won, and the answer says the value is disputed.
+    expect(response.outcome.value.text).to.contain("Disputed: kb:almanac, kb:gazetteer disagree");
+    expect(response.outcome.value.provenance?.conflicts.map((c) => c.chosenSourceId)).to.deep.equal(["kb:gazetteer"]);
+    const verified = selenectl("provenance", "verify", correlationId);
+    expect(verified.status, verified.stderr).to.equal(0);
+    expect(verified.stdout).to.match(/1 recorded answer\(s\), every digest matches/);
+    expect(selenectl("provenance", "verify", correlationId).stdout).to.equal(verified.stdout);
+    const replayed = selenectl("replay", correlationId);
+    expect(replayed.status, replayed.stderr).to.equal(0);
+    expect(replayed.stdout).to.equal(selenectl("replay", correlationId).stdout);
+    expect(replayed.stdout).to.equal(`${replayText(replayTurns(correlationId, await recordsOf(correlationId)))}\n`);
+  });
+
   it("reports drift when a recorded engine output no longer gives the recorded decision", async () => {
     const { correlationId } = await turn("What is the capital of France?");
     const records = await recordsOf(correlationId);

@@ -11,6 +11,7 @@ import { ContractVersionSchema, type Envelope, EnvelopeSchema } from "../../gen/
 import { FreshnessState } from "../../gen/es/selene/kernel/v1/provenance_pb.js";
 import { type SubmitTurnRequest, SubmitTurnRequestSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { CURRENT_CONTRACT_VERSION } from "../../services/runtime/contract-version.js";
+import { readContentDigest } from "../../services/runtime/turn-decisions/provenance-check.js";
 
 /** A fixed instant, so fixtures encode to the same bytes every run. */
 export const FIXED_MS = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -58,6 +59,7 @@ export function aTurnRequest(
 
 /** A valid read result with one source of provenance. */
 export function aReadResponse(): InvokeResponse {
+  // The content digest is the real one: the router checks it.
   return create(InvokeResponseSchema, {
     result: {
       case: "readResult",
@@ -67,7 +69,7 @@ export function aReadResponse(): InvokeResponse {
         provenance: {
           sources: [{ id: "kb:capitals", trust: 90, retrievedAt: timestampFromMs(FIXED_MS), contentDigest: A_DIGEST }],
           retrievedAt: timestampFromMs(FIXED_MS),
-          contentDigest: A_DIGEST,
+          contentDigest: readContentDigest("Paris", { capital: "Paris" }),
           freshness: { state: FreshnessState.FRESH },
         },
       },

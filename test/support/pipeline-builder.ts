@@ -7,6 +7,7 @@ import type { AuditEntry } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import type { SubmitTurnRequest } from "../../gen/es/selene/os/v1/turn_pb.js";
 import type { TurnResponse } from "../../services/router/turn.js";
 import { createTurnPipeline } from "../../services/router/turn-pipeline.js";
+import { type ClarifyPolicy, projectClarifyPolicy } from "../../services/runtime/policy/clarify-policy.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
 import {
   anEnvelope,
@@ -21,6 +22,7 @@ import { type FakeEngine, type FakeEngineRegistry, fakeEngineRegistry } from "./
 import { fakeOutbox } from "./fake-outbox.js";
 import { type FakeSimulationStore, fakeSimulationStore } from "./fake-simulation-store.js";
 import { fakeTurnRecords } from "./fake-turn-records.js";
+import { projectReadPolicies } from "./read-policies.js";
 import { ACME_APP, aCallContext, aRecordingLedger, DEFAULT_DEADLINE_MS, decisionsOf } from "./turn-builder.js";
 
 /**
@@ -61,8 +63,11 @@ export interface PipelineFixture {
   readonly simulations: FakeSimulationStore;
 }
 
-/** The pipeline over fake engines (nlp, tools, reminders, unless `engines` says otherwise). */
-export function aPipeline(engines?: Parameters<typeof fakeEngineRegistry>[0]): PipelineFixture {
+/** The pipeline over fake engines (nlp, tools, reminders, unless `engines` says otherwise) and a clarify policy. */
+export function aPipeline(
+  engines?: Parameters<typeof fakeEngineRegistry>[0],
+  clarifyPolicy: ClarifyPolicy = projectClarifyPolicy(),
+): PipelineFixture {
   const ledger = aRecordingLedger();
   const registry = fakeEngineRegistry(
     engines ?? {
@@ -74,6 +79,8 @@ export function aPipeline(engines?: Parameters<typeof fakeEngineRegistry>[0]): P
   const simulations = fakeSimulationStore();
   const handle = createTurnPipeline({
     registry,
+    clarifyPolicy,
+    readPolicies: projectReadPolicies(),
     simulations,
     clientTenants: new Map([[ACME_APP, "acme"]]),
     defaultTurnDeadlineMs: DEFAULT_DEADLINE_MS,

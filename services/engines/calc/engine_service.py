@@ -11,6 +11,10 @@ Provenance: one source `calc:python` (trust 100), retrieved now, LIVE, and
 content_digest = "sha256:" + sha256(canonical JSON of {"data": data, "text": text}), the same
 canonical form as services/runtime/content-digest.ts. The engine has no effects, so Simulate and
 Commit are refused with ENGINE_REJECTED, as is an utterance (it understands none).
+
+The blocking fields Describe publishes, and what makes the expression count as missing, are the
+clarify policy's (clarify_policy.py reads policy/clarify.json, the router's file); a missing
+expression is refused with the policy's question as the message.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import grpc
 import jsonlog
 import rpc_metrics
 import trace_context
+from clarify_policy import ClarifyPolicy, load_policy
 from errors import SeleneError, Violation, abort
 from evaluate import EvaluationError, evaluate, format_number
 from google.protobuf.message import Message
@@ -73,10 +78,12 @@ class EngineService:
         self,
         clock: Callable[[], float] = time.time,
         on_refused: Callable[[str | None, str, str, str | None], None] | None = None,
+        policy: ClarifyPolicy | None = None,
     ) -> None:
         """`on_refused(caller, method, reason, correlation_id)` hears of every refused caller."""
         self._clock = clock
         self._on_refused = on_refused
+        self._policy = policy if policy is not None else load_policy((CAPABILITY,))
         self._describe = engine_pb2.DescribeResponse(
             engine_id=ENGINE_NAME,
             spiffe_id=ENGINE_SPIFFE_ID,
@@ -84,7 +91,7 @@ class EngineService:
                 engine_pb2.Capability(
                     name=CAPABILITY,
                     kind=engine_pb2.CAPABILITY_KIND_READ,
-                    required_fields=[EXPRESSION],
+                    required_fields=[rule.field for rule in self._policy.blocking_fields(CAPABILITY)],
                 )
             ],
             supported_versions=[
@@ -181,7 +188,7 @@ class EngineService:
                 f'{CAPABILITY} is a read: send read.args["{EXPRESSION}"]; the calc engine understands no utterances',
                 field_path="utterance",
             )
-        expression = _expression(request.read.args)
+        expression = _expression(request.read.args, self._policy)
         try:
             value = evaluate(expression)
         except EvaluationError as err:
@@ -216,7 +223,7 @@ class EngineService:
         return engine_pb2.ReadResult(text=text, data=data, provenance=provenance)
 
 
-def _expression(args: Any) -> str:
+def _expression(args: Any, policy: ClarifyPolicy) -> str:
     extra = sorted(key for key in args if key != EXPRESSION)
     if extra:
         raise boundary.violation_error(
@@ -227,10 +234,13 @@ def _expression(args: Any) -> str:
                 for key in extra
             ],
         )
-    expression = args.get(EXPRESSION, "")
-    if expression.strip(" \t") == "":
-        raise boundary.violation_error("FIELD_INVALID", [Violation(EXPRESSION_PATH, "required", "value is required")])
-    return expression
+    missing = policy.first_missing(CAPABILITY, dict(args))
+    if missing is not None:
+        rule, because = missing
+        rule_id = "required" if because in ("absent", "empty") else f"clarify.{because}"
+        path = f"read.args[{json.dumps(rule.field, ensure_ascii=False)}]"
+        raise boundary.violation_error("FIELD_INVALID", [Violation(path, rule_id, policy.question(rule))])
+    return args.get(EXPRESSION, "")
 
 
 def _no_effects(capability: str) -> SeleneError:

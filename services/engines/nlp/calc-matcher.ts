@@ -50,7 +50,8 @@ function toExpression(tokens: readonly Token[]): string | undefined {
       i += word[0].length;
       continue;
     }
-    const text = tokens[i]!.text.replaceAll("×", "*").replaceAll("÷", "/").replaceAll("−", "-");
+    // NFKC: full-width digits and operators ("１２ ＊ ７") read as their ASCII forms.
+    const text = tokens[i]!.text.normalize("NFKC").replaceAll("×", "*").replaceAll("÷", "/").replaceAll("−", "-");
     pieces.push(i === tokens.length - 1 && text.endsWith("=") ? text.slice(0, -1) : text);
     i++;
   }

@@ -1,9 +1,10 @@
 /**
  * The fields of every intent the NLP engine recognises. Each intent is also the name of the
- * capability that serves it; `required` is in clarify priority order (highest first), which is
- * the order of `missing_fields` and of the clarify questions, and what Describe publishes as a
- * capability's `required_fields`.
+ * capability that serves it; `required` is the capability's blocking fields in the clarify
+ * policy (policy/clarify.json), highest priority first, which is the order of `missing_fields`
+ * and of the clarify questions.
  */
+import { blockingFieldNames, projectClarifyPolicy } from "../../runtime/policy/clarify-policy.js";
 
 /** The names of the intents the NLP engine recognises, sorted. */
 export const INTENTS = [
@@ -27,13 +28,23 @@ export interface IntentFieldSpec {
   readonly optional: readonly string[];
 }
 
-/** Required fields (in priority order) and optional fields, per intent. */
-export const INTENT_FIELDS: Readonly<Record<Intent, IntentFieldSpec>> = Object.freeze({
-  "reminders.create": { required: ["text", "when"], optional: [] },
-  "reminders.cancel": { required: ["reminder_id"], optional: [] },
-  "messages.send": { required: ["recipient", "body"], optional: [] },
-  "tools.lookup": { required: ["query"], optional: [] },
-  "tools.time": { required: [], optional: ["timezone"] },
-  "tools.convert": { required: ["value", "from_unit", "to_unit"], optional: [] },
-  "calc.evaluate": { required: ["expression"], optional: [] },
-});
+/** Fields an intent may carry but never asks for. */
+const OPTIONAL: Readonly<Record<Intent, readonly string[]>> = {
+  "calc.evaluate": [],
+  "messages.send": [],
+  "reminders.cancel": [],
+  "reminders.create": [],
+  "tools.convert": [],
+  "tools.lookup": [],
+  "tools.time": ["timezone"],
+};
+
+/** Required fields (in priority order, from the clarify policy) and optional fields, per intent. */
+export const INTENT_FIELDS: Readonly<Record<Intent, IntentFieldSpec>> = Object.freeze(
+  Object.fromEntries(
+    INTENTS.map((intent) => [
+      intent,
+      Object.freeze({ required: blockingFieldNames(projectClarifyPolicy(), intent), optional: OPTIONAL[intent] }),
+    ]),
+  ) as Record<Intent, IntentFieldSpec>,
+);

@@ -68,7 +68,8 @@ export function matchReminderCancel(tokens: readonly Token[]): Record<string, st
   const fields: Record<string, string> = {};
   // Exactly one id token: anything else ("the reminder to call mom") leaves the id to clarify.
   if (tokens.length === next + 1) {
-    const match = REMINDER_ID.exec(tokens[next]!.text);
+    // NFKC: a full-width id ("r-４２") is the same id as its ASCII spelling.
+    const match = REMINDER_ID.exec(tokens[next]!.text.normalize("NFKC"));
     if (match !== null) fields.reminder_id = match[1]!;
   }
   return fields;

@@ -1,7 +1,9 @@
 /**
- * Splits an utterance into words. Rules match on each word's `key` (lower-case, edge punctuation
- * removed), so matching is case- and whitespace-insensitive; extracted free text is rebuilt from
- * `text` (the original spelling), joined by single spaces. Everything here is linear in the input.
+ * Splits an utterance into words. Rules match on each word's `key` (NFKC, lower-case, edge
+ * punctuation removed), so matching is case-, width- and whitespace-insensitive ("１２" reads as
+ * "12"); extracted free text is rebuilt from `text` (the spelling as written, in NFC, so the NFC
+ * and NFD forms of one utterance read the same), joined by single spaces. Everything here is
+ * linear in the input.
  */
 
 /** One word of an utterance. */
@@ -19,7 +21,7 @@ const KEY_TRAILING = new Set([".", ",", ";", ":", "!", "?", '"', "'", ")", "]", 
 
 /** Splits an utterance into tokens; trailing sentence punctuation is dropped. */
 export function tokenizeUtterance(utterance: string): Token[] {
-  const words = utterance.replaceAll("’", "'").replaceAll("‘", "'").split(/\s+/u);
+  const words = utterance.normalize("NFC").replaceAll("’", "'").replaceAll("‘", "'").split(/\s+/u);
   const texts = words.filter((word) => word !== "");
   while (texts.length > 0) {
     const last = stripEnd(texts[texts.length - 1]!, TRAILING);
@@ -29,7 +31,7 @@ export function tokenizeUtterance(utterance: string): Token[] {
     }
     texts.pop();
   }
-  return texts.map((text) => ({ text, key: keyOf(text) }));
+  return texts.map((text) => ({ text, key: keyOf(text.normalize("NFKC")) }));
 }
 
 /** Joins the original spelling of tokens with single spaces, dropping punctuation at the end. */

@@ -2,11 +2,13 @@
  * The NLP engine's understanding: a pure, rule-based function from an utterance to an
  * Understanding. The same utterance always gives the same message, byte for byte: fields are
  * inserted in sorted key order, missing fields and clarifications follow INTENT_FIELDS order,
- * and every number and text is fixed by the rules.
+ * and every number and text is fixed by the rules. What counts as missing (absent, empty,
+ * invalid, ambiguous) and the questions are the clarify policy's, the rules the router applies.
  */
 import { create } from "@bufbuild/protobuf";
 import { type Understanding, UnderstandingSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
-import { clarifyFor } from "./clarify-questions.js";
+import { projectClarifyPolicy } from "../../runtime/policy/clarify-policy.js";
+import { missingBecause, questionFor } from "../../runtime/turn-decisions/clarify-rule.js";
 import { INTENT_FIELDS, type Intent } from "./intent-fields.js";
 import { INTENT_RULES } from "./intent-rules.js";
 import { type Token, tokenizeUtterance } from "./tokenize-utterance.js";
@@ -38,13 +40,23 @@ function buildUnderstanding(intent: Intent, found: Readonly<Record<string, strin
     // A value the contract would reject is dropped, so the field is asked for instead of cut short.
     if (known.has(name) && value !== "" && codePoints(value) <= MAX_FIELD_CHARS) fields[name] = value;
   }
-  const missing = spec.required.filter((name) => fields[name] === undefined);
+  const policy = projectClarifyPolicy();
+  const rules = policy.capabilities.get(intent) ?? [];
+  const missing = spec.required.filter(
+    (name) =>
+      missingBecause(
+        name,
+        fields,
+        new Set(),
+        rules.find((rule) => rule.field === name),
+      ) !== undefined,
+  );
   return create(UnderstandingSchema, {
     intent,
     fields,
     confidence: confidenceOf(spec.required.length, missing.length),
     missingFields: missing,
-    clarifications: missing.map((name) => clarifyFor(intent, name)),
+    clarifications: missing.map((name) => questionFor(policy, intent, name)),
   });
 }
 

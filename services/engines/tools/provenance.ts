@@ -3,7 +3,7 @@
  * digests, the content digest, freshness and conflicts. Everything is sorted here, so a result
  * encodes to the same bytes whatever order its parts were gathered in.
  *
- * content_digest = sha256Digest(canonicalJson({ text, data })) of the result; a source's
+ * content_digest = readContentDigest(text, data), the form the router checks; a source's
  * content_digest = sha256Digest(canonicalJson(content)) of what that source contributed.
  */
 import { create } from "@bufbuild/protobuf";
@@ -19,6 +19,7 @@ import {
   SourceSchema,
 } from "../../../gen/es/selene/kernel/v1/provenance_pb.js";
 import { canonicalJson, sha256Digest } from "../../runtime/content-digest.js";
+import { readContentDigest } from "../../runtime/turn-decisions/provenance-check.js";
 
 /** One source a result was built from. */
 export interface SourceRecord {
@@ -67,11 +68,6 @@ export interface ReadResultInput {
   readonly nowMs: number;
 }
 
-/** Returns the digest of a result's canonical content: sha256 of canonicalJson({ text, data }). */
-export function contentDigest(text: string, data: Readonly<Record<string, string>>): string {
-  return sha256Digest(canonicalJson({ text, data }));
-}
-
 /** FRESH while now - retrievedAt <= maxAge, STALE after. */
 export function snapshotFreshness(retrievedAtMs: number, maxAgeMs: number, nowMs: number): FreshnessState {
   return nowMs - retrievedAtMs <= maxAgeMs ? FreshnessState.FRESH : FreshnessState.STALE;
@@ -84,7 +80,7 @@ export function buildReadResult(input: ReadResultInput): ReadResult {
   return create(ReadResultSchema, {
     text: input.text,
     data,
-    provenance: buildProvenance(input, contentDigest(input.text, data)),
+    provenance: buildProvenance(input, readContentDigest(input.text, data)),
   });
 }
 

@@ -2,9 +2,8 @@
  * Settles what several sources claim about one field. The rule, applied in order:
  *   1. higher trust wins (ConflictRule.TRUST);
  *   2. at equal trust, the fresher retrieval wins (ConflictRule.FRESHNESS);
- *   3. at equal trust and retrieval time, the lexicographically smaller source id wins. The
- *      contract has no rule value for this last step, so it is reported as FRESHNESS (the step
- *      that could not separate them); the built-in knowledge base never needs it.
+ *   3. at equal trust and retrieval time, the smaller source id (byte order) wins
+ *      (ConflictRule.SOURCE_ID), a stable tie-break; the built-in knowledge base never needs it.
  * The rule is decided between the winner and the best-ranked source with a different value.
  * Whenever the claims do not all agree, a conflict naming every claiming source is returned.
  */
@@ -54,7 +53,12 @@ export function resolveClaims(field: string, claims: readonly Claim[]): Resoluti
       field,
       sourceIds: ranked.map((claim) => claim.sourceId).sort(),
       chosenSourceId: chosen.sourceId,
-      rule: chosen.trust > rival.trust ? ConflictRule.TRUST : ConflictRule.FRESHNESS,
+      rule:
+        chosen.trust > rival.trust
+          ? ConflictRule.TRUST
+          : chosen.retrievedAtMs > rival.retrievedAtMs
+            ? ConflictRule.FRESHNESS
+            : ConflictRule.SOURCE_ID,
     },
   };
 }

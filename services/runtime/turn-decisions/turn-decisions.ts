@@ -1,6 +1,6 @@
 /**
  * The router's pure decisions: what a turn does given what the engines said
- * (with the clarify rule beside it, clarify-rule.ts). No I/O and no clock: the
+ * (with the clarify rule beside it, clarify-rule.ts, and the read decision, read-decision.ts). No I/O and no clock: the
  * router's gates call them live, and `selenectl replay` calls them again on the
  * inputs the audit ledger recorded, so a changed rule or a changed recorded
  * input shows up as drift.
@@ -50,15 +50,6 @@ export function understandingOf(response: InvokeResponse): Understanding {
     throw new SeleneError(ReasonCode.ENGINE_INVALID_RESPONSE, "the nlp engine did not return an understanding");
   }
   return response.result.value;
-}
-
-/** The ANSWER outcome of a read engine's response. */
-export function answerOutcome(capability: string, engine: string, response: InvokeResponse): Outcome {
-  if (response.result.case !== "readResult") {
-    throw new SeleneError(ReasonCode.ENGINE_INVALID_RESPONSE, `${engine} did not return a read result`);
-  }
-  const { text, data, provenance } = response.result.value;
-  return { case: "answer", value: { intent: capability, text, data, provenance } };
 }
 
 /** The REFUSED outcome of an engine's refusal to read (bad or unacceptable fields), with the engine's words. */

@@ -2,11 +2,19 @@ import { toBinary } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
 import { expect } from "chai";
 import { type Understanding, UnderstandingSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
-import { CLARIFY_QUESTIONS } from "../../../services/engines/nlp/clarify-questions.js";
 import { INTENT_FIELDS, INTENTS, type Intent } from "../../../services/engines/nlp/intent-fields.js";
 import { INTENT_RULES } from "../../../services/engines/nlp/intent-rules.js";
 import { parseTimeExpression } from "../../../services/engines/nlp/time-expression.js";
 import { CONFIDENCE, MAX_FIELD_CHARS, understand } from "../../../services/engines/nlp/understand.js";
+import { projectClarifyPolicy } from "../../../services/runtime/policy/clarify-policy.js";
+
+/** The policy's English question for a field of an intent. */
+function policyQuestion(intent: Intent, field: string) {
+  return projectClarifyPolicy()
+    .capabilities.get(intent)
+    ?.find((rule) => rule.field === field)
+    ?.questions.get("en");
+}
 
 const validator = createValidator();
 
@@ -148,8 +156,8 @@ describe("nlp understand", () => {
         missing.map((name) => [intent, name]),
       );
       for (const clarify of result.clarifications) {
-        const question = CLARIFY_QUESTIONS[intent][clarify.missingField]!;
-        expect(clarify.question).to.equal(question.question);
+        const question = policyQuestion(intent, clarify.missingField)!;
+        expect(clarify.question).to.equal(question.text);
         expect(clarify.exampleAnswers).to.deep.equal(question.examples);
         expect(clarify.exampleAnswers.length).to.be.within(2, 3);
       }
@@ -317,7 +325,7 @@ describe("nlp understand", () => {
     it("has a clarify question with 2-3 examples for every required field", () => {
       for (const intent of INTENTS) {
         for (const field of INTENT_FIELDS[intent].required) {
-          expect(CLARIFY_QUESTIONS[intent][field]?.examples.length, `${intent}/${field}`).to.be.within(2, 3);
+          expect(policyQuestion(intent, field)?.examples.length, `${intent}/${field}`).to.be.within(2, 3);
         }
       }
     });

@@ -7,7 +7,6 @@ import { ConflictRule, FreshnessState } from "../../../gen/es/selene/kernel/v1/p
 import { understand } from "../../../services/engines/nlp/understand.js";
 import { claimsOf } from "../../../services/engines/tools/knowledge-base.js";
 import { KB_FACTS, KB_SOURCES, maxAgeMs } from "../../../services/engines/tools/knowledge-facts.js";
-import { contentDigest } from "../../../services/engines/tools/provenance.js";
 import {
   isToolsCapability,
   read,
@@ -18,6 +17,7 @@ import {
 import { rankClaims, resolveClaims } from "../../../services/engines/tools/resolve-claims.js";
 import { ToolError } from "../../../services/engines/tools/tool-error.js";
 import { canonicalJson, sha256Digest } from "../../../services/runtime/content-digest.js";
+import { readContentDigest } from "../../../services/runtime/turn-decisions/provenance-check.js";
 
 const validator = createValidator();
 const NOW = new Date(Date.UTC(2025, 2, 3, 14, 5, 7, 250));
@@ -142,7 +142,7 @@ describe("tools read", () => {
       const result = readOk("tools.lookup", { query: "height of everest" });
       const provenance = result.provenance!;
       expect(provenance.contentDigest).to.equal(sha256Digest(canonicalJson({ text: result.text, data: result.data })));
-      expect(provenance.contentDigest).to.equal(contentDigest(result.text, { ...result.data }));
+      expect(provenance.contentDigest).to.equal(readContentDigest(result.text, { ...result.data }));
       expect(provenance.sources.map((s) => s.contentDigest)).to.deep.equal([
         sha256Digest(canonicalJson({ fact: "mount_everest.height_m", value: "8849" })),
         sha256Digest(canonicalJson({ fact: "mount_everest.height_m", value: "8848" })),
@@ -161,7 +161,7 @@ describe("tools read", () => {
     for (const [why, claims, chosen, rule] of [
       ["trust differs", [claim("s:a", 50, 9, "x"), claim("s:b", 60, 1, "y")], "s:b", ConflictRule.TRUST],
       ["trust is equal", [claim("s:a", 50, 9, "x"), claim("s:b", 50, 1, "y")], "s:a", ConflictRule.FRESHNESS],
-      ["trust and date are equal", [claim("s:b", 50, 1, "y"), claim("s:a", 50, 1, "x")], "s:a", ConflictRule.FRESHNESS],
+      ["trust and date are equal", [claim("s:b", 50, 1, "y"), claim("s:a", 50, 1, "x")], "s:a", ConflictRule.SOURCE_ID],
     ] as const) {
       it(`chooses ${chosen} by ${ConflictRule[rule]} when ${why}, in any input order`, () => {
         for (const order of [claims, [...claims].reverse()]) {

@@ -15,7 +15,7 @@ export const file_selene_kernel_v1_clarify: GenFile = /*@__PURE__*/
 
 /**
  * Clarify is the one question asked when an intent lacks a required field.
- * The field is chosen by a deterministic priority rule (docs/CONTRACTS.md).
+ * The field is chosen by a deterministic priority rule (policy/clarify.json, docs/CLARIFY.md).
  *
  * @generated from message selene.kernel.v1.Clarify
  */
