@@ -108,7 +108,9 @@ class SeleneError(Exception):
     def status_details(self) -> bytes:
         """The bytes of the grpc-status-details-bin trailer."""
         packed = any_pb2.Any()
-        packed.Pack(self.detail())  # type URL type.googleapis.com/selene.kernel.v1.ErrorDetail
+        # Deterministic inside the Any too: map entries (metadata) otherwise come out in any order,
+        # and the same refused bytes must give the same error bytes.
+        packed.Pack(self.detail(), deterministic=True)  # type URL type.googleapis.com/selene.kernel.v1.ErrorDetail
         status = error_pb2.RpcStatus(code=self.status.value[0], message=self.wire_message, details=[packed])
         return status.SerializeToString(deterministic=True)
 
