@@ -1,8 +1,6 @@
 /** The router's configuration: the only reader of its environment; validated and frozen. */
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../runtime/local-ports.js";
+import { policyPath } from "../runtime/policy/policy-file.js";
 import {
   addressVariable,
   ConfigError,
@@ -87,14 +85,6 @@ function readCrashPoint(env: Env): CrashPoint | undefined {
   return value as CrashPoint;
 }
 
-// From source this module is services/router/; compiled, dist/services/router/. The policy stays in
-// policy/ at the project root (and in the application image, beside dist/).
-const HERE = dirname(fileURLToPath(import.meta.url));
-const DEFAULT_POLICY =
-  [join(HERE, "..", "..", "policy"), join(HERE, "..", "..", "..", "policy")]
-    .map((dir) => join(dir, "resilience.json"))
-    .find((file) => existsSync(file)) ?? "policy/resilience.json";
-
 /** Reads the router's settings from `env`. */
 export function readRouterConfig(env: Env): RouterConfig {
   const base = readServiceConfig(env, "router");
@@ -117,7 +107,7 @@ export function readRouterConfig(env: Env): RouterConfig {
     executorLeaseMs: readPositiveMs(env, "SELENE_EXECUTOR_LEASE_MS", 30_000),
     claimMarginMs: readPositiveMs(env, "SELENE_CLAIM_MARGIN_MS", 5000),
     executorId: env.SELENE_EXECUTOR_ID ?? `router-${env.HOSTNAME ?? "local"}-${process.pid}`,
-    resiliencePolicyPath: env.SELENE_RESILIENCE_POLICY || DEFAULT_POLICY,
+    resiliencePolicyPath: env.SELENE_RESILIENCE_POLICY || policyPath("resilience"),
     crashAt: readCrashPoint(env),
   });
 }

@@ -8,8 +8,8 @@
  * run may be retried (it changes nothing); its commit may be retried only
  * with its idempotency key, and never falls back.
  */
-import { readFileSync } from "node:fs";
 import { CapabilityKind } from "../../../gen/es/selene/engine/v1/engine_pb.js";
+import { PolicyError, readPolicyFile } from "../../runtime/policy/policy-file.js";
 import { ENGINE_NAMES, type EngineName } from "../config.js";
 
 /** The policy file's format version this router reads. */
@@ -77,15 +77,13 @@ export interface ResiliencePolicy {
 /** A capability as the router declares it: its name, its engine and its kind. */
 export type DeclaredCapability = readonly [name: string, engine: EngineName, kind: CapabilityKind];
 
-/** A policy that cannot be used; the message names the field. */
-export class PolicyError extends Error {
-  override readonly name = "PolicyError";
-}
-
 type Json = Record<string, unknown>;
 
+/** The file being checked, for the errors (set by parseResiliencePolicy). */
+let currentFile = "policy/resilience.json";
+
 function fail(path: string, rule: string, value: unknown): never {
-  throw new PolicyError(`${path} ${rule}, got ${JSON.stringify(value) ?? "nothing"}`);
+  throw new PolicyError(currentFile, path, `${rule}, got ${JSON.stringify(value) ?? "nothing"}`);
 }
 
 /** The path of a field: `a.b`, or `a["b.c"]` for a key that is not an identifier (a capability). */
@@ -213,7 +211,12 @@ function capability(value: unknown, path: string, self: DeclaredCapability, all:
 }
 
 /** Checks a parsed policy file against the declared capabilities; throws PolicyError naming the field. */
-export function parseResiliencePolicy(value: unknown, declared: readonly DeclaredCapability[]): ResiliencePolicy {
+export function parseResiliencePolicy(
+  value: unknown,
+  declared: readonly DeclaredCapability[],
+  file = "policy/resilience.json",
+): ResiliencePolicy {
+  currentFile = file;
   const root = object(value, "policy", ["version", "engines", "capabilities"]);
   if (root.version !== POLICY_VERSION) fail("policy.version", `must be ${POLICY_VERSION}`, root.version);
   const engines = object(root.engines, "policy.engines", ENGINE_NAMES);
@@ -238,16 +241,5 @@ export function parseResiliencePolicy(value: unknown, declared: readonly Declare
 
 /** Reads and checks the policy file at `path`. */
 export function loadResiliencePolicy(path: string, declared: readonly DeclaredCapability[]): ResiliencePolicy {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new PolicyError(`${path}: ${(e as Error).message}`);
-  }
-  try {
-    return parseResiliencePolicy(parsed, declared);
-  } catch (e) {
-    if (e instanceof PolicyError) throw new PolicyError(`${path}: ${e.message}`);
-    throw e;
-  }
+  return parseResiliencePolicy(readPolicyFile(path).json, declared, path);
 }
