@@ -62,6 +62,23 @@ export interface RunFacts {
   readonly faultErrorRate: { calls: number; rate: number };
   readonly recoveryS: number | undefined;
   readonly unhealthy: readonly string[];
+  /** Seconds from the restarted process serving again to the SLO holding again; undefined: never. */
+  readonly recoveryAfterServingS?: number | undefined;
+  /** The faulted engine's attempts per call in the fault window (router metrics). */
+  readonly attempts?: { readonly engine: string; readonly calls: number; readonly ratio: number };
+  /** The faulted engine's breaker: openings in the fault window, closings after it. */
+  readonly breaker?: { readonly engine: string; readonly opened: number; readonly closed: number };
+  /** Error rate in the fault window of the turns that do not read. */
+  readonly otherErrorRate?: { calls: number; rate: number };
+}
+
+/** Failed calls over calls started in [fromMs, toMs) whose expected outcome is not an answer. */
+export function otherErrorRateBetween(records: readonly CallRecord[], fromMs: number, toMs: number) {
+  return errorRateBetween(
+    records.filter((r) => r.step !== "answer"),
+    fromMs,
+    toMs,
+  );
 }
 
 /** The verdicts, one per criterion. */
@@ -100,6 +117,42 @@ export function judge(criteria: ChaosCriteria, facts: RunFacts): CriterionVerdic
       pass: facts.recoveryS !== undefined && facts.recoveryS <= criteria.recoverWithinS,
     },
   ];
+  if (criteria.recoverWithinAfterServingS !== undefined) {
+    const r = facts.recoveryAfterServingS;
+    verdicts.push({
+      name: "recovery after serving again",
+      limit: `<= ${criteria.recoverWithinAfterServingS} s (${criteria.steadySeconds} s steady)`,
+      actual: r === undefined ? "never" : `${r.toFixed(2)} s`,
+      pass: r !== undefined && r <= criteria.recoverWithinAfterServingS,
+    });
+  }
+  if (criteria.maxAttemptsPerCall !== undefined) {
+    const a = facts.attempts;
+    verdicts.push({
+      name: "attempts per call to the engine",
+      limit: `<= ${criteria.maxAttemptsPerCall}`,
+      actual: a === undefined ? "no engine faulted" : `${a.ratio.toFixed(3)} over ${a.calls} ${a.engine} calls`,
+      pass: a !== undefined && a.ratio <= criteria.maxAttemptsPerCall,
+    });
+  }
+  if (criteria.breakerOpensAndCloses) {
+    const b = facts.breaker;
+    verdicts.push({
+      name: "breaker opens and closes",
+      limit: "opens in the fault, closes after",
+      actual: b === undefined ? "no engine faulted" : `${b.engine}: opened ${b.opened}, closed ${b.closed}`,
+      pass: b !== undefined && b.opened > 0 && b.closed > 0,
+    });
+  }
+  if (criteria.maxOtherErrorRateDuringFault !== undefined) {
+    const o = facts.otherErrorRate ?? { calls: 0, rate: 0 };
+    verdicts.push({
+      name: "other turns' error rate in the fault",
+      limit: `<= ${pct(criteria.maxOtherErrorRateDuringFault)}`,
+      actual: `${pct(o.rate)} of ${o.calls} calls`,
+      pass: o.rate <= criteria.maxOtherErrorRateDuringFault,
+    });
+  }
   if (criteria.healthyAtEnd) {
     verdicts.push({
       name: "every process healthy at the end",

@@ -72,6 +72,20 @@ export interface ChaosCriteria {
   readonly healthyAtEnd: boolean;
   /** Multiplies the SLO's latency budgets for this profile (the smoke profile runs on shared CI machines). */
   readonly latencyBudgetFactor: number;
+  /**
+   * Attempts the router made to the faulted engine per call during the fault window (retries and
+   * hedges included), at most; undefined: not judged.
+   */
+  readonly maxAttemptsPerCall: number | undefined;
+  /**
+   * Seconds after a restarted process serves again by which the SLO must hold again (for
+   * `steadySeconds`); undefined: not judged. Its start-up time is the process's, not the mesh's.
+   */
+  readonly recoverWithinAfterServingS: number | undefined;
+  /** The faulted engine's breaker must open during the fault and close after it. */
+  readonly breakerOpensAndCloses: boolean;
+  /** Failed calls over calls started in the fault window, of the turns that do not read (clarify, confirm, execute). */
+  readonly maxOtherErrorRateDuringFault: number | undefined;
 }
 
 /** A loaded profile. */
@@ -95,6 +109,10 @@ function duration(fields: Fields, key: string): number {
   if (fields.value[key] === undefined)
     throw new UsageError(`${fields.at}.${key}`, "is required (a duration such as 10s)");
   return durationValueMs(fields.value[key], `${fields.at}.${key}`);
+}
+
+function optionalDurationS(fields: Fields, key: string): number | undefined {
+  return fields.value[key] === undefined ? undefined : durationValueMs(fields.value[key], `${fields.at}.${key}`) / 1000;
 }
 
 function optionalDuration(fields: Fields, key: string): number | undefined {
@@ -150,6 +168,10 @@ export function loadProfile(path: string): ChaosProfile {
     "steady_seconds",
     "healthy_at_end",
     "latency_budget_factor",
+    "max_attempts_per_call",
+    "recover_within_after_serving",
+    "breaker_opens_and_closes",
+    "max_other_error_rate_during_fault",
   ]);
   return {
     name,
@@ -172,6 +194,10 @@ export function loadProfile(path: string): ChaosProfile {
       steadySeconds: numberField(criteria, "steady_seconds", 1, 60, 3),
       healthyAtEnd: booleanField(criteria, "healthy_at_end", true),
       latencyBudgetFactor: numberField(criteria, "latency_budget_factor", 1, 100, 1),
+      maxAttemptsPerCall: optionalNumberField(criteria, "max_attempts_per_call", 1, 10),
+      recoverWithinAfterServingS: optionalDurationS(criteria, "recover_within_after_serving"),
+      breakerOpensAndCloses: booleanField(criteria, "breaker_opens_and_closes", false),
+      maxOtherErrorRateDuringFault: optionalNumberField(criteria, "max_other_error_rate_during_fault", 0, 1),
     },
   };
 }

@@ -10,15 +10,25 @@ import { runLoadSession } from "../bench/load/load-session.js";
 import type { SloBudget } from "../bench/load/slo-budgets.js";
 import type { TurnCorpus } from "../bench/load/turn-corpus.js";
 import { checkHealth } from "../deploy/health-probe.js";
+import { metricsAddress } from "../deploy/mesh-processes.js";
+import { ENGINE_NAMES } from "../services/router/config.js";
 import { pkiFiles } from "../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../services/runtime/workload-identities.js";
-import { baselineHolds, type CriterionVerdict, errorRateBetween, judge, recoverySeconds } from "./chaos-criteria.js";
+import {
+  baselineHolds,
+  type CriterionVerdict,
+  errorRateBetween,
+  judge,
+  otherErrorRateBetween,
+  recoverySeconds,
+} from "./chaos-criteria.js";
 import { startChaosMesh } from "./chaos-mesh.js";
 import type { ChaosProfile } from "./chaos-profile.js";
 import type { EffectLedger } from "./effect-ledger.js";
 import { readEffectLedger } from "./effect-ledger.js";
 import { applyFaults, clearFaults, describeFault, type FaultEvent } from "./fault-plan.js";
 import type { OwnedPostgres } from "./owned-postgres.js";
+import { attemptsPerCall, type ResilienceScrape, scrapeRouterResilience, transitionsTo } from "./router-resilience.js";
 
 /** Load before the timeline starts, discarded: connections, JIT and caches warm up. */
 const WARMUP_MS = 2000;
@@ -71,6 +81,15 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The engine a profile's faults break (a proxy on its link or its process); undefined when none. */
+function faultedEngine(profile: ChaosProfile): string | undefined {
+  for (const f of profile.faults) {
+    const name = f.kind === "proxy" ? f.link.replace(/^router-/, "") : f.kind === "process" ? f.target : "";
+    if ((ENGINE_NAMES as readonly string[]).includes(name)) return name;
+  }
+  return undefined;
+}
+
 /** Runs `profile`; the mesh is stopped whatever happens. */
 export async function runProfile(profile: ChaosProfile, context: RunContext): Promise<ChaosReport> {
   const { say } = context;
@@ -98,15 +117,22 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     let faultFromMs = 0;
     let faultToMs = 0;
     let timeline: Promise<void> = Promise.resolve();
+    // The router's resilience metrics when the fault begins and when it clears.
+    const routerMetrics = metricsAddress("router", context.portOffset);
+    const empty: ResilienceScrape = { calls: {}, attempts: {}, transitions: {} };
+    let atFault = empty;
+    let atClear = empty;
     // The faults follow the measured run's clock, which starts after the warm-up.
     const startTimeline = () => {
       timeline = (async () => {
         await pause(profile.beforeMs, context.signal);
+        atFault = await scrapeRouterResilience(routerMetrics);
         faultFromMs = Date.now();
         events.push(...(await applyFaults(profile.faults, mesh, context.postgres)));
         say(`    fault: ${profile.faults.map(describeFault).join("; ")}`);
         await pause(Math.max(0, faultFromMs + profile.faultMs - Date.now()), context.signal);
         faultToMs = Date.now();
+        atClear = await scrapeRouterResilience(routerMetrics);
         events.push(...(await clearFaults(profile.faults, mesh, context.postgres)));
         say("    fault cleared");
       })();
@@ -130,6 +156,8 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       },
     );
     await timeline;
+    const atEnd = await scrapeRouterResilience(routerMetrics);
+    const engine = faultedEngine(profile);
     // Fault times relative to the load's clock (the measured run started when the timeline did).
     const rel = (atMs: number) => atMs - run.startedAtMs;
     const budget = scaledBudget(context.budget, profile.criteria.latencyBudgetFactor);
@@ -138,6 +166,15 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     // Windows end with the planned load: later calls are only retries of unacknowledged confirmations.
     const loadEndMs = Math.min(run.wallNs / 1e6, totalMs);
     const recovery = recoverySeconds(records, rel(faultToMs), loadEndMs, budget, profile.criteria.steadySeconds);
+    // A restarted process: recovery counted from when it served again, not from when it was started.
+    const serving = events.filter((e) => e.what.endsWith("SERVING again")).at(-1)?.atMs ?? faultToMs;
+    const recoveryAfterServing = recoverySeconds(
+      records,
+      rel(Math.max(serving, faultFromMs)),
+      loadEndMs,
+      budget,
+      profile.criteria.steadySeconds,
+    );
     say("    counting effects ...");
     const ledger = await readEffectLedger(bench.databaseUrl, [...warmupAcknowledged, ...run.acknowledged], 30_000);
     const unhealthy: string[] = [];
@@ -146,7 +183,25 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     }
     if (!(await postgresAnswers(bench.databaseUrl))) unhealthy.push("postgres");
     const baseline = baselineHolds(records, rel(faultFromMs), budget);
-    const verdicts = judge(profile.criteria, { baseline, ledger, faultErrorRate, recoveryS: recovery, unhealthy });
+    const verdicts = judge(profile.criteria, {
+      baseline,
+      ledger,
+      faultErrorRate,
+      recoveryS: recovery,
+      recoveryAfterServingS: recoveryAfterServing,
+      unhealthy,
+      otherErrorRate: otherErrorRateBetween(records, rel(faultFromMs), rel(faultToMs)),
+      ...(engine === undefined
+        ? {}
+        : {
+            attempts: { engine, ...attemptsPerCall(engine, atFault, atClear) },
+            breaker: {
+              engine,
+              opened: transitionsTo(engine, "open", atFault, atClear),
+              closed: transitionsTo(engine, "closed", atClear, atEnd),
+            },
+          }),
+    });
     const ghz = buildGhzReport(run, {
       name: `chaos ${profile.name}`,
       options: {

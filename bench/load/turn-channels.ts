@@ -3,9 +3,11 @@
  * presenting that tenant's client certificate over mTLS (the router maps the certificate's SPIFFE
  * id to the tenant). Every channel keeps its own HTTP/2 connection, as ghz's --connections does.
  */
+
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { serverIdentityCheck } from "../../services/runtime/tls-credentials.js";
+import { RECOVERY_CHANNEL_OPTIONS } from "../../services/runtime/unary-client.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { UsageError } from "./usage-error.js";
 
@@ -54,6 +56,9 @@ export function openTenantChannels(
           // A pool of its own per channel: otherwise grpc-js shares one subchannel (one connection).
           "grpc.use_local_subchannel_pool": 1,
           "grpc.channel_index": i,
+          // The reconnect and keepalive settings the mesh's own channels use (docs/RESILIENCE.md):
+          // a client should reconnect to a restarted router within a second, not on grpc-js's 1-7 s.
+          ...RECOVERY_CHANNEL_OPTIONS,
         }),
     );
     return { tenant, channels };

@@ -1,5 +1,6 @@
 /** The router's configuration: the only reader of its environment; validated and frozen. */
 import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../runtime/local-ports.js";
+import { policyPath } from "../runtime/policy/policy-file.js";
 import {
   addressVariable,
   ConfigError,
@@ -47,6 +48,8 @@ export interface RouterConfig extends ServiceConfig {
   readonly claimMarginMs: number;
   /** This router replica's executor id. */
   readonly executorId: string;
+  /** SELENE_RESILIENCE_POLICY: the resilience policy file (default policy/resilience.json). */
+  readonly resiliencePolicyPath: string;
   /** Crash-test fault injection (SELENE_CRASH_AT); never set in production. */
   readonly crashAt: CrashPoint | undefined;
 }
@@ -104,6 +107,7 @@ export function readRouterConfig(env: Env): RouterConfig {
     executorLeaseMs: readPositiveMs(env, "SELENE_EXECUTOR_LEASE_MS", 30_000),
     claimMarginMs: readPositiveMs(env, "SELENE_CLAIM_MARGIN_MS", 5000),
     executorId: env.SELENE_EXECUTOR_ID ?? `router-${env.HOSTNAME ?? "local"}-${process.pid}`,
+    resiliencePolicyPath: env.SELENE_RESILIENCE_POLICY || policyPath("resilience"),
     crashAt: readCrashPoint(env),
   });
 }

@@ -19,6 +19,7 @@ import { SeleneError } from "../runtime/selene-error.js";
 import type { CrashHook } from "./crash-points.js";
 import type { EngineRegistry } from "./engine-registry.js";
 import type { OutboxClient } from "./outbox-client.js";
+import type { ResilientEngines } from "./resilience/resilient-engines.js";
 
 /** Settings of the executor. */
 export interface ExecutorOptions {
@@ -41,10 +42,14 @@ export interface EffectExecutor {
   poke(): void;
 }
 
+/** How long the executor waits at most for an unreachable outbox before leasing again, ms. */
+const OUTBOX_WAIT_MS = 1000;
+
 /** Starts the executor loop. */
 export function startEffectExecutor(
   outbox: OutboxClient,
   registry: EngineRegistry,
+  engines: ResilientEngines,
   logger: Logger,
   options: ExecutorOptions,
 ): EffectExecutor {
@@ -62,7 +67,8 @@ export function startEffectExecutor(
       const request = fromBinary(CommitRequestSchema, effect.payload);
       const capability = registry.lookup(request.capability);
       if (capability === undefined) throw new SeleneError(ReasonCode.CAPABILITY_UNKNOWN, "no engine serves the effect");
-      const result = await registry.client(capability.engine).call("commit", request, callOptions(correlationId));
+      // Under the capability's policy: retried only with the effect's idempotency key, never a fallback.
+      const result = await engines.call(capability, "commit", request, callOptions(correlationId));
       options.crash("after-commit");
       await outbox.call(
         "ack",
@@ -116,7 +122,10 @@ export function startEffectExecutor(
         leases = response.leases;
       } catch (e) {
         logger.warn({ err: e }, "lease failed");
-        pauseMs = Math.max(options.idleMs, 1000); // the outbox is unreachable: do not spin
+        // The outbox is unreachable: wait for the channel to connect again (its own reconnect
+        // backoff, at most 0.5 s apart), not for a fixed pause, so a restarted outbox is used at once.
+        await outbox.ready(Date.now() + OUTBOX_WAIT_MS);
+        pauseMs = 0;
       }
       await Promise.all(leases.map(perform));
       if (leases.length < options.batchSize && running) {

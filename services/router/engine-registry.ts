@@ -28,7 +28,7 @@ export interface RegisteredCapability {
 }
 
 /** Which engine serves which capability, and how. */
-const CAPABILITY_TABLE: ReadonlyArray<readonly [string, EngineName, CapabilityKind]> = [
+export const DECLARED_CAPABILITIES: ReadonlyArray<readonly [string, EngineName, CapabilityKind]> = [
   ["nlp.understand", "nlp", CapabilityKind.UNDERSTAND],
   ["tools.lookup", "tools", CapabilityKind.READ],
   ["tools.time", "tools", CapabilityKind.READ],
@@ -52,7 +52,7 @@ export interface EngineRegistry {
 /** Creates the registry over the router's engine clients. */
 export function createEngineRegistry(clients: Readonly<Record<EngineName, EngineClient>>): EngineRegistry {
   const capabilities = new Map<string, RegisteredCapability>(
-    CAPABILITY_TABLE.map(([name, engine, kind]) => [name, { name, engine, kind, requiredFields: [] }]),
+    DECLARED_CAPABILITIES.map(([name, engine, kind]) => [name, { name, engine, kind, requiredFields: [] }]),
   );
 
   const spoken = new Map<EngineName, Version>();
@@ -114,6 +114,7 @@ export function createEngineRegistry(clients: Readonly<Record<EngineName, Engine
         const inner = clients[engine];
         client = {
           call: (method, request, options) => inner.call(method, atMost(request, version), options),
+          ready: (deadline) => inner.ready(deadline),
           close: () => inner.close(),
         };
         versioned.set(engine, client);
@@ -121,7 +122,7 @@ export function createEngineRegistry(clients: Readonly<Record<EngineName, Engine
       return client;
     },
     async describeAll(logger, deadline) {
-      const engines = [...new Set(CAPABILITY_TABLE.map(([, engine]) => engine))];
+      const engines = [...new Set(DECLARED_CAPABILITIES.map(([, engine]) => engine))];
       await Promise.all(
         engines.map((engine) =>
           describe(engine, logger, deadline).catch((err: unknown) =>

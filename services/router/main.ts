@@ -8,6 +8,7 @@ import { countUnrecorded } from "../runtime/audit-degraded.js";
 import { startConnectServer } from "../runtime/boundary/connect-server.js";
 import { grpcImplementation } from "../runtime/boundary/grpc-adapter.js";
 import { createBoundaryValidator } from "../runtime/boundary-validator.js";
+import { CURRENT_CONTRACT_VERSION } from "../runtime/contract-version.js";
 import { createDatabasePool } from "../runtime/database-pool.js";
 import { startGrpcServer } from "../runtime/grpc-server.js";
 import { createLogger } from "../runtime/logger.js";
@@ -25,8 +26,14 @@ import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
 import { crashHook } from "./crash-points.js";
 import { startEffectExecutor } from "./effect-executor.js";
 import { createEngineClient, type EngineClient } from "./engine-client.js";
-import { createEngineRegistry } from "./engine-registry.js";
+import { createEngineRegistry, DECLARED_CAPABILITIES } from "./engine-registry.js";
 import { createOutboxClient } from "./outbox-client.js";
+import { createBreakerAudit } from "./resilience/breaker-audit.js";
+import { createEngineBreakers } from "./resilience/engine-breakers.js";
+import { createLastGoodAnswers } from "./resilience/last-good-answers.js";
+import { resilienceMetrics } from "./resilience/resilience-metrics.js";
+import { loadResiliencePolicy } from "./resilience/resilience-policy.js";
+import { createResilientEngines } from "./resilience/resilient-engines.js";
 import { createSimulationStore } from "./simulation-store.js";
 import { createTurnPipeline } from "./turn-pipeline.js";
 import { createTurnRecords } from "./turn-records.js";
@@ -37,6 +44,8 @@ const logger = createLogger("router", config.logLevel);
 // Policies are read before anything else: a broken file stops the router at start.
 const clarifyPolicy = projectClarifyPolicy();
 const readPolicies = { freshness: projectFreshnessPolicy(), conflicts: projectConflictPolicy() };
+// Checked before anything starts: a bad policy stops the router with the field it names.
+const policy = loadResiliencePolicy(config.resiliencePolicyPath, DECLARED_CAPABILITIES);
 const observability = await startObservability(config, logger);
 const validator = createBoundaryValidator();
 const pool = createDatabasePool(config.databaseUrl, logger);
@@ -53,9 +62,35 @@ const clients = Object.fromEntries(
 const registry = createEngineRegistry(clients);
 await registry.describeAll(logger, Date.now() + 3000);
 
+const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator, credentials);
+const metrics = resilienceMetrics();
+const recordBreaker = createBreakerAudit(
+  (entries) =>
+    audit
+      .call(
+        "appendEvents",
+        { envelope: { contractVersion: CURRENT_CONTRACT_VERSION, correlationId: "breakers" }, entries: [...entries] },
+        { deadline: Date.now() + 5000, correlationId: "breakers" },
+      )
+      .then(() => undefined),
+  DECLARED_CAPABILITIES,
+  logger.child({ component: "breakers" }),
+  spiffeIdOf("router"),
+);
+const engines = createResilientEngines({
+  registry,
+  policy,
+  breakers: createEngineBreakers(policy.engines, (change) => {
+    metrics.breaker(change);
+    if (config.auditEnabled) recordBreaker(change);
+  }),
+  lastGood: createLastGoodAnswers(),
+  metrics,
+});
+
 const outbox = createOutboxClient(config.outboxAddress, config.pkiDir, validator, credentials);
 const crash = crashHook(config.crashAt);
-const executor = startEffectExecutor(outbox, registry, logger.child({ component: "executor" }), {
+const executor = startEffectExecutor(outbox, registry, engines, logger.child({ component: "executor" }), {
   executorId: config.executorId,
   batchSize: 32,
   leaseMs: config.executorLeaseMs,
@@ -63,7 +98,6 @@ const executor = startEffectExecutor(outbox, registry, logger.child({ component:
   commitTimeoutMs: 5000,
   crash,
 });
-const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator, credentials);
 if (!config.auditEnabled) logger.warn("SELENE_AUDIT=off: turns are not audited and every effect is refused");
 const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-audit" }), {
   actor: spiffeIdOf("router"),
@@ -76,6 +110,7 @@ const submitTurn = createTurnPipeline({
   registry,
   clarifyPolicy,
   readPolicies,
+  engines,
   simulations,
   clientTenants: config.clientTenants,
   defaultTurnDeadlineMs: config.defaultTurnDeadlineMs,

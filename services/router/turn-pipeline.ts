@@ -34,6 +34,7 @@ import { createSimulateGate } from "./gates/simulate-gate.js";
 import { createUnderstandGate } from "./gates/understand-gate.js";
 import { validateGate } from "./gates/validate-gate.js";
 import type { OutboxClient } from "./outbox-client.js";
+import type { ResilientEngines } from "./resilience/resilient-engines.js";
 import type { SimulationStore } from "./simulation-store.js";
 import { startTurn, type Turn, type TurnResponse, type TurnStart } from "./turn.js";
 import { type TurnIdempotencyOptions, withTurnIdempotency } from "./turn-idempotency.js";
@@ -46,6 +47,8 @@ export interface TurnPipelineDeps {
   readonly clarifyPolicy: ClarifyPolicy;
   /** The freshness and conflict policies of read results (policy/freshness.json, policy/conflicts.json). */
   readonly readPolicies: ReadPolicies;
+  /** Engine calls under the resilience policy. */
+  readonly engines: ResilientEngines;
   readonly simulations: SimulationStore;
   /** Client SPIFFE id -> tenant. */
   readonly clientTenants: ReadonlyMap<string, string>;
@@ -83,9 +86,9 @@ const REFUSALS = new Set<number>([
 export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
   const now = deps.now ?? Date.now;
   const identity = createIdentityGate(deps.clientTenants);
-  const understand = createUnderstandGate(deps.registry);
+  const understand = createUnderstandGate(deps.registry, deps.engines);
   const clarify = createClarifyGate(deps.clarifyPolicy);
-  const answer = createAnswerGate(deps.registry, deps.readPolicies, now);
+  const answer = createAnswerGate(deps.engines, deps.readPolicies, now);
   const simulate = createSimulateGate(deps);
   const confirm = createConfirmGate(deps);
   const commit = createCommitGate(deps);

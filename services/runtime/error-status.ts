@@ -16,6 +16,8 @@ import { SeleneError } from "./selene-error.js";
 export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
 /** A plain-text trailer with the reason name, for tools that do not decode details (ghz, curl). */
 export const REASON_KEY = "selene-reason";
+/** gRPC's retry hint trailer: milliseconds to wait before retrying. */
+export const PUSHBACK_KEY = "grpc-retry-pushback-ms";
 
 /** The ErrorDetail of an error. */
 export function toErrorDetail(err: SeleneError): ErrorDetail {
@@ -61,6 +63,8 @@ export function toGrpcStatus(err: SeleneError): Partial<StatusObject> {
   const metadata = new Metadata();
   metadata.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatusDetails(err)));
   metadata.set(REASON_KEY, err.reasonName);
+  // gRPC's own retry hint (proposal A6), so any gRPC client's retry policy waits as the server asks.
+  if (err.retryAfterMs !== undefined) metadata.set(PUSHBACK_KEY, String(Math.max(0, Math.round(err.retryAfterMs))));
   return { code: err.status, details: wireMessage(err), metadata };
 }
 

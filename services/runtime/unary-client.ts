@@ -29,6 +29,22 @@ import { SeleneError } from "./selene-error.js";
 import { enableTraceContext, injectTraceContext } from "./trace-context.js";
 import { CORRELATION_KEY } from "./unary-service.js";
 
+/**
+ * Reconnect and keepalive settings of every channel, so a restarted peer is used again within a
+ * second of serving: grpc-js's defaults reconnect after 1 s, then x1.6 up to 120 s, which kept a
+ * router away from a restarted outbox for 5-7 s. A channel in TRANSIENT_FAILURE fails calls at
+ * once (they do not wait for ready), and its own reconnect attempts, not the next call, bring it
+ * back: the channel's state decides. Keepalive pings find a peer that vanished without a FIN
+ * (a blackhole, a killed host) in 6 s instead of the kernel's minutes.
+ */
+export const RECOVERY_CHANNEL_OPTIONS: ChannelOptions = Object.freeze({
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 500,
+  "grpc.keepalive_time_ms": 5000,
+  "grpc.keepalive_timeout_ms": 1000,
+  "grpc.keepalive_permit_without_calls": 1,
+});
+
 /** Reasons a client reports for faults the peer did not describe itself. */
 export interface FaultReasons {
   /** The peer could not be reached, or the TLS handshake failed. */
@@ -56,6 +72,8 @@ export interface CallOptions {
   /** Absolute deadline, epoch milliseconds. */
   readonly deadline: number;
   readonly correlationId: string;
+  /** Cancels the call (a hedged attempt another attempt beat). */
+  readonly signal?: AbortSignal;
 }
 
 /** A typed client of one service. */
@@ -65,6 +83,11 @@ export interface UnaryClient<T extends GenServiceMethods> {
     request: MessageInitShape<T[K]["input"]>,
     options: CallOptions,
   ): Promise<MessageShape<T[K]["output"]>>;
+  /**
+   * Resolves true as soon as the channel is connected (it reconnects on its own backoff), false at
+   * `deadline`: what a caller waits on instead of probing a peer that is down with calls.
+   */
+  ready(deadline: number): Promise<boolean>;
   close(): void;
 }
 
@@ -82,16 +105,6 @@ function transportError(err: ServiceError, faults: FaultReasons, address: string
   return new SeleneError(ReasonCode.INTERNAL, `${address} failed without a reason`, { cause: err });
 }
 
-/**
- * Reconnection after a peer went away: grpc-js starts at 1 s and grows the wait 1.6-fold up to
- * 120 s, so a peer down for 20 s is tried again only ~10 s after it serves, and every call in
- * between fails at once. Within the mesh a restarted peer is used again within about a second.
- */
-const RECONNECT_CHANNEL_OPTIONS: ChannelOptions = Object.freeze({
-  "grpc.initial_reconnect_backoff_ms": 100,
-  "grpc.max_reconnect_backoff_ms": 1000,
-});
-
 /** Creates a client of `service` at `options.address`. */
 export function createUnaryClient<T extends GenServiceMethods>(
   service: GenService<T>,
@@ -101,7 +114,7 @@ export function createUnaryClient<T extends GenServiceMethods>(
   const client = new Client(options.address, options.credentials, {
     "grpc.ssl_target_name_override": options.serverName,
     "grpc.default_authority": options.serverName,
-    ...RECONNECT_CHANNEL_OPTIONS,
+    ...RECOVERY_CHANNEL_OPTIONS,
     ...options.channelOptions,
   });
   const passThrough = (b: Buffer) => b;
@@ -128,7 +141,7 @@ export function createUnaryClient<T extends GenServiceMethods>(
       const started = performance.now();
       const finish = (code: status, error: SeleneError | undefined) => endRpcCall(recorder, span, started, code, error);
       return new Promise((resolve, reject) => {
-        client.makeUnaryRequest(
+        const pending = client.makeUnaryRequest(
           path,
           passThrough,
           passThrough,
@@ -160,7 +173,11 @@ export function createUnaryClient<T extends GenServiceMethods>(
             reject(error);
           },
         );
+        callOptions.signal?.addEventListener("abort", () => pending.cancel(), { once: true });
       });
+    },
+    ready(deadline) {
+      return new Promise((resolve) => client.waitForReady(deadline, (err) => resolve(err === undefined)));
     },
     close() {
       client.close();

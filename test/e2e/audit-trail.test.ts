@@ -5,6 +5,7 @@ import pg from "pg";
 import { grpcAddress } from "../../deploy/mesh-processes.js";
 import { type AuditRecord, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { EngineService } from "../../gen/es/selene/engine/v1/engine_pb.js";
+import { FreshnessState } from "../../gen/es/selene/kernel/v1/provenance_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { connectAudit, operatorEnvelope } from "../../services/cli/cli-connection.js";
 import { replayText } from "../../services/cli/replay-render.js";
@@ -295,10 +296,13 @@ describe("mesh end to end: the audit trail of every turn", function () {
     expect(verify.stdout).to.contain(`demo: BROKEN at sequence ${understand.sequence} (hash)`);
   });
 
-  it("a fault: the gates passed, then FAIL with the reason at the gate it surfaced at", async () => {
+  it("a fault: the gates passed, then FAIL with the reason at the gate it surfaced at; a read answered before falls back to its last good answer, marked stale", async () => {
+    const remembered = await turn("what is the capital of Germany");
+    expect(remembered.response.outcome.case).to.equal("answer");
     await mesh.mesh.kill("tools", "SIGKILL");
     try {
-      const request = aTextTurn("What is the capital of France?");
+      // Never answered before: no last good answer to fall back to.
+      const request = aTextTurn("What is the capital of Japan?");
       const error = (await client.call("submitTurn", request, opts()).catch((e: unknown) => e)) as SeleneError;
       expect(error.reasonName).to.equal("ENGINE_UNAVAILABLE");
       expect(trailOf(await eventually(request.envelope.correlationId, 5))).to.deep.equal([
@@ -308,11 +312,28 @@ describe("mesh end to end: the audit trail of every turn", function () {
         "CLARIFY PASS",
         "ANSWER FAIL ENGINE_UNAVAILABLE",
       ]);
+      const stale = await turn("what is the capital of Germany");
+      if (stale.response.outcome.case !== "answer") throw new Error("expected ANSWER");
+      const provenance = stale.response.outcome.value.provenance!;
+      expect(provenance.freshness!.state).to.equal(FreshnessState.STALE);
+      expect(provenance.sources.at(-1)!.id).to.equal("selene:last-good-answer");
+      expect(provenance.sources.at(-1)!.uri).to.match(/^selene:\/\/router\/last-good-answer\?age_ms=\d+$/);
+      const answered = (await eventually(stale.correlationId, 5)).at(-1)!.event!;
+      expect(trailOf([{ event: answered } as AuditRecord])).to.deep.equal(["ANSWER PASS"]);
+      expect(answered.attributes).to.deep.include({
+        capability: "tools.lookup",
+        engine: "tools",
+        fallback: "last_good",
+      });
+      expect(Number(answered.attributes.stale_age_ms)).to.be.at.least(0);
+      // The recorded payload is the stale response the outcome was built from: replay agrees.
+      expect(selenectl("replay", stale.correlationId).status).to.equal(0);
     } finally {
       await mesh.mesh.restart("tools");
-      // The router's channel to tools reconnects with backoff: wait until a read answers again.
+      // The router's channel to tools reconnects on its own backoff: wait until a read with no
+      // fallback (the time) answers again.
       for (const until = Date.now() + 10_000; Date.now() < until; ) {
-        const answered = await turn("What is the capital of France?").then(
+        const answered = await turn("what time is it").then(
           () => true,
           () => false,
         );

@@ -61,6 +61,7 @@ describe("router audit batcher", () => {
         calls += 1;
         return real.call(method, request, options);
       },
+      ready: (deadline) => real.ready(deadline),
       close: () => real.close(),
     };
   });

@@ -55,6 +55,7 @@ export function fakeEngineRegistry(
         if (handler === undefined) throw new SeleneError(ReasonCode.ENGINE_UNAVAILABLE, `${engine} is unavailable`);
         return handler(request);
       },
+      ready: async () => true,
       close() {},
     }) as unknown as EngineClient;
   return {

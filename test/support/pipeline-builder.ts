@@ -3,6 +3,7 @@
  * records, for unit tests of the gates' order and of replay: every turn's
  * appended records are kept.
  */
+
 import type { AuditEntry } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import type { SubmitTurnRequest } from "../../gen/es/selene/os/v1/turn_pb.js";
 import type { TurnResponse } from "../../services/router/turn.js";
@@ -23,6 +24,7 @@ import { fakeOutbox } from "./fake-outbox.js";
 import { type FakeSimulationStore, fakeSimulationStore } from "./fake-simulation-store.js";
 import { fakeTurnRecords } from "./fake-turn-records.js";
 import { projectReadPolicies } from "./read-policies.js";
+import { resilientEnginesOver } from "./test-resilience.js";
 import { ACME_APP, aCallContext, aRecordingLedger, DEFAULT_DEADLINE_MS, decisionsOf } from "./turn-builder.js";
 
 /**
@@ -81,6 +83,7 @@ export function aPipeline(
     registry,
     clarifyPolicy,
     readPolicies: projectReadPolicies(),
+    engines: resilientEnginesOver(registry, undefined, () => FIXED_MS).engines,
     simulations,
     clientTenants: new Map([[ACME_APP, "acme"]]),
     defaultTurnDeadlineMs: DEFAULT_DEADLINE_MS,

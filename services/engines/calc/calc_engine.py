@@ -40,6 +40,10 @@ CONNECTION_AGE_GRACE_MS = 30_000
 SERVER_OPTIONS = (
     # Fail to start when the port is taken instead of sharing it with another process.
     ("grpc.so_reuseport", 0),
+    # The router's channels ping every 5 s, idle or not, to find a vanished peer within seconds
+    # (services/runtime/unary-client.ts); without these the server would answer them with GOAWAY.
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 4000),
 )
 
 

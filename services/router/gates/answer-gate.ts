@@ -6,6 +6,8 @@
  * REFUSED outcome in the engine's words. Every decision is recorded with the engine's response,
  * the time it was judged at and the digest of the outcome, which replay rebuilds and compares;
  * a response whose provenance does not hold is recorded as FAIL ENGINE_INVALID_RESPONSE with it.
+ * The engine is asked under the capability's resilience policy; when a declared fallback answered
+ * instead (another engine, or the last good answer marked stale), the record says which and how old.
  */
 import { toBinary } from "@bufbuild/protobuf";
 import { Decision, Gate } from "../../../gen/es/selene/audit/v1/audit_pb.js";
@@ -15,7 +17,7 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SeleneError } from "../../runtime/selene-error.js";
 import { decideRead, type ReadDecision, type ReadPolicies } from "../../runtime/turn-decisions/read-decision.js";
 import { type Outcome, outcomeDigest, readRefusal } from "../../runtime/turn-decisions/turn-decisions.js";
-import type { EngineRegistry } from "../engine-registry.js";
+import type { ReadAnswer, ResilientEngines } from "../resilience/resilient-engines.js";
 import type { Turn } from "../turn.js";
 import type { Understood } from "./understand-gate.js";
 
@@ -38,8 +40,18 @@ function decisionAttributes(decision: ReadDecision, judgedAt: number, refetched:
   return attributes;
 }
 
-/** Creates the gate over the engine registry, the read policies and the router's clock. */
-export function createAnswerGate(registry: EngineRegistry, policies: ReadPolicies, now: () => number): AnswerGate {
+/** The record's attributes of who answered: the engine, and the fallback when one answered. */
+function answeredBy(answer: ReadAnswer): Record<string, string> {
+  const { fallback } = answer;
+  if (fallback === undefined) return { engine: answer.engine };
+  if (fallback.kind === "engine") {
+    return { engine: answer.engine, fallback: "engine", fallback_capability: fallback.capability };
+  }
+  return { engine: answer.engine, fallback: "last_good", stale_age_ms: String(Math.round(fallback.ageMs)) };
+}
+
+/** Creates the gate over the engine calls, the read policies and the router's clock. */
+export function createAnswerGate(engines: ResilientEngines, policies: ReadPolicies, now: () => number): AnswerGate {
   return async (turn, { understanding, capability }) => {
     const attributes = {
       engine: capability.engine,
@@ -47,9 +59,10 @@ export function createAnswerGate(registry: EngineRegistry, policies: ReadPolicie
       freshness_policy: policies.freshness.digest,
       conflict_policy: policies.conflicts.digest,
     };
-    const ask = () =>
-      registry.client(capability.engine).call(
-        "invoke",
+    let answered: ReadAnswer | undefined;
+    const ask = async () => {
+      answered = await engines.read(
+        capability,
         {
           envelope: turn.envelope,
           capability: capability.name,
@@ -57,21 +70,24 @@ export function createAnswerGate(registry: EngineRegistry, policies: ReadPolicie
         },
         turn.hop(),
       );
+      return answered.response;
+    };
     let response: InvokeResponse | undefined;
     try {
       let refetched = false;
       response = await ask();
       let judgedAt = now();
-      let decision = decideRead(capability.name, capability.engine, response, policies, judgedAt, refetched);
+      let decision = decideRead(capability.name, answered!.engine, response, policies, judgedAt, refetched);
       if (decision.kind === "refetch") {
         refetched = true;
         response = await ask();
         judgedAt = now();
-        decision = decideRead(capability.name, capability.engine, response, policies, judgedAt, refetched);
+        decision = decideRead(capability.name, answered!.engine, response, policies, judgedAt, refetched);
       }
       if (decision.kind === "refetch") throw new Error("a refetched read asked for another refetch");
       const recorded = {
         ...attributes,
+        ...answeredBy(answered!),
         ...decisionAttributes(decision, judgedAt, refetched),
         outcome_digest: outcomeDigest(decision.outcome),
       };

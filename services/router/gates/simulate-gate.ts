@@ -11,14 +11,15 @@ import { Decision, Gate } from "../../../gen/es/selene/audit/v1/audit_pb.js";
 import { SimulateResponseSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { Outcome } from "../../runtime/turn-decisions/turn-decisions.js";
-import type { EngineRegistry } from "../engine-registry.js";
+import type { ResilientEngines } from "../resilience/resilient-engines.js";
 import { type SimulationStore, simulationIdOf } from "../simulation-store.js";
 import type { Turn } from "../turn.js";
 import type { Understood } from "./understand-gate.js";
 
 /** What the gate needs. */
 export interface SimulateGateDeps {
-  readonly registry: EngineRegistry;
+  /** The engine calls, under their resilience policy (a dry run may be retried: it changes nothing). */
+  readonly engines: ResilientEngines;
   readonly simulations: SimulationStore;
   /** How long a simulation may be confirmed, ms. */
   readonly simulationTtlMs: number;
@@ -33,9 +34,12 @@ export function createSimulateGate(deps: SimulateGateDeps): SimulateGate {
   const now = deps.now ?? Date.now;
   return async (turn, { understanding, capability }) => {
     const { envelope } = turn;
-    const response = await deps.registry
-      .client(capability.engine)
-      .call("simulate", { envelope, capability: capability.name, fields: understanding.fields }, turn.hop());
+    const response = await deps.engines.call(
+      capability,
+      "simulate",
+      { envelope, capability: capability.name, fields: understanding.fields },
+      turn.hop(),
+    );
     const simulation = await deps.simulations.save(
       {
         simulationId: simulationIdOf(envelope.tenantId, envelope.idempotencyKey),

@@ -22,6 +22,7 @@ import {
   understandingOf,
 } from "../../runtime/turn-decisions/turn-decisions.js";
 import type { EngineRegistry, RegisteredCapability } from "../engine-registry.js";
+import type { ResilientEngines } from "../resilience/resilient-engines.js";
 import type { Turn } from "../turn.js";
 
 /** An understood utterance and the capability that serves it. */
@@ -33,20 +34,19 @@ export interface Understood {
 /** Understands a text turn: what it asks and who serves it, or the refusal that ends the turn. */
 export type UnderstandGate = (turn: Turn, text: string) => Promise<Understood | { readonly refused: Outcome }>;
 
-/** Creates the gate over the engine registry. */
-export function createUnderstandGate(registry: EngineRegistry): UnderstandGate {
+/** Creates the gate over the engine registry; the nlp engine is called under its resilience policy. */
+export function createUnderstandGate(registry: EngineRegistry, engines: ResilientEngines): UnderstandGate {
   return async (turn, text) => {
     const nlp = registry.lookup("nlp.understand");
     if (nlp === undefined) throw new SeleneError(ReasonCode.CAPABILITY_UNKNOWN, "no engine understands utterances");
     let response: InvokeResponse;
     try {
-      response = await registry
-        .client(nlp.engine)
-        .call(
-          "invoke",
-          { envelope: turn.envelope, capability: nlp.name, input: { case: "utterance", value: text } },
-          turn.hop(),
-        );
+      response = await engines.call(
+        nlp,
+        "invoke",
+        { envelope: turn.envelope, capability: nlp.name, input: { case: "utterance", value: text } },
+        turn.hop(),
+      );
     } catch (e) {
       if (!(e instanceof SeleneError) || e.reason !== ReasonCode.INTENT_NOT_UNDERSTOOD) throw e;
       turn.trail.record(Gate.UNDERSTAND, Decision.DENY, { reason: e.reason, attributes: { engine: nlp.engine } });

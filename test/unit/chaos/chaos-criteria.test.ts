@@ -90,7 +90,17 @@ describe("chaos criteria", () => {
       steadySeconds: 3,
       healthyAtEnd: true,
       latencyBudgetFactor: 1,
+      maxAttemptsPerCall: 1.1,
+      recoverWithinAfterServingS: 1,
+      breakerOpensAndCloses: true,
+      maxOtherErrorRateDuringFault: 0.05,
     };
+    Object.assign(facts, {
+      attempts: { engine: "tools", calls: 400, ratio: 1.05 },
+      recoveryAfterServingS: 0.5,
+      breaker: { engine: "tools", opened: 1, closed: 1 },
+      otherErrorRate: { calls: 100, rate: 0.01 },
+    });
     expect(judge(criteria, facts).every((v) => v.pass)).to.equal(true);
     const failed = (over: object) =>
       judge(criteria, { ...facts, ...over })
@@ -101,5 +111,13 @@ describe("chaos criteria", () => {
     expect(failed({ unhealthy: ["router"] })).to.deep.equal(["every process healthy at the end"]);
     expect(failed({ recoveryS: undefined })).to.deep.equal(["recovery to the SLO"]);
     expect(failed({ faultErrorRate: { calls: 10, rate: 0.6 } })).to.deep.equal(["error rate during the fault"]);
+    expect(failed({ attempts: { engine: "tools", calls: 400, ratio: 1.2 } })).to.deep.equal([
+      "attempts per call to the engine",
+    ]);
+    expect(failed({ recoveryAfterServingS: 1.5 })).to.deep.equal(["recovery after serving again"]);
+    expect(failed({ breaker: { engine: "tools", opened: 1, closed: 0 } })).to.deep.equal(["breaker opens and closes"]);
+    expect(failed({ otherErrorRate: { calls: 100, rate: 0.2 } })).to.deep.equal([
+      "other turns' error rate in the fault",
+    ]);
   });
 });

@@ -13,6 +13,7 @@ import { anUnderstandingResponse, aReadResponse, FIXED_MS } from "../../support/
 import { FAKE_CAPABILITIES, type FakeEngine, fakeEngineRegistry } from "../../support/fake-engine-registry.js";
 import { aPipeline, FAKE_NLP } from "../../support/pipeline-builder.js";
 import { projectReadPolicies } from "../../support/read-policies.js";
+import { resilientEnginesOver, shippedPolicy } from "../../support/test-resilience.js";
 import { aTurn } from "../../support/turn-builder.js";
 
 /** A lookup understood with its query, served by tools.lookup. */
@@ -57,7 +58,11 @@ function aClockReading(retrievedMs: number) {
 }
 
 const gate = (registry: ReturnType<typeof fakeEngineRegistry>, now = FIXED_MS) =>
-  createAnswerGate(registry, projectReadPolicies(), () => now);
+  createAnswerGate(
+    resilientEnginesOver(registry, shippedPolicy(), () => now).engines,
+    projectReadPolicies(),
+    () => now,
+  );
 
 describe("answer gate", () => {
   it("answers with the engine's result and provenance, recording when it judged it and the outcome's digest", async () => {
@@ -140,5 +145,38 @@ describe("answer gate", () => {
     expect(decisions.filter((d) => d.startsWith("ANSWER"))).to.deep.equal(["ANSWER FAIL ENGINE_INVALID_RESPONSE"]);
     const failed = appended.find((e) => e.event?.reason === ReasonCode.ENGINE_INVALID_RESPONSE)!;
     expect(failed.event!.payload.length).to.be.greaterThan(0);
+  });
+});
+
+describe("answer gate with a fallback", () => {
+  it("says in the record that the last good answer answered, and how old it is; the outcome's provenance is stale", async () => {
+    let up = true;
+    const registry = fakeEngineRegistry({
+      tools: {
+        invoke: () => {
+          if (up) return aReadResponse();
+          throw new SeleneError(ReasonCode.ENGINE_UNAVAILABLE, "down");
+        },
+      },
+    });
+    const answer = createAnswerGate(
+      resilientEnginesOver(registry, shippedPolicy(), () => FIXED_MS).engines,
+      projectReadPolicies(),
+      () => FIXED_MS,
+    );
+    await answer(aTurn().turn, aLookup());
+    up = false;
+    const { turn, decisions, ledger } = aTurn();
+    const outcome = await answer(turn, aLookup());
+    expect(await decisions()).to.deep.equal(["ANSWER PASS"]);
+    expect(ledger.appended[0]!.event!.attributes).to.deep.include({
+      engine: "tools",
+      fallback: "last_good",
+      stale_age_ms: "0",
+      outcome_digest: outcomeDigest(outcome),
+    });
+    const provenance = outcome.case === "answer" ? outcome.value.provenance : undefined;
+    expect(provenance?.freshness?.state).to.equal(FreshnessState.STALE);
+    expect(provenance?.sources?.at(-1)?.id).to.equal("selene:last-good-answer");
   });
 });

@@ -7,6 +7,7 @@ import type { SeleneError } from "../../../services/runtime/selene-error.js";
 import { A_DIGEST, anUnderstandingResponse, aSimulateResponse, FIXED_MS } from "../../support/builders.js";
 import { FAKE_CAPABILITIES, fakeEngineRegistry } from "../../support/fake-engine-registry.js";
 import { fakeSimulationStore } from "../../support/fake-simulation-store.js";
+import { resilientEnginesOver } from "../../support/test-resilience.js";
 import { aRecordingLedger, aTurn } from "../../support/turn-builder.js";
 
 function aReminder(): Understood {
@@ -19,6 +20,7 @@ describe("simulate gate", () => {
   const registry = fakeEngineRegistry({ reminders: { simulate: () => aSimulateResponse() } });
   const deps = (simulations = fakeSimulationStore()) => ({
     registry,
+    engines: resilientEnginesOver(registry).engines,
     simulations,
     simulationTtlMs: 60_000,
     now: () => FIXED_MS,

@@ -9,6 +9,7 @@ import { encodeStatusDetails, wireMessage } from "../../../services/runtime/erro
 import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { aReadResponse, aSimulateResponse, FIXED_MS } from "../../support/builders.js";
 import { aPipeline, FAKE_NLP, type Submitted } from "../../support/pipeline-builder.js";
+import { shippedPolicy } from "../../support/test-resilience.js";
 import { aTurn, DEFAULT_DEADLINE_MS } from "../../support/turn-builder.js";
 
 /** The outcome of a submitted turn (fails the test on an error). */
@@ -110,12 +111,14 @@ describe("turn pipeline: the gates in order", () => {
     expect(failed.decisions.at(-1)).to.equal("SIMULATE FAIL DEPENDENCY_UNAVAILABLE");
   });
 
-  it("holds every call of a turn to its one deadline, set once when the call has none", async () => {
+  it("holds every call of a turn to its policy's share of its one deadline, set once when the call has none", async () => {
     const { submit, text, registry } = aPipeline();
     await submit(text("lookup the capital of France"));
+    const left = DEFAULT_DEADLINE_MS - HOP_RESERVE_MS;
+    const share = (capability: string) => shippedPolicy().capabilities.get(capability)!.deadlineShare;
     expect(registry.calls.map((c) => c.deadline)).to.deep.equal([
-      FIXED_MS + DEFAULT_DEADLINE_MS - HOP_RESERVE_MS,
-      FIXED_MS + DEFAULT_DEADLINE_MS - HOP_RESERVE_MS,
+      FIXED_MS + Math.floor(share("nlp.understand") * left),
+      FIXED_MS + Math.floor(share("tools.lookup") * left),
     ]);
   });
 

@@ -2,16 +2,28 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { expect } from "chai";
 import { InvokeResponseSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
+import type { EngineRegistry } from "../../../services/router/engine-registry.js";
 import { createUnderstandGate } from "../../../services/router/gates/understand-gate.js";
 import { SeleneError } from "../../../services/runtime/selene-error.js";
-import { anUnderstandingResponse, aReadResponse, type UnderstandingOverrides } from "../../support/builders.js";
+import {
+  anUnderstandingResponse,
+  aReadResponse,
+  FIXED_MS,
+  type UnderstandingOverrides,
+} from "../../support/builders.js";
 import { fakeEngineRegistry } from "../../support/fake-engine-registry.js";
+import { resilientEnginesOver, shippedPolicy } from "../../support/test-resilience.js";
+
+/** The gate over `registry`, its calls under the shipped resilience policy. */
+const understandGateOver = (registry: EngineRegistry) =>
+  createUnderstandGate(registry, resilientEnginesOver(registry, shippedPolicy(), () => FIXED_MS).engines);
+
 import { aTurn } from "../../support/turn-builder.js";
 
 describe("understand gate", () => {
   /** The gate over an nlp engine that understands every utterance as `understanding`. */
   const gateUnderstanding = (understanding: UnderstandingOverrides) =>
-    createUnderstandGate(fakeEngineRegistry({ nlp: { invoke: () => anUnderstandingResponse(understanding) } }));
+    understandGateOver(fakeEngineRegistry({ nlp: { invoke: () => anUnderstandingResponse(understanding) } }));
 
   it("passes an intent a turn may use, recording the nlp response and the capability's kind and fields", async () => {
     const { turn, decisions, ledger } = aTurn({ text: "remind me to feed the cat at 8am" });
@@ -58,7 +70,7 @@ describe("understand gate", () => {
   });
 
   it("refuses an utterance the nlp engine does not understand with INTENT_NOT_UNDERSTOOD", async () => {
-    const gate = createUnderstandGate(
+    const gate = understandGateOver(
       fakeEngineRegistry({
         nlp: {
           invoke: () => {
@@ -78,8 +90,8 @@ describe("understand gate", () => {
 
   it("lets a fault through without a decision (the pipeline records it)", async () => {
     const { turn, decisions } = aTurn();
-    const down = createUnderstandGate(fakeEngineRegistry({}));
-    const wrong = createUnderstandGate(fakeEngineRegistry({ nlp: { invoke: () => aReadResponse() } }));
+    const down = understandGateOver(fakeEngineRegistry({}));
+    const wrong = understandGateOver(fakeEngineRegistry({ nlp: { invoke: () => aReadResponse() } }));
     const reasonOf = (gate: typeof down) =>
       gate(turn, "hi").then(
         () => undefined,
@@ -90,12 +102,13 @@ describe("understand gate", () => {
     expect(await decisions()).to.deep.equal([]);
   });
 
-  it("calls the nlp engine within the turn's deadline, minus the reserve", async () => {
+  it("calls the nlp engine within its policy's share of the turn's deadline, minus the reserve", async () => {
     const registry = fakeEngineRegistry({ nlp: { invoke: () => anUnderstandingResponse() } });
     const { turn } = aTurn();
-    await createUnderstandGate(registry)(turn, "remind me");
+    await understandGateOver(registry)(turn, "remind me");
+    const share = shippedPolicy().capabilities.get("nlp.understand")!.deadlineShare;
     expect(registry.calls.map((c) => [c.engine, c.method, c.deadline])).to.deep.equal([
-      ["nlp", "invoke", turn.hop().deadline],
+      ["nlp", "invoke", FIXED_MS + Math.floor(share * (turn.hop().deadline - FIXED_MS))],
     ]);
   });
 });

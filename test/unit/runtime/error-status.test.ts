@@ -3,6 +3,7 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import {
   decodeStatusDetails,
   fromErrorDetail,
+  PUSHBACK_KEY,
   peerMessage,
   REASON_KEY,
   STATUS_DETAILS_KEY,
@@ -23,6 +24,14 @@ describe("error status", () => {
     expect(wire.code).to.equal(error.status);
     expect(wire.details).to.equal("[IDEMPOTENCY_IN_FLIGHT] the first request is still running");
     expect(wire.metadata?.get(REASON_KEY)).to.deep.equal(["IDEMPOTENCY_IN_FLIGHT"]);
+  });
+
+  it("sends the retry hint as gRPC's grpc-retry-pushback-ms trailer too, and none without a hint", () => {
+    expect(toGrpcStatus(error).metadata?.get(PUSHBACK_KEY)).to.deep.equal(["250"]);
+    const busy = new SeleneError(ReasonCode.ENGINE_BUSY, "tools has 64 calls in flight", { retryAfterMs: 50 });
+    expect(toGrpcStatus(busy).code).to.equal(8); // RESOURCE_EXHAUSTED
+    expect(toGrpcStatus(busy).metadata?.get(PUSHBACK_KEY)).to.deep.equal(["50"]);
+    expect(toGrpcStatus(new SeleneError(ReasonCode.INTERNAL, "x")).metadata?.get(PUSHBACK_KEY)).to.deep.equal([]);
   });
 
   it("round-trips the ErrorDetail through grpc-status-details-bin", () => {
