@@ -3,7 +3,6 @@
  * (before, fault, after), the faults applied and cleared on schedule, then the effect ledger, the
  * health of every process, and the verdicts.
  */
-import pg from "pg";
 import type { CallRecord } from "../bench/load/call-record.js";
 import { buildGhzReport, type GhzReport } from "../bench/load/ghz-report.js";
 import { runLoadSession } from "../bench/load/load-session.js";
@@ -11,6 +10,7 @@ import type { SloBudget } from "../bench/load/slo-budgets.js";
 import type { TurnCorpus } from "../bench/load/turn-corpus.js";
 import { checkHealth } from "../deploy/health-probe.js";
 import { metricsAddress } from "../deploy/mesh-processes.js";
+import { postgresAnswers } from "../deploy/postgres-answers.js";
 import { ENGINE_NAMES } from "../services/router/config.js";
 import { pkiFiles } from "../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../services/runtime/workload-identities.js";
@@ -256,17 +256,4 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
 function scaledBudget(budget: SloBudget, factor: number): SloBudget {
   const scale = (ns: number | undefined) => (ns === undefined ? undefined : ns * factor);
   return { ...budget, p50: scale(budget.p50), p95: scale(budget.p95), p99: scale(budget.p99) };
-}
-
-async function postgresAnswers(databaseUrl: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query("select 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
 }

@@ -4,19 +4,11 @@
  * instead of failing on ports they still hold, and a launch beside one that still runs says so.
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { processAlive } from "./process-alive.js";
 
 interface Recorded {
   readonly launcher: number;
   readonly pids: number[];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The command line of a live process, or "" (gone, or not readable). */
@@ -50,16 +42,16 @@ export class LauncherRunningError extends Error {
 export async function reclaimLeftovers(file: string, root: string, graceMs = 5000): Promise<number[]> {
   const recorded = read(file);
   if (recorded === undefined) return [];
-  if (recorded.launcher !== process.pid && alive(recorded.launcher)) {
+  if (recorded.launcher !== process.pid && processAlive(recorded.launcher)) {
     throw new LauncherRunningError(
       `another npm start (pid ${recorded.launcher}) is running with this SELENE_HOME; stop it (Ctrl-C, or kill -INT ${recorded.launcher}) or set another SELENE_HOME`,
     );
   }
   // A pid the kernel reused for something else is not ours: only processes running this checkout's code are.
-  const left = recorded.pids.filter((pid) => alive(pid) && commandLine(pid).includes(root));
+  const left = recorded.pids.filter((pid) => processAlive(pid) && commandLine(pid).includes(root));
   for (const pid of left) process.kill(pid, "SIGTERM");
-  for (let waited = 0; left.some(alive); waited += 100) {
-    if (waited >= graceMs) for (const pid of left.filter(alive)) process.kill(pid, "SIGKILL");
+  for (let waited = 0; left.some(processAlive); waited += 100) {
+    if (waited >= graceMs) for (const pid of left.filter(processAlive)) process.kill(pid, "SIGKILL");
     await new Promise((done) => setTimeout(done, 100));
   }
   rmSync(file, { force: true });

@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import type { Logger } from "pino";
 import { type OsAccount, ownedDirectory, postgresBinDir, reachable, relocatedDataDir } from "./postgres-binaries.js";
+import { processAlive } from "./process-alive.js";
 
 /** The port the embedded server listens on when the caller names none. */
 export const DEFAULT_EMBEDDED_PORT = 54329;
@@ -311,7 +312,7 @@ async function checkExistingCluster(dataDir: string, account: OsAccount | undefi
   const pid = await runningPostmaster(dataDir);
   if (pid !== undefined) {
     const launcher = await readLauncher(dataDir);
-    if (launcher !== undefined && launcher !== process.pid && !alive(launcher)) {
+    if (launcher !== undefined && launcher !== process.pid && !processAlive(launcher)) {
       logger.warn({ pid, launcher, data_dir: dataDir }, "stopping the server an earlier run left behind");
       await stopOrphan(pid, dataDir);
     } else {
@@ -339,22 +340,13 @@ async function readLauncher(dataDir: string): Promise<number | undefined> {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 async function stopOrphan(pid: number, dataDir: string): Promise<void> {
   try {
     process.kill(pid, "SIGINT");
   } catch {
     return;
   }
-  for (let waited = 0; alive(pid); waited += 100) {
+  for (let waited = 0; processAlive(pid); waited += 100) {
     if (waited > 30_000) {
       throw new PostgresStartError(
         "CLUSTER_RUNNING",

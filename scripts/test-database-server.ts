@@ -7,9 +7,9 @@
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import pg from "pg";
 import { pino } from "pino";
 import { startPostgres } from "../deploy/postgres.js";
+import { postgresAnswers } from "../deploy/postgres-answers.js";
 import { LOCAL_ADMIN_URL } from "../deploy/scratch-database.js";
 
 /** The server the suite uses: its admin URL, whether it was started here, and how to stop it. */
@@ -17,20 +17,6 @@ export interface TestDatabaseServer {
   readonly url: string;
   readonly embedded: boolean;
   stop(): Promise<void>;
-}
-
-/** Whether a server answers `select 1` at `url` within `timeoutMs`. */
-export async function answers(url: string, timeoutMs = 3000): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
-  try {
-    await client.connect();
-    await client.query("select 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /** The data directory of the suite's embedded server for the checkout at `root`. */
@@ -43,7 +29,7 @@ export function testDataDir(root: string): string {
 export async function testDatabaseServer(root: string): Promise<TestDatabaseServer> {
   const configured = process.env.DATABASE_URL?.trim();
   if (configured) return { url: configured, embedded: false, stop: async () => {} };
-  if (await answers(LOCAL_ADMIN_URL)) return { url: LOCAL_ADMIN_URL, embedded: false, stop: async () => {} };
+  if (await postgresAnswers(LOCAL_ADMIN_URL)) return { url: LOCAL_ADMIN_URL, embedded: false, stop: async () => {} };
   const handle = await startPostgres({
     dataDir: testDataDir(root),
     port: 0,
