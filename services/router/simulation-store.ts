@@ -5,6 +5,7 @@
  */
 import type pg from "pg";
 import { sha256Digest } from "../runtime/content-digest.js";
+import { inStepSpan } from "../runtime/step-span.js";
 
 /** A stored simulation. */
 export interface Simulation {
@@ -64,7 +65,7 @@ const COLUMNS = "simulation_id, tenant_id, user_id, capability, fields, effect_d
 
 /** Creates the store over a pool. */
 export function createSimulationStore(pool: pg.Pool): SimulationStore {
-  return {
+  const store: SimulationStore = {
     async save(s, correlationId) {
       await pool.query(
         `INSERT INTO router.simulations (simulation_id, tenant_id, user_id, capability, fields, effect_digest,
@@ -102,5 +103,10 @@ export function createSimulationStore(pool: pg.Pool): SimulationStore {
       const row = result.rows[0];
       return row === undefined ? undefined : fromRow(row);
     },
+  };
+  return {
+    save: (s, correlationId) => inStepSpan("db simulation save", () => store.save(s, correlationId)),
+    resolve: (tenantId, id, status) => inStepSpan("db simulation resolve", () => store.resolve(tenantId, id, status)),
+    find: (tenantId, id) => inStepSpan("db simulation find", () => store.find(tenantId, id)),
   };
 }

@@ -27,6 +27,24 @@ export function useTracer(next: Tracer | undefined): void {
   tracer = next;
 }
 
+/** The tracer spans are recorded with, undefined when span export is off. */
+export function activeTracer(): Tracer | undefined {
+  return tracer;
+}
+
+/** The attribute that holds the CPU time the process spent while a span was open, µs. */
+export const CPU_ATTRIBUTE = "selene.cpu_us";
+
+/**
+ * Records on `span` the process's CPU time since `since` (a `process.cpuUsage()` taken when it
+ * started). Exact when the process did nothing else meanwhile (one call in flight); with calls
+ * overlapping it also counts theirs.
+ */
+export function recordCpuSince(span: Span, since: NodeJS.CpuUsage): void {
+  const used = process.cpuUsage(since);
+  span.setAttribute(CPU_ATTRIBUTE, used.user + used.system);
+}
+
 /** A non-recording span with a fresh span id, in `parent`'s trace or in a new one. */
 function localSpan(parent: SpanContext | undefined): Span {
   const spanContext: SpanContext = {

@@ -11,6 +11,7 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { type Effect, EffectState } from "../../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { sha256Digest } from "../../runtime/content-digest.js";
 import { SeleneError } from "../../runtime/selene-error.js";
+import { inStepSpan } from "../../runtime/step-span.js";
 import { type Outcome, refused } from "../../runtime/turn-decisions/turn-decisions.js";
 import type { CrashHook } from "../crash-points.js";
 import type { OutboxClient } from "../outbox-client.js";
@@ -71,7 +72,7 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
     deps.crash("after-enqueue");
     await deps.simulations.resolve(turn.envelope.tenantId, simulation.simulationId, "confirmed");
     deps.pokeExecutor();
-    const done = await waitForEffect(turn, effect!.effectId);
+    const done = await inStepSpan("effect wait", () => waitForEffect(turn, effect!.effectId));
     const attributes = { simulation_id: simulation.simulationId, effect_id: done.effectId };
     if (done.state === EffectState.DONE) {
       turn.trail.record(Gate.COMMIT, Decision.PASS, { attributes });
