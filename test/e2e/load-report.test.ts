@@ -1,6 +1,9 @@
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { buildGhzReport, GHZ_PERCENTAGES, type GhzReport } from "../../bench/load/ghz-report.js";
@@ -205,6 +208,35 @@ describe("load tool against a real mesh: ghz report and ghz-web ingest", functio
     for (const bar of bars.slice(1)) expect(bar.startNs).to.be.within(-1e6, bars[0]!.durationNs + 1e6);
     const executed = breakdown.outcomes.find((o) => o.outcome === "executed")!;
     expect(executed.rows.map((r) => r.label)).to.include.members(["router -> outbox Enqueue", "router effect wait"]);
+  });
+
+  it("fails `npm run bench` (exit 1, the budget named) when a budget of the SLO file is missed, and passes it otherwise", () => {
+    const dir = mkdtempSync(join(tmpdir(), "selene-slo-"));
+    try {
+      const bench = (p50: string) => {
+        const slo = join(dir, `slo-${p50}.yaml`);
+        writeFileSync(
+          slo,
+          `version: 1\nbudgets:\n  - rpc: selene.os.v1.TurnService.SubmitTurn\n    p50: ${p50}\n    error_rate: 0.001\n`,
+        );
+        const files = pkiFiles(mesh.pkiDir, "demo-app");
+        const args = ["--host", mesh.routerAddress, "--cacert", files.ca, "--cert", files.cert, "--key", files.key];
+        args.push("--tenant", "demo", "-n", "30", "-c", "2", "-r", "0", "--slo", slo, "-o", join(dir, p50));
+        return spawnSync(process.execPath, [join(process.cwd(), "dist", "bench", "turn-bench.js"), ...args], {
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+      };
+      const missed = bench("1ms");
+      expect(missed.status, missed.stderr).to.equal(1);
+      expect(missed.stdout).to.match(/MISS SubmitTurn p50/);
+      expect(missed.stdout).to.match(/^SLO missed: SubmitTurn p50$/m);
+      const met = bench("10s");
+      expect(met.status, met.stdout + met.stderr).to.equal(0);
+      expect(met.stdout).to.match(/^SLO met \(2 budgets\)$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe("ghz-web ingest", () => {
