@@ -4,7 +4,7 @@
  * Recorded only when span export is on and the turn is sampled; otherwise the step just runs.
  */
 import { context as otelContext, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { activeTracer, recordCpuSince } from "./rpc-span.js";
+import { activeTracer, preciseNow, recordCpuSince } from "./rpc-span.js";
 
 /** Runs `step` inside a span named `name` (a child of the active span), with its wall and CPU time. */
 export async function inStepSpan<T>(name: string, step: () => Promise<T>): Promise<T> {
@@ -12,7 +12,7 @@ export async function inStepSpan<T>(name: string, step: () => Promise<T>): Promi
   const active = otelContext.active();
   const parent = trace.getSpan(active);
   if (tracer === undefined || parent === undefined || !parent.isRecording()) return step();
-  const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL }, active);
+  const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: preciseNow() }, active);
   const cpu = process.cpuUsage();
   try {
     return await otelContext.with(trace.setSpan(active, span), step);
@@ -21,6 +21,6 @@ export async function inStepSpan<T>(name: string, step: () => Promise<T>): Promi
     throw e;
   } finally {
     recordCpuSince(span, cpu);
-    span.end();
+    span.end(preciseNow());
   }
 }
