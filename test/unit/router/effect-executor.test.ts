@@ -5,6 +5,7 @@ import { EffectSchema, EffectState, LeasedEffectSchema } from "../../../gen/es/s
 import { startEffectExecutor } from "../../../services/router/effect-executor.js";
 import type { EngineRegistry } from "../../../services/router/engine-registry.js";
 import type { OutboxClient } from "../../../services/router/outbox-client.js";
+import type { ResilientEngines } from "../../../services/router/resilience/resilient-engines.js";
 import { createLogger } from "../../../services/runtime/logger.js";
 
 /** A promise and its resolver. */
@@ -56,10 +57,8 @@ function scriptedOutbox() {
   };
 }
 
-const registry = {
-  lookup: () => ({ engine: "reminders" }),
-  client: () => ({ call: async () => ({ effectId: "r-1", deduplicated: false }) }),
-} as unknown as EngineRegistry;
+const registry = { lookup: () => ({ engine: "reminders" }) } as unknown as EngineRegistry;
+const engines = { call: async () => ({ effectId: "r-1", deduplicated: false }) } as unknown as ResilientEngines;
 
 const options = {
   executorId: "test",
@@ -78,7 +77,7 @@ describe("effect executor", () => {
   it("leases again at once when it was poked while a lease was out (the poke is not lost)", async () => {
     const { outbox, leases, nextLease } = scriptedOutbox();
     const first = nextLease();
-    const executor = startEffectExecutor(outbox, registry, logger, options);
+    const executor = startEffectExecutor(outbox, registry, engines, logger, options);
     await first;
     executor.poke(); // an effect was queued after that lease was taken
     const second = nextLease();
@@ -91,7 +90,7 @@ describe("effect executor", () => {
   it("tells the turn watching a simulation that its effect is done, once it is acked", async () => {
     const { outbox, leases, nextLease } = scriptedOutbox();
     const first = nextLease();
-    const executor = startEffectExecutor(outbox, registry, logger, options);
+    const executor = startEffectExecutor(outbox, registry, engines, logger, options);
     const watch = executor.watch("sim-1");
     const other = executor.watch("sim-2");
     await first;
