@@ -9,7 +9,12 @@
  * Usage: npm run bench -- [-c 20] [--connections 1] [-n N | -z 30s] [-r 100 (0: no limit)] [-t 20s]
  *   [--skipFirst N] [--warmup 2s] [--retries 0] [--name NAME] [--tags '{"k":"v"}']
  *   [--host ADDR --cacert F --cert F --key F --tenant demo] [--corpus FILE] [--slo FILE]
- *   [--output DIR] [--ghz-web URL [--project ID]] [--port-offset N] [--seed N]
+ *   [--output DIR] [--ghz-web URL [--project ID]] [--port-offset N] [--seed N] [--trace-every 10]
+ *
+ * On its own mesh it also receives the mesh's spans (an OTLP/HTTP receiver in this process, every
+ * process exporting to it) for every --trace-every-th turn (0: none), and reports where those
+ * turns' time went: a table per outcome in summary.txt, and a waterfall of a typical turn per
+ * outcome in report.html.
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +29,8 @@ import { runStamp, writeReportFiles } from "./load/report-files.js";
 import { reportSummary } from "./load/report-summary.js";
 import { runTags } from "./load/run-tags.js";
 import { checkReport, loadSlo } from "./load/slo-budgets.js";
+import { type SpanReceiver, startSpanReceiver } from "./load/span-receiver.js";
+import { buildTurnBreakdown } from "./load/turn-breakdown.js";
 import { loadCorpus } from "./load/turn-corpus.js";
 import { USAGE_EXIT_CODE, UsageError } from "./load/usage-error.js";
 import { type BenchMesh, startBenchMesh } from "./mesh-setup.js";
@@ -32,6 +39,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CALL = "selene.os.v1.TurnService.SubmitTurn";
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+/** How often the mesh's span exporters send, ms (OTEL_BSP_SCHEDULE_DELAY). */
+const SPAN_DELAY_MS = 250;
 
 const FLAGS = {
   ...LOAD_FLAG_SPEC,
@@ -48,6 +57,7 @@ const FLAGS = {
   project: { type: "string" },
   "port-offset": { type: "string" },
   seed: { type: "string" },
+  "trace-every": { type: "string" },
   warmup: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -66,6 +76,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const budgets = loadSlo(resolve(values.slo ?? join(ROOT, "deploy", "slo.yaml")));
   const portOffset = intFlag(values["port-offset"], "--port-offset", -50000, 10000, -20000);
   const seed = intFlag(values.seed, "--seed", 0, 2 ** 31, 7);
+  const traceEvery = intFlag(values["trace-every"], "--trace-every", 0, 1_000_000, 10);
   const warmupMs = parseDurationMs(values.warmup ?? (host === undefined ? "2s" : "0s"), "--warmup");
   if (values.project !== undefined && values["ghz-web"] === undefined)
     throw new UsageError("--project", "needs --ghz-web URL");
@@ -74,6 +85,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const extraTags = tagsFlag(values.tags);
 
   let mesh: BenchMesh | undefined;
+  let receiver: SpanReceiver | undefined;
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
   process.once("SIGTERM", () => abort.abort());
@@ -102,12 +114,17 @@ async function main(argv: readonly string[]): Promise<number> {
         `bench: starting a mesh at port offset ${portOffset} (DATABASE_URL ${process.env.DATABASE_URL ? "set" : "unset: embedded PostgreSQL"})`,
       );
       const tenantMap = corpus.tenants.map((t) => `${spiffeIdOf(t.client)}=${t.tenant}`).join(",");
+      receiver = traceEvery > 0 ? await startSpanReceiver() : undefined;
+      const tracing: Record<string, string> =
+        receiver === undefined
+          ? {}
+          : { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: String(SPAN_DELAY_MS) };
       mesh = await startBenchMesh({
         portOffset,
         logLevel: process.env.LOG_LEVEL ?? "warn",
         say: (line) => say(`  ${line}`),
         serverUrl: process.env.DATABASE_URL || undefined,
-        env: { SELENE_CLIENT_TENANTS: tenantMap },
+        env: { SELENE_CLIENT_TENANTS: tenantMap, ...tracing },
       });
       const pkiDir = mesh.pkiDir;
       target = {
@@ -127,6 +144,7 @@ async function main(argv: readonly string[]): Promise<number> {
       seed,
       warmupMs,
       signal: abort.signal,
+      ...(receiver === undefined ? {} : { traceEvery }),
     });
     const first = target.tenants[0]!.files;
     const options: GhzOptions = {
@@ -146,12 +164,21 @@ async function main(argv: readonly string[]): Promise<number> {
       metadata: {},
       name: values.name ?? `selene ${CALL.split(".").at(-1)} corpus v${corpus.version}`,
     };
-    const report = buildGhzReport(run, {
+    const built = buildGhzReport(run, {
       name: options.name,
       options,
       tags: runTags(host === undefined ? "local-mesh" : "external", { corpus: `v${corpus.version}`, ...extraTags }),
       corpus: { path: corpus.path.replace(ROOT, ""), version: corpus.version },
     });
+    let report = built;
+    if (receiver !== undefined) {
+      // The exporters send what they hold every SPAN_DELAY_MS: wait for the last turns' spans.
+      await new Promise((r) => setTimeout(r, 4 * SPAN_DELAY_MS));
+      const records = run.records.slice(load.skipFirst);
+      const traces = new Set(records.flatMap((r) => (r.traceId === undefined ? [] : [r.traceId])));
+      const breakdown = buildTurnBreakdown(records, receiver.spansOf(traces), traceEvery);
+      report = { ...built, selene: { ...built.selene, breakdown } };
+    }
     const verdicts = checkReport(budgets, report);
     const dir = resolve(values.output ?? join(ROOT, ".selene", "bench", runStamp(new Date(run.startedAtMs))));
     const files = writeReportFiles(dir, report, verdicts);
@@ -173,6 +200,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } finally {
     await mesh?.stop();
+    await receiver?.close();
   }
 }
 

@@ -15,6 +15,10 @@ export interface CallRecord {
   readonly step: StepOutcome;
   readonly fixtureId: string;
   readonly tenant: string;
+  /** The W3C trace id the call was sent with when the run sampled it for the step breakdown. */
+  readonly traceId?: string;
+  /** When it started, ms since the epoch (to line it up with the mesh's spans); sampled calls only. */
+  readonly startEpochMs?: number;
 }
 
 /** Whether a call counts as a success: status OK and the expected outcome. */

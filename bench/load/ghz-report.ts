@@ -9,6 +9,7 @@ import { type CallRecord, codeName, succeeded } from "./call-record.js";
 import { createLatencyHistogram, percentileNs, recordLatencyNs } from "./latency-histogram.js";
 import type { LoadRun } from "./load-runner.js";
 import { rfc3339Nano } from "./rfc3339-nano.js";
+import type { TurnBreakdown } from "./turn-breakdown.js";
 import type { StepOutcome } from "./turn-corpus.js";
 
 /** The run's options, keyed as ghz's flags (durations in ns). */
@@ -61,6 +62,8 @@ export interface SeleneSection {
   readonly tenants: Record<string, SliceStats>;
   readonly series: readonly SecondStats[];
   readonly acknowledgedEffects: number;
+  /** Where the sampled turns' time went (only when the mesh exported its spans to the bench). */
+  readonly breakdown?: TurnBreakdown;
 }
 
 /** ghz's JSON report, plus "selene". */

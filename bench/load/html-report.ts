@@ -3,9 +3,11 @@
  * with the summary, latency over time (p50 and p99 per second, errors per second), the latency
  * histogram, the per-outcome table and the SLO verdicts.
  */
+import { outcomeHeading, outcomeTable } from "./breakdown-table.js";
 import type { GhzReport } from "./ghz-report.js";
 import { breakdownTable, ms, verdictLine } from "./report-summary.js";
 import type { SloVerdict } from "./slo-budgets.js";
+import { waterfallSvg } from "./waterfall-svg.js";
 
 const W = 760;
 const H = 240;
@@ -95,6 +97,20 @@ function markdownTableHtml(markdown: string): string {
     .join("")}</table>`;
 }
 
+/** Where the time went: per outcome, the step table and the waterfall of a typical turn. */
+function stepsHtml(report: GhzReport): string {
+  const b = report.selene.breakdown;
+  if (b === undefined) return "";
+  const parts = [`<h2>Where the time went (every ${b.sampledEvery}th turn traced)</h2>`];
+  if (b.outcomes.length === 0) parts.push("<p>no sampled turn's spans arrived</p>");
+  for (const o of b.outcomes) {
+    parts.push(`<h3>${escapeHtml(outcomeHeading(o))}</h3>`, markdownTableHtml(outcomeTable(o)));
+    parts.push(`<p>A typical turn (the sampled one nearest the median, ${ms(o.typical.latencyNs)}):</p>`);
+    parts.push(waterfallSvg(o));
+  }
+  return parts.join("\n");
+}
+
 /** The whole page. */
 export function htmlReport(report: GhzReport, verdicts: readonly SloVerdict[]): string {
   const facts: Array<[string, string]> = [
@@ -128,6 +144,7 @@ ${latencyOverTimeSvg(report)}
 ${histogramSvg(report)}
 <h2>By outcome and tenant</h2>
 ${markdownTableHtml(breakdownTable(report))}
+${stepsHtml(report)}
 <h2>Errors</h2>
 ${errors.length === 0 ? "<p>none</p>" : `<pre>${escapeHtml(errors.map(([e, n]) => `[${n}] ${e}`).join("\n"))}</pre>`}
 <h2>SLO</h2>

@@ -6,6 +6,7 @@
  * retryable status (as a real client would) up to `retries` times. Every call is recorded; every
  * EXECUTED outcome is kept as an acknowledged effect.
  */
+import { randomBytes } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
@@ -76,6 +77,11 @@ export interface LoadHooks {
   readonly signal?: AbortSignal;
   /** Prefix of every idempotency key and unique token, so runs never collide. */
   readonly runId: string;
+  /**
+   * Every this-many turns is sent with a sampled W3C trace context (the others with an unsampled
+   * one), so the mesh records the spans of those turns alone; undefined sends no trace context.
+   */
+  readonly traceEvery?: number;
 }
 
 const SUBMIT_PATH = methodPath(TurnService.method.submitTurn);
@@ -91,9 +97,22 @@ interface Sent {
   readonly message: string;
 }
 
-function send(channel: grpc.Client, request: SubmitTurnRequest, timeoutMs: number, correlation: string): Promise<Sent> {
+/** A W3C traceparent: a new trace, sampled or not. */
+function newTraceparent(sampled: boolean): { traceId: string; header: string } {
+  const traceId = randomBytes(16).toString("hex");
+  return { traceId, header: `00-${traceId}-${randomBytes(8).toString("hex")}-${sampled ? "01" : "00"}` };
+}
+
+function send(
+  channel: grpc.Client,
+  request: SubmitTurnRequest,
+  timeoutMs: number,
+  correlation: string,
+  traceparent: string | undefined,
+): Promise<Sent> {
   const metadata = new grpc.Metadata();
   metadata.set(CORRELATION_KEY, correlation);
+  if (traceparent !== undefined) metadata.set("traceparent", traceparent);
   return new Promise((resolve) =>
     channel.makeUnaryRequest(
       SUBMIT_PATH,
@@ -175,9 +194,11 @@ export async function runLoad(
     request: SubmitTurnRequest,
     step: StepOutcome,
     turn: ScheduledTurn,
+    sampled: boolean | undefined,
   ): Promise<Sent> {
+    const trace = sampled === undefined ? undefined : newTraceparent(sampled);
     const begin = performance.now();
-    const sent = await send(channel, request, options.timeoutMs, request.envelope!.correlationId);
+    const sent = await send(channel, request, options.timeoutMs, request.envelope!.correlationId, trace?.header);
     const latencyNs = Math.round((performance.now() - begin) * 1e6);
     const error = sent.code === grpc.status.OK ? outcomeError(step, sent.response) : sent.message;
     if (error !== "") errors++;
@@ -191,6 +212,7 @@ export async function runLoad(
       step,
       fixtureId: turn.fixture.id,
       tenant: tenants[turn.tenantIndex]!.tenant,
+      ...(sampled === true ? { traceId: trace!.traceId, startEpochMs: performance.timeOrigin + begin } : {}),
     });
     return sent;
   }
@@ -199,6 +221,7 @@ export async function runLoad(
     const own = (i: number) => tenants[i]!.channels[workerId % tenants[i]!.channels.length]!;
     while (await claimSlot()) {
       const sequence = nextSequence++;
+      const sampled = hooks.traceEvery === undefined ? undefined : sequence % hooks.traceEvery === 0;
       const turn = schedule[sequence % schedule.length]!;
       const channel = own(turn.tenantIndex);
       const id = `${hooks.runId}-${sequence}`;
@@ -216,6 +239,7 @@ export async function runLoad(
         create(SubmitTurnRequestSchema, { envelope: envelope(`${id}-t`), input: { case: "text", value: text } }),
         turn.fixture.expect === "executed" ? "confirm" : turn.fixture.expect,
         turn,
+        sampled,
       );
       if (turn.fixture.expect !== "executed" || first.response?.outcome.case !== "confirm") continue;
       const simulationId = first.response.outcome.value.simulationId;
@@ -227,7 +251,7 @@ export async function runLoad(
         // Retries take slots under the rate like any call (so they cannot storm a recovering
         // mesh), but go on past the run's end: an unacknowledged confirmation is what they are for.
         if (!(await claimSlot(attempt > 0))) break;
-        const sent = await call(channel, confirmation, "executed", turn);
+        const sent = await call(channel, confirmation, "executed", turn, sampled);
         if (sent.response?.outcome.case === "executed") {
           const { effectId } = sent.response.outcome.value;
           acknowledged.push({ tenant: tenants[turn.tenantIndex]!.tenant, effectId, simulationId });

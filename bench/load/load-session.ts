@@ -25,6 +25,8 @@ export interface SessionOptions {
   readonly signal?: AbortSignal;
   /** Called once a second with the progress; the default writes a progress line to stderr. */
   readonly onTick?: (line: string, elapsedMs: number) => void;
+  /** Sample every this-many turns of the measured run for the step breakdown (load-runner.ts). */
+  readonly traceEvery?: number;
   /** Called when the measured run starts (after the warm-up). */
   readonly onMeasuredStart?: () => void;
 }
@@ -53,7 +55,12 @@ export async function runLoadSession(target: LoadTarget, options: SessionOptions
         channels,
         schedule,
         { ...options.load, total: undefined, durationMs: options.warmupMs },
-        { runId: `${runId}w`, ...(options.signal ? { signal: options.signal } : {}) },
+        {
+          runId: `${runId}w`,
+          ...(options.signal ? { signal: options.signal } : {}),
+          // Unsampled (but for the first call), so the warm-up does not fill the span exporters.
+          ...(options.traceEvery === undefined ? {} : { traceEvery: Number.MAX_SAFE_INTEGER }),
+        },
       );
       warmupAcknowledged = warm.acknowledged;
     }
@@ -61,6 +68,7 @@ export async function runLoadSession(target: LoadTarget, options: SessionOptions
     const run = await runLoad(channels, schedule, options.load, {
       runId,
       onTick,
+      ...(options.traceEvery === undefined ? {} : { traceEvery: options.traceEvery }),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return { run, warmupAcknowledged };

@@ -1,4 +1,5 @@
 /** The readable summary of a load run, in ghz's layout, plus the per-outcome table and the SLO verdicts. */
+import { breakdownText } from "./breakdown-table.js";
 import type { GhzReport, SliceStats } from "./ghz-report.js";
 import type { SloVerdict } from "./slo-budgets.js";
 
@@ -64,6 +65,7 @@ export function reportSummary(report: GhzReport, verdicts: readonly SloVerdict[]
     lines.push("", "Error distribution:", ...errors.map(([e, n]) => `  [${n}] ${e}`));
   }
   lines.push("", breakdownTable(report), "", `Acknowledged effects (EXECUTED): ${report.selene.acknowledgedEffects}`);
+  if (report.selene.breakdown !== undefined) lines.push("", breakdownText(report.selene.breakdown));
   if (verdicts.length > 0) lines.push("", "SLO (deploy/slo.yaml):", ...verdicts.map(verdictLine));
   return lines.join("\n");
 }

@@ -9,7 +9,6 @@ import { equals } from "@bufbuild/protobuf";
 import type pg from "pg";
 import { type AuditEvent, AuditEventSchema } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import { inTransaction } from "../runtime/in-transaction.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import { COLUMNS, createLedgerReads, type LedgerReads, type Row } from "./ledger-reads.js";
 
@@ -90,7 +89,7 @@ interface Job {
 type InsertedRow = Pick<Row, "tenant_id" | "sequence" | "event_id" | "hash">;
 
 /**
- * Inserts `entries` in one transaction. Returns the place of every new record, and the stored row
+ * Inserts `entries` in one statement (one transaction). Returns the place of every new record, and the stored row
  * of every event id that was in the ledger before (to compare with what was sent).
  */
 async function insertAll(
@@ -100,8 +99,13 @@ async function insertAll(
   // Chains are independent: ordering by tenant (stably, so each chain keeps the callers' order)
   // makes concurrent transactions lock head rows in one order and never deadlock.
   const ordered = [...entries].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
-  return inTransaction(pool, async (client) => {
-    const result = await client.query<InsertedRow>(INSERT, [
+  // One statement is its own transaction: atomic, and committed (durably) before it returns, as a
+  // BEGIN ... COMMIT around it was, with two round trips fewer. Named: parsed and planned once per
+  // connection.
+  const result = await pool.query<InsertedRow>({
+    name: "audit-append",
+    text: INSERT,
+    values: [
       ordered.map((x) => x.tenantId),
       ordered.map((x) => x.event.eventId),
       ordered.map((x) => x.correlationId),
@@ -116,16 +120,17 @@ async function insertAll(
       ordered.map((x) => x.contractVersion),
       ordered.map((x) => isoOfMicros(micros(x.event))),
       PLACEHOLDER_HASH,
-    ]);
-    const inserted = new Map(result.rows.map((row) => [row.event_id, row]));
-    const earlier = new Map<string, Row>();
-    const missing = [...new Set(entries.map((x) => x.event.eventId))].filter((id) => !inserted.has(id));
-    if (missing.length > 0) {
-      const rows = await client.query<Row>(`select ${COLUMNS} from audit.events where event_id = any($1)`, [missing]);
-      for (const row of rows.rows) earlier.set(row.event_id, row);
-    }
-    return { inserted, earlier };
+    ],
   });
+  const inserted = new Map(result.rows.map((row) => [row.event_id, row]));
+  const earlier = new Map<string, Row>();
+  const missing = [...new Set(entries.map((x) => x.event.eventId))].filter((id) => !inserted.has(id));
+  if (missing.length > 0) {
+    // Records are never changed: read after the insert, they are what was there before it.
+    const rows = await pool.query<Row>(`select ${COLUMNS} from audit.events where event_id = any($1)`, [missing]);
+    for (const row of rows.rows) earlier.set(row.event_id, row);
+  }
+  return { inserted, earlier };
 }
 
 /**

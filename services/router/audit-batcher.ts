@@ -1,8 +1,10 @@
 /**
- * Turns' appends to the audit ledger, sent together: while one AppendEvents
- * call is in flight, the turns that finish wait and go in the next call (up to
- * its 64 entries), so a busy router makes one call for several turns and an
- * idle one adds no wait. Each turn still hears its own verdict: it stops
+ * Turns' appends to the audit ledger, sent together: while MAX_IN_FLIGHT
+ * AppendEvents calls are in flight, the turns that finish wait and go in the
+ * next call (up to its 64 entries), so a busy router makes one call for several
+ * turns and an idle one adds no wait. Two in flight, not one: a turn that
+ * finishes while a call is out is sent at once instead of waiting a whole call
+ * (the ledger groups concurrent appends into one commit on its side). Each turn still hears its own verdict: it stops
  * waiting at its own deadline, and when a shared call is refused for what it
  * carried (not for the ledger being down), each turn's entries are sent again
  * alone, so one bad entry cannot fail its neighbours.
@@ -18,6 +20,8 @@ import { SeleneError } from "../runtime/selene-error.js";
 const MAX_ENTRIES = 64;
 /** The correlation id of a call shared by several turns. */
 const SHARED = "router-audit";
+/** AppendEvents calls in flight at most. */
+const MAX_IN_FLIGHT = 2;
 /** Time the shared call gets beyond the latest deadline among its turns, ms. */
 const CALL_SLACK_MS = 1000;
 
@@ -55,7 +59,7 @@ function refusedContent(error: unknown): boolean {
 /** Creates the batching append over `audit`. */
 export function createAuditBatcher(audit: AuditClient): AuditAppend {
   const queue: Job[] = [];
-  let sending = false;
+  let inFlight = 0;
 
   async function sendGroup(group: readonly Job[]): Promise<void> {
     const deadline = Math.max(...group.map((job) => job.deadline)) + CALL_SLACK_MS;
@@ -71,21 +75,21 @@ export function createAuditBatcher(audit: AuditClient): AuditAppend {
     }
   }
 
-  async function drain(): Promise<void> {
-    sending = true;
-    try {
-      while (queue.length > 0) {
-        const group: Job[] = [];
-        let size = 0;
-        while (queue.length > 0 && (group.length === 0 || size + queue[0]!.entries.length <= MAX_ENTRIES)) {
-          const job = queue.shift()!;
-          group.push(job);
-          size += job.entries.length;
-        }
-        await sendGroup(group);
+  /** Sends what is queued while a call may go out; each call's end sends what queued meanwhile. */
+  function drain(): void {
+    while (queue.length > 0 && inFlight < MAX_IN_FLIGHT) {
+      const group: Job[] = [];
+      let size = 0;
+      while (queue.length > 0 && (group.length === 0 || size + queue[0]!.entries.length <= MAX_ENTRIES)) {
+        const job = queue.shift()!;
+        group.push(job);
+        size += job.entries.length;
       }
-    } finally {
-      sending = false;
+      inFlight++;
+      void sendGroup(group).finally(() => {
+        inFlight--;
+        drain();
+      });
     }
   }
 
@@ -108,6 +112,6 @@ export function createAuditBatcher(audit: AuditClient): AuditAppend {
           reject(error);
         },
       });
-      if (!sending) void drain();
+      drain();
     });
 }

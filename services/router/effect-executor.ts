@@ -11,12 +11,13 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { CommitRequestSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import type { LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { EffectState, type LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { toSeleneError } from "../runtime/boundary/to-selene-error.js";
 import { CURRENT_CONTRACT_VERSION } from "../runtime/contract-version.js";
 import type { Logger } from "../runtime/logger.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import type { CrashHook } from "./crash-points.js";
+import { createEffectWatches, type EffectWatch } from "./effect-watches.js";
 import type { EngineRegistry } from "./engine-registry.js";
 import type { OutboxClient } from "./outbox-client.js";
 import type { ResilientEngines } from "./resilience/resilient-engines.js";
@@ -40,6 +41,8 @@ export interface EffectExecutor {
   stop(): Promise<void>;
   /** Polls now instead of waiting for the idle timer (after an enqueue). */
   poke(): void;
+  /** Watches the effect of a simulation: hears when this executor has performed it or tried to. */
+  watch(simulationId: string): EffectWatch;
 }
 
 /** How long the executor waits at most for an unreachable outbox before leasing again, ms. */
@@ -55,6 +58,10 @@ export function startEffectExecutor(
 ): EffectExecutor {
   let running = true;
   let wake: (() => void) | undefined;
+  // A poke that arrives while a lease is in flight must not be lost: that lease may have been
+  // taken before the poked effect was queued, so the loop leases again before it sleeps.
+  let poked = false;
+  const watches = createEffectWatches();
   const system = (correlationId: string) => ({ contractVersion: CURRENT_CONTRACT_VERSION, correlationId });
   const callOptions = (correlationId: string) => ({ deadline: Date.now() + options.commitTimeoutMs, correlationId });
 
@@ -70,7 +77,7 @@ export function startEffectExecutor(
       // Under the capability's policy: retried only with the effect's idempotency key, never a fallback.
       const result = await engines.call(capability, "commit", request, callOptions(correlationId));
       options.crash("after-commit");
-      await outbox.call(
+      const acked = await outbox.call(
         "ack",
         {
           envelope: system(correlationId),
@@ -81,6 +88,7 @@ export function startEffectExecutor(
         callOptions(correlationId),
       );
       log.info({ attempt: effect.attempts, deduplicated: result.deduplicated }, "effect done");
+      watches.settle(effect.simulationId, acked.effect?.state === EffectState.DONE ? "done" : "attempted");
     } catch (e) {
       const error = toSeleneError(e);
       log.warn(
@@ -101,6 +109,7 @@ export function startEffectExecutor(
           callOptions(correlationId),
         )
         .catch((err: unknown) => log.warn({ err }, "nack failed; the lease will lapse and the effect come back"));
+      watches.settle(effect.simulationId, "attempted");
     }
   }
 
@@ -108,6 +117,7 @@ export function startEffectExecutor(
     while (running) {
       let leases: LeasedEffect[] = [];
       let pauseMs = options.idleMs;
+      poked = false;
       try {
         const response = await outbox.call(
           "lease",
@@ -128,7 +138,7 @@ export function startEffectExecutor(
         pauseMs = 0;
       }
       await Promise.all(leases.map(perform));
-      if (leases.length < options.batchSize && running) {
+      if (leases.length < options.batchSize && running && !poked) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pauseMs);
           wake = () => {
@@ -149,7 +159,9 @@ export function startEffectExecutor(
       await done;
     },
     poke() {
+      poked = true;
       wake?.();
     },
+    watch: (simulationId) => watches.watch(simulationId),
   };
 }

@@ -117,7 +117,7 @@ const submitTurn = createTurnPipeline({
   simulationTtlMs: config.simulationTtlMs,
   outbox,
   crash,
-  pokeExecutor: () => executor.poke(),
+  executor,
   audit: {
     append: createAuditBatcher(audit),
     enabled: config.auditEnabled,

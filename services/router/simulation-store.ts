@@ -5,6 +5,7 @@
  */
 import type pg from "pg";
 import { sha256Digest } from "../runtime/content-digest.js";
+import { inStepSpan } from "../runtime/step-span.js";
 
 /** A stored simulation. */
 export interface Simulation {
@@ -64,13 +65,20 @@ const COLUMNS = "simulation_id, tenant_id, user_id, capability, fields, effect_d
 
 /** Creates the store over a pool. */
 export function createSimulationStore(pool: pg.Pool): SimulationStore {
-  return {
+  const store: SimulationStore = {
     async save(s, correlationId) {
-      await pool.query(
-        `INSERT INTO router.simulations (simulation_id, tenant_id, user_id, capability, fields, effect_digest,
-           preview, status, created_at, expires_at, turn_correlation_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', now(), $8, $9)
-         ON CONFLICT (simulation_id) DO NOTHING`,
+      // One round trip: the inserted row, or the one stored before under this id (a retry).
+      const result = await pool.query<Row>(
+        `WITH inserted AS (
+           INSERT INTO router.simulations (simulation_id, tenant_id, user_id, capability, fields, effect_digest,
+             preview, status, created_at, expires_at, turn_correlation_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', now(), $8, $9)
+           ON CONFLICT (simulation_id) DO NOTHING
+           RETURNING ${COLUMNS})
+         SELECT ${COLUMNS} FROM inserted
+         UNION ALL
+         SELECT ${COLUMNS} FROM router.simulations
+          WHERE tenant_id = $2 AND simulation_id = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
         [
           s.simulationId,
           s.tenantId,
@@ -83,16 +91,19 @@ export function createSimulationStore(pool: pg.Pool): SimulationStore {
           correlationId,
         ],
       );
-      const stored = await this.find(s.tenantId, s.simulationId);
+      const stored = result.rows[0];
       if (stored === undefined) throw new Error(`simulation ${s.simulationId} vanished after insert`);
-      return stored;
+      return fromRow(stored);
     },
     async resolve(tenantId, simulationId, status) {
-      await pool.query(
-        `UPDATE router.simulations SET status = $3 WHERE tenant_id = $1 AND simulation_id = $2 AND status = 'active'`,
+      const result = await pool.query<Row>(
+        `UPDATE router.simulations SET status = $3 WHERE tenant_id = $1 AND simulation_id = $2 AND status = 'active'
+         RETURNING ${COLUMNS}`,
         [tenantId, simulationId, status],
       );
-      return this.find(tenantId, simulationId);
+      const row = result.rows[0];
+      // Not active any more (resolved before, or unknown): what is stored, as it is.
+      return row === undefined ? this.find(tenantId, simulationId) : fromRow(row);
     },
     async find(tenantId, simulationId) {
       const result = await pool.query<Row>(
@@ -102,5 +113,10 @@ export function createSimulationStore(pool: pg.Pool): SimulationStore {
       const row = result.rows[0];
       return row === undefined ? undefined : fromRow(row);
     },
+  };
+  return {
+    save: (s, correlationId) => inStepSpan("db simulation save", () => store.save(s, correlationId)),
+    resolve: (tenantId, id, status) => inStepSpan("db simulation resolve", () => store.resolve(tenantId, id, status)),
+    find: (tenantId, id) => inStepSpan("db simulation find", () => store.find(tenantId, id)),
   };
 }

@@ -27,7 +27,7 @@ import type { CrashHook } from "./crash-points.js";
 import type { EngineRegistry } from "./engine-registry.js";
 import { createAnswerGate } from "./gates/answer-gate.js";
 import { createClarifyGate } from "./gates/clarify-gate.js";
-import { createCommitGate } from "./gates/commit-gate.js";
+import { type CommitGateDeps, createCommitGate } from "./gates/commit-gate.js";
 import { createConfirmGate } from "./gates/confirm-gate.js";
 import { createIdentityGate } from "./gates/identity-gate.js";
 import { createSimulateGate } from "./gates/simulate-gate.js";
@@ -57,8 +57,8 @@ export interface TurnPipelineDeps {
   /** Where confirmed effects are queued for the executor. */
   readonly outbox: OutboxClient;
   readonly crash: CrashHook;
-  /** Wakes the local executor after an enqueue. */
-  readonly pokeExecutor: () => void;
+  /** The local executor: woken after an enqueue, telling a confirmation when it performed the effect. */
+  readonly executor: CommitGateDeps["executor"];
   /** Where every turn's gate decisions go. */
   readonly audit: TurnStart["audit"];
   /** Turn-level idempotency: the records and how long a duplicate waits. */

@@ -5,6 +5,7 @@
  * request with the key is refused. docs/IDEMPOTENCY.md is the specification.
  */
 import type pg from "pg";
+import { inStepSpan } from "../runtime/step-span.js";
 
 /** What a claim found. */
 export type Claim =
@@ -35,7 +36,7 @@ interface Row {
 
 /** Creates the store; records are kept `retentionMs` after they are created. */
 export function createTurnRecords(pool: pg.Pool, retentionMs: number): TurnRecords {
-  return {
+  const records: TurnRecords = {
     async claim(tenantId, key, digest, claimMs) {
       // Named statements: every turn runs these two, so they are parsed and planned once per connection.
       const inserted = await pool.query({
@@ -86,5 +87,13 @@ export function createTurnRecords(pool: pg.Pool, retentionMs: number): TurnRecor
       const result = await pool.query("DELETE FROM router.turn_records WHERE expires_at < now()");
       return result.rowCount ?? 0;
     },
+  };
+  return {
+    claim: (tenantId, key, digest, claimMs) =>
+      inStepSpan("db turn claim", () => records.claim(tenantId, key, digest, claimMs)),
+    complete: (tenantId, key, outcome) =>
+      inStepSpan("db turn complete", () => records.complete(tenantId, key, outcome)),
+    release: (tenantId, key) => inStepSpan("db turn release", () => records.release(tenantId, key)),
+    purgeExpired: () => records.purgeExpired(),
   };
 }

@@ -16,6 +16,7 @@ import { sha256Digest } from "../runtime/content-digest.js";
 import type { Logger } from "../runtime/logger.js";
 import { SYSTEM_CHAIN } from "../runtime/refusal-audit.js";
 import { SeleneError } from "../runtime/selene-error.js";
+import { inStepSpan } from "../runtime/step-span.js";
 import type { AuditAppend } from "./audit-batcher.js";
 
 /** What a recorded decision carries besides its gate and verdict. */
@@ -99,7 +100,7 @@ export function startTurnTrail(sink: TrailSink, envelope: Envelope): TurnTrail {
         return;
       }
       try {
-        await sink.append(pending, deadline);
+        await inStepSpan("audit append", () => sink.append(pending, deadline));
         flushed = entries.length;
       } catch (e) {
         const reason = e instanceof SeleneError ? e.reasonName : "INTERNAL";

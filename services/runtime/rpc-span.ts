@@ -27,6 +27,33 @@ export function useTracer(next: Tracer | undefined): void {
   tracer = next;
 }
 
+/** The tracer spans are recorded with, undefined when span export is off. */
+export function activeTracer(): Tracer | undefined {
+  return tracer;
+}
+
+/** The attribute that holds the CPU time the process spent while a span was open, µs. */
+export const CPU_ATTRIBUTE = "selene.cpu_us";
+
+/**
+ * Records on `span` the process's CPU time since `since` (a `process.cpuUsage()` taken when it
+ * started). Exact when the process did nothing else meanwhile (one call in flight); with calls
+ * overlapping it also counts theirs.
+ */
+export function recordCpuSince(span: Span, since: NodeJS.CpuUsage): void {
+  const used = process.cpuUsage(since);
+  span.setAttribute(CPU_ATTRIBUTE, used.user + used.system);
+}
+
+/**
+ * Now, ms since the epoch with the performance clock's sub-millisecond precision: a span's start
+ * time (the SDK's default is the millisecond wall clock, too coarse to place a 0.3 ms step in a
+ * turn). A span given its start must be given its end too, or the SDK ends it on the wall clock.
+ */
+export function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** A non-recording span with a fresh span id, in `parent`'s trace or in a new one. */
 function localSpan(parent: SpanContext | undefined): Span {
   const spanContext: SpanContext = {
@@ -42,7 +69,8 @@ function localSpan(parent: SpanContext | undefined): Span {
 /** Starts the server span of `rpcMethod` under `remote`, the context extracted from the call's metadata. */
 export function startServerSpan(rpcMethod: string, remote: Context): Span {
   if (tracer !== undefined) {
-    return tracer.startSpan(rpcMethod, { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc" } }, remote);
+    const options = { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc" }, startTime: preciseNow() };
+    return tracer.startSpan(rpcMethod, options, remote);
   }
   return localSpan(trace.getSpanContext(remote));
 }
@@ -54,7 +82,7 @@ export function startServerSpan(rpcMethod: string, remote: Context): Span {
 export function startClientSpan(rpcMethod: string, target: string, active: Context): Span {
   if (tracer !== undefined) {
     const attributes = { "rpc.system": "grpc", "server.address": target };
-    return tracer.startSpan(rpcMethod, { kind: SpanKind.CLIENT, attributes }, active);
+    return tracer.startSpan(rpcMethod, { kind: SpanKind.CLIENT, attributes, startTime: preciseNow() }, active);
   }
   const current = trace.getSpanContext(active);
   return current !== undefined && trace.isSpanContextValid(current)
@@ -71,5 +99,5 @@ export function endRpcSpan(span: Span, code: number, error: SeleneError | undefi
       span.setStatus({ code: SpanStatusCode.ERROR, message: error.reasonName });
     }
   }
-  span.end();
+  span.end(preciseNow());
 }

@@ -1,12 +1,17 @@
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { buildGhzReport, GHZ_PERCENTAGES, type GhzReport } from "../../bench/load/ghz-report.js";
 import { postToGhzWeb } from "../../bench/load/ghz-web-ingest.js";
 import type { LoadRun } from "../../bench/load/load-runner.js";
 import { runLoadSession } from "../../bench/load/load-session.js";
+import { type SpanReceiver, startSpanReceiver } from "../../bench/load/span-receiver.js";
+import { buildTurnBreakdown, ROUTER_OWN_ROW, TRANSPORT_ROW } from "../../bench/load/turn-breakdown.js";
 import { loadCorpus } from "../../bench/load/turn-corpus.js";
 import { pkiFiles } from "../../services/runtime/tls-credentials.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
@@ -93,10 +98,16 @@ describe("load tool against a real mesh: ghz report and ghz-web ingest", functio
   let mesh: TestMesh;
   let run: LoadRun;
   let report: GhzReport;
+  let receiver: SpanReceiver;
   const corpus = loadCorpus(join(process.cwd(), "bench", "corpus", "turns-v1.yaml"));
 
   before(async () => {
-    mesh = await startTestMesh(OFFSET);
+    receiver = await startSpanReceiver();
+    // Every process exports its spans to the receiver, as `npm run bench` sets its mesh up.
+    mesh = await startTestMesh(OFFSET, "info", {
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+    });
     // The test mesh maps the demo app alone to a tenant (demo).
     ({ run } = await runLoadSession(
       { address: mesh.routerAddress, tenants: [{ tenant: "demo", files: pkiFiles(mesh.pkiDir, "demo-app") }] },
@@ -106,6 +117,7 @@ describe("load tool against a real mesh: ghz report and ghz-web ingest", functio
         connections: 2,
         seed: 3,
         warmupMs: 0,
+        traceEvery: 3,
         onTick: () => {},
       },
     ));
@@ -134,6 +146,7 @@ describe("load tool against a real mesh: ghz report and ghz-web ingest", functio
   });
   after(async () => {
     await mesh?.stop();
+    await receiver?.close();
   });
 
   it("makes every corpus call end in its expected outcome, executions included", () => {
@@ -148,6 +161,82 @@ describe("load tool against a real mesh: ghz report and ghz-web ingest", functio
   it("writes a report of ghz's shape, field by field and type by type", () => {
     expectGhzShape(JSON.parse(JSON.stringify(report)) as Record<string, unknown>);
     expect(report.selene.latencyP999).to.be.at.least(report.latencyDistribution[6]!.latency * 0.99);
+  });
+
+  it("breaks the sampled turns into their steps from the mesh's own spans", async () => {
+    const sampled = run.records.filter((r) => r.traceId !== undefined);
+    expect(sampled.length).to.be.greaterThan(20);
+    expect(run.records.length / sampled.length).to.be.within(2, 4); // every third turn, both calls of a confirmation
+    const traces = new Set(sampled.map((r) => r.traceId!));
+    // The exporters send every 100 ms: wait until every sampled call's router span has arrived.
+    const arrived = () =>
+      new Set(
+        receiver
+          .spansOf(traces)
+          .filter((s) => s.name.endsWith("/SubmitTurn") && s.kind === 2)
+          .map((s) => s.traceId),
+      );
+    for (let i = 0; i < 50 && arrived().size < traces.size; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(arrived().size).to.equal(traces.size);
+
+    const breakdown = buildTurnBreakdown(run.records, receiver.spansOf(traces), 3);
+    const answer = breakdown.outcomes.find((o) => o.outcome === "answer")!;
+    const labels = answer.rows.map((r) => r.label);
+    for (const step of [
+      TRANSPORT_ROW,
+      ROUTER_OWN_ROW,
+      "router SubmitTurn",
+      "router db turn claim",
+      "router -> nlp Invoke",
+      "nlp Invoke",
+      "tools Invoke",
+      "router audit append",
+      "router db turn complete",
+    ])
+      expect(labels, step).to.include(step);
+    // The steps ran in the turn's order, and the engines' served calls carry their CPU time.
+    expect(labels.indexOf("router db turn claim")).to.be.lessThan(labels.indexOf("router -> nlp Invoke"));
+    expect(labels.indexOf("nlp Invoke")).to.be.lessThan(labels.indexOf("router db turn complete"));
+    expect(answer.rows.find((r) => r.label === "nlp Invoke")!.cpuUs).to.be.greaterThan(0);
+    expect(answer.cpuUs).to.be.greaterThan(0);
+    const whole = answer.rows.find((r) => r.label === "router SubmitTurn")!;
+    expect(whole.wallP50Ns).to.be.lessThan(answer.latencyP50Ns * 1.5);
+    // The typical turn's waterfall: the client's call first, every span inside it in time.
+    const bars = answer.typical.bars;
+    expect(bars[0]!.label).to.equal("client SubmitTurn");
+    expect(bars.length).to.be.greaterThan(6);
+    for (const bar of bars.slice(1)) expect(bar.startNs).to.be.within(-1e6, bars[0]!.durationNs + 1e6);
+    const executed = breakdown.outcomes.find((o) => o.outcome === "executed")!;
+    expect(executed.rows.map((r) => r.label)).to.include.members(["router -> outbox Enqueue", "router effect wait"]);
+  });
+
+  it("fails `npm run bench` (exit 1, the budget named) when a budget of the SLO file is missed, and passes it otherwise", () => {
+    const dir = mkdtempSync(join(tmpdir(), "selene-slo-"));
+    try {
+      const bench = (p50: string) => {
+        const slo = join(dir, `slo-${p50}.yaml`);
+        writeFileSync(
+          slo,
+          `version: 1\nbudgets:\n  - rpc: selene.os.v1.TurnService.SubmitTurn\n    p50: ${p50}\n    error_rate: 0.001\n`,
+        );
+        const files = pkiFiles(mesh.pkiDir, "demo-app");
+        const args = ["--host", mesh.routerAddress, "--cacert", files.ca, "--cert", files.cert, "--key", files.key];
+        args.push("--tenant", "demo", "-n", "30", "-c", "2", "-r", "0", "--slo", slo, "-o", join(dir, p50));
+        return spawnSync(process.execPath, [join(process.cwd(), "dist", "bench", "turn-bench.js"), ...args], {
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+      };
+      const missed = bench("1ms");
+      expect(missed.status, missed.stderr).to.equal(1);
+      expect(missed.stdout).to.match(/MISS SubmitTurn p50/);
+      expect(missed.stdout).to.match(/^SLO missed: SubmitTurn p50$/m);
+      const met = bench("10s");
+      expect(met.status, met.stdout + met.stderr).to.equal(0);
+      expect(met.stdout).to.match(/^SLO met \(2 budgets\)$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe("ghz-web ingest", () => {

@@ -20,6 +20,7 @@ import {
   FIXED_MS,
 } from "./builders.js";
 import { type FakeEngine, type FakeEngineRegistry, fakeEngineRegistry } from "./fake-engine-registry.js";
+import { fakeExecutor } from "./fake-executor.js";
 import { fakeOutbox } from "./fake-outbox.js";
 import { type FakeSimulationStore, fakeSimulationStore } from "./fake-simulation-store.js";
 import { fakeTurnRecords } from "./fake-turn-records.js";
@@ -90,7 +91,7 @@ export function aPipeline(
     simulationTtlMs: 60_000,
     outbox: fakeOutbox(),
     crash: () => {},
-    pokeExecutor: () => {},
+    executor: fakeExecutor(),
     audit: ledger.sink,
     idempotency: { records: fakeTurnRecords(), claimMarginMs: 100, duplicateWaitMs: 100 },
     now: () => FIXED_MS,

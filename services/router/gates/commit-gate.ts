@@ -4,15 +4,20 @@
  * retried, enqueue one effect); the router's executor performs it through the
  * engine, and the turn waits for it: EXECUTED with the effect's id, or REFUSED
  * when it was dead-lettered. An effect still running at the deadline is
- * DEADLINE_EXCEEDED, retryable with the same key.
+ * DEADLINE_EXCEEDED, retryable with the same key. The turn hears from the local
+ * executor as soon as it has performed the effect (effect-watches.ts), and looks
+ * at the effect itself after any other attempt and every POLL_MS (another
+ * router's executor may have taken it).
  */
 import { Decision, Gate } from "../../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
-import { type Effect, EffectState } from "../../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { EffectState } from "../../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { sha256Digest } from "../../runtime/content-digest.js";
 import { SeleneError } from "../../runtime/selene-error.js";
+import { inStepSpan } from "../../runtime/step-span.js";
 import { type Outcome, refused } from "../../runtime/turn-decisions/turn-decisions.js";
 import type { CrashHook } from "../crash-points.js";
+import type { EffectWatch } from "../effect-watches.js";
 import type { OutboxClient } from "../outbox-client.js";
 import type { SimulationStore } from "../simulation-store.js";
 import type { Turn } from "../turn.js";
@@ -24,39 +29,52 @@ export interface CommitGateDeps {
   readonly simulations: SimulationStore;
   readonly outbox: OutboxClient;
   readonly crash: CrashHook;
-  /** Wakes the local executor after an enqueue. */
-  readonly pokeExecutor: () => void;
+  /** The local executor: woken after an enqueue, and telling the turn when it performed the effect. */
+  readonly executor: { poke(): void; watch(simulationId: string): EffectWatch };
   readonly now?: () => number;
 }
 
 /** Commits a confirmed simulation: EXECUTED, or REFUSED when the effect was dead-lettered. */
 export type CommitGate = (turn: Turn, confirmed: Confirmed) => Promise<Outcome>;
 
-/** How often the turn looks at its effect while waiting, ms. */
-const POLL_MS = 20;
+/** How often the turn looks at its effect while the local executor has not reported on it, ms. */
+const POLL_MS = 50;
+
+/** What the turn learns of its effect once it is no longer queued or running. */
+interface Settled {
+  readonly state: EffectState;
+  readonly effectId: string;
+  readonly lastError: string;
+}
 
 /** Creates the gate. */
 export function createCommitGate(deps: CommitGateDeps): CommitGate {
   const now = deps.now ?? Date.now;
 
-  async function waitForEffect(turn: Turn, effectId: string): Promise<Effect> {
+  async function waitForEffect(turn: Turn, effectId: string, watch: EffectWatch): Promise<Settled> {
+    const notYet = () =>
+      new SeleneError(ReasonCode.DEADLINE_EXCEEDED, "the effect is queued but not done yet; retry with the same key", {
+        retryAfterMs: 500,
+        metadata: { effect_id: effectId },
+      });
     for (;;) {
+      const left = turn.deadline - HOP_RESERVE_MS - now();
+      if (left <= 0) throw notYet();
+      const heard = await watch.next(Math.min(POLL_MS, left));
+      if (heard === "done") return { state: EffectState.DONE, effectId, lastError: "" };
+      if (now() >= turn.deadline - HOP_RESERVE_MS) throw notYet();
       const { effect } = await deps.outbox.call("getEffect", { envelope: turn.envelope, effectId }, turn.hop());
       if (effect !== undefined && effect.state !== EffectState.PENDING && effect.state !== EffectState.LEASED)
         return effect;
-      if (now() + POLL_MS >= turn.deadline - HOP_RESERVE_MS) {
-        throw new SeleneError(
-          ReasonCode.DEADLINE_EXCEEDED,
-          "the effect is queued but not done yet; retry with the same key",
-          { retryAfterMs: 500, metadata: { effect_id: effectId } },
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
 
-  return async (turn, { simulation, payload }) => {
-    deps.crash("before-enqueue");
+  /**
+   * Queues the effect, wakes the executor, and waits for the effect; the simulation is marked
+   * confirmed meanwhile (the effect is what counts: a turn that stops after the enqueue has
+   * queued it, and its retry finds it by the simulation's key).
+   */
+  async function enqueueAndWait(turn: Turn, { simulation, payload }: Confirmed, watch: EffectWatch): Promise<Settled> {
     const { effect } = await deps.outbox.call(
       "enqueue",
       {
@@ -69,9 +87,24 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
       turn.hop(),
     );
     deps.crash("after-enqueue");
-    await deps.simulations.resolve(turn.envelope.tenantId, simulation.simulationId, "confirmed");
-    deps.pokeExecutor();
-    const done = await waitForEffect(turn, effect!.effectId);
+    deps.executor.poke();
+    const [, done] = await Promise.all([
+      deps.simulations.resolve(turn.envelope.tenantId, simulation.simulationId, "confirmed"),
+      inStepSpan("effect wait", () => waitForEffect(turn, effect!.effectId, watch)),
+    ]);
+    return done;
+  }
+
+  return async (turn, { simulation, payload }) => {
+    deps.crash("before-enqueue");
+    // Watching before the effect exists: the executor may perform it before the enqueue returns.
+    const watch = deps.executor.watch(simulation.simulationId);
+    let done: Settled;
+    try {
+      done = await enqueueAndWait(turn, { simulation, payload }, watch);
+    } finally {
+      watch.close();
+    }
     const attributes = { simulation_id: simulation.simulationId, effect_id: done.effectId };
     if (done.state === EffectState.DONE) {
       turn.trail.record(Gate.COMMIT, Decision.PASS, { attributes });

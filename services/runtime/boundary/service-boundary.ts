@@ -32,7 +32,7 @@ import type { Logger } from "../logger.js";
 import { methodPath } from "../raw-service-definition.js";
 import { serverRpcRecorder } from "../rpc-metrics.js";
 import { endRpcCall } from "../rpc-outcome.js";
-import { startServerSpan } from "../rpc-span.js";
+import { recordCpuSince, startServerSpan } from "../rpc-span.js";
 import { SeleneError } from "../selene-error.js";
 import { enableTraceContext, extractTraceContext } from "../trace-context.js";
 import {
@@ -228,10 +228,12 @@ function methodBoundary(
   function serve(call: IncomingCall): Promise<CallOutcome> {
     const started = performance.now();
     const span = startServerSpan(path, extractTraceContext(call.metadata));
+    const cpu = span.isRecording() ? process.cpuUsage() : undefined;
     // The whole call runs in its span's context: the handler's outgoing calls carry it on, log lines name it.
     const outcome: Promise<CallOutcome> = otelContext.with(trace.setSpan(ROOT_CONTEXT, span), run, undefined, call);
     const settled = outcome.catch((e: unknown): CallOutcome => ({ ok: false, error: toSeleneError(e) }));
     return settled.then((result) => {
+      if (cpu !== undefined) recordCpuSince(span, cpu);
       if (result.ok) endRpcCall(recorder, span, started, status.OK, undefined);
       else endRpcCall(recorder, span, started, result.error.status, result.error);
       return result;

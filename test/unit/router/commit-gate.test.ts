@@ -5,6 +5,7 @@ import { createCommitGate } from "../../../services/router/gates/commit-gate.js"
 import { effectKeyOf, effectPayload } from "../../../services/router/gates/confirm-gate.js";
 import type { SeleneError } from "../../../services/runtime/selene-error.js";
 import { FIXED_MS } from "../../support/builders.js";
+import { fakeExecutor } from "../../support/fake-executor.js";
 import { fakeOutbox } from "../../support/fake-outbox.js";
 import { fakeSimulationStore } from "../../support/fake-simulation-store.js";
 import { aTurn } from "../../support/turn-builder.js";
@@ -14,13 +15,12 @@ describe("commit gate", () => {
   const simulation = aSimulation();
   const confirmed = { simulation, payload: effectPayload(simulation) };
 
-  function committing(state: EffectState, lastError = "", now = () => FIXED_MS) {
+  function committing(state: EffectState, lastError = "", now = () => FIXED_MS, executor = fakeExecutor()) {
     const outbox = fakeOutbox(state, lastError);
     const simulations = fakeSimulationStore(simulation);
-    const pokes: number[] = [];
-    const gate = createCommitGate({ simulations, outbox, crash: () => {}, pokeExecutor: () => pokes.push(1), now });
+    const gate = createCommitGate({ simulations, outbox, crash: () => {}, executor, now });
     const fixture = aTurn({ confirmation: { simulationId: simulation.simulationId }, now });
-    return { outbox, simulations, pokes, ...fixture, run: () => gate(fixture.turn, confirmed) };
+    return { outbox, simulations, pokes: executor.pokes, ...fixture, run: () => gate(fixture.turn, confirmed) };
   }
 
   it("queues one effect keyed by the simulation and answers EXECUTED once it is done", async () => {
@@ -34,6 +34,27 @@ describe("commit gate", () => {
     expect(simulations.stored.get(simulation.simulationId)?.status).to.equal("confirmed");
     expect(pokes).to.have.length(1);
     expect(await decisions()).to.deep.equal(["COMMIT PASS"]);
+  });
+
+  it("answers EXECUTED as soon as the local executor reports the effect done, without looking at it", async () => {
+    // The outbox would still say PENDING: only the executor's report can end the wait.
+    const executor = fakeExecutor((e) => setImmediate(() => e.settle(simulation.simulationId, "done")));
+    const { run, outbox } = committing(EffectState.PENDING, "", () => FIXED_MS, executor);
+    const looked: string[] = [];
+    const call = outbox.call.bind(outbox);
+    (outbox as { call: typeof call }).call = ((method: string, init: unknown, options: unknown) => {
+      looked.push(method);
+      return call(method as "enqueue", init as never, options as never);
+    }) as typeof call;
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(looked).to.deep.equal(["enqueue"]);
+  });
+
+  it("looks at the effect again after the executor reports a failed attempt", async () => {
+    const executor = fakeExecutor((e) => setImmediate(() => e.settle(simulation.simulationId, "attempted")));
+    const { run, decisions } = committing(EffectState.DEAD_LETTER, "engine said no", () => FIXED_MS, executor);
+    expect(await run()).to.deep.include({ case: "refused" });
+    expect(await decisions()).to.deep.equal(["COMMIT DENY EFFECT_DEAD_LETTERED"]);
   });
 
   it("refuses with EFFECT_DEAD_LETTERED when the effect could not be performed", async () => {
