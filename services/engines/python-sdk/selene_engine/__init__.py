@@ -9,8 +9,9 @@ with reason codes, health, reflection, metrics, trace context in the logs, the r
 the clarify policy. Needs Debian's python3-grpcio, python3-protobuf and python3-prometheus-client.
 
 Importing the package puts the generated code on sys.path first: SELENE_PYTHON_STUBS, or the
-repository's gen/python (`npm run generate`). grpc core's own logging is silenced (GRPC_VERBOSITY
-NONE) unless the environment asks for it, before grpc loads.
+repository's gen/python (`npm run generate`); without them the process logs why and exits 2.
+grpc core's own logging is silenced (GRPC_VERBOSITY NONE) unless the environment asks for it,
+before grpc loads.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ import sys
 _ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", ".."))
 STUBS_DIR = os.path.abspath(os.environ.get("SELENE_PYTHON_STUBS", "").strip() or os.path.join(_ROOT, "gen", "python"))
 if not os.path.isfile(os.path.join(STUBS_DIR, "selene", "engine", "v1", "engine_pb2.py")):
-    raise ImportError(f"the Python stubs are missing from {STUBS_DIR}: run `npm run generate` or set SELENE_PYTHON_STUBS")
+    from . import jsonlog
+
+    jsonlog.error("the Python stubs are missing: run `npm run generate` or set SELENE_PYTHON_STUBS", python_stubs=STUBS_DIR)
+    raise SystemExit(2)
 if STUBS_DIR not in sys.path:
     sys.path.insert(0, STUBS_DIR)
 os.environ["GRPC_VERBOSITY"] = os.environ.get("GRPC_VERBOSITY", "").strip().upper() or "NONE"
