@@ -1,10 +1,11 @@
 /**
  * Issues the local mTLS PKI: one ECDSA P-256 CA (30 days) and short-lived leaf
  * certificates whose URI SAN is the holder's SPIFFE id, one per entry of the
- * identity table. Idempotent; every file is replaced atomically so a
- * certificate watcher never reads half a file.
+ * identity table, and one per --engine NAME (a new engine outside the table).
+ * Idempotent; every file is replaced atomically so a certificate watcher never
+ * reads half a file.
  *
- * Usage: npm run pki -- [--dir .selene/pki] [--force] [--rotate]
+ * Usage: npm run pki -- [--dir .selene/pki] [--force] [--rotate] [--engine NAME]...
  */
 import { createPrivateKey, KeyObject, X509Certificate as NodeX509, randomBytes, webcrypto } from "node:crypto";
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -13,7 +14,12 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type * as X509 from "@peculiar/x509";
 import { singleSpiffeId } from "../services/runtime/spiffe-id.js";
-import { IDENTITIES, type IdentityKind, type WorkloadIdentity } from "../services/runtime/workload-identities.js";
+import {
+  engineIdentity,
+  IDENTITIES,
+  type IdentityKind,
+  type WorkloadIdentity,
+} from "../services/runtime/workload-identities.js";
 
 /** Options of one PKI run. */
 export interface PkiOptions {
@@ -27,6 +33,8 @@ export interface PkiOptions {
   readonly now?: Date;
   /** Leaf lifetime in hours; defaults to 24. */
   readonly leafHours?: number;
+  /** Names of engines outside the mesh's table to issue workload certificates for too (a new engine). */
+  readonly engines?: readonly string[];
 }
 
 /** One certificate written by a run. */
@@ -98,7 +106,7 @@ export async function ensurePki(options: PkiOptions): Promise<PkiSummary> {
   }
   const caIssued = issued.length > 0;
 
-  for (const identity of IDENTITIES) {
+  for (const identity of [...IDENTITIES, ...(options.engines ?? []).map(engineIdentity)]) {
     const reason = caIssued ? "new CA" : options.rotate ? "rotate" : await staleLeafReason(dir, identity, ca.node, now);
     if (reason === undefined) continue;
     const notAfter = await issueLeaf(x509, dir, identity, ca, now, leafHours);
@@ -272,9 +280,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       dir: { type: "string", default: DEFAULT_PKI_DIR },
       force: { type: "boolean", default: false },
       rotate: { type: "boolean", default: false },
+      engine: { type: "string", multiple: true, default: [] },
     },
   });
-  const summary = await ensurePki(values);
+  const summary = await ensurePki({ ...values, engines: values.engine });
   if (summary.upToDate) {
     console.log(`pki: ${summary.dir} is up to date (CA valid until ${summary.caNotAfter.toISOString()})`);
   }

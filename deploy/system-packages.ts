@@ -18,7 +18,7 @@ export interface SystemPackage {
 }
 
 /**
- * What the mesh runs on besides Node: the Python engine's libraries (services/engines/calc), which
+ * What the mesh runs on besides Node: the Python engines' libraries (services/engines/python-sdk), which
  * bring /usr/bin/python3 with them. The images' root filesystem installs the same list.
  */
 export const MESH_PACKAGES: readonly SystemPackage[] = Object.freeze([

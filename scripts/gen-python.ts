@@ -1,7 +1,7 @@
 /**
- * Writes gen/python, the Python code of the contracts for engines written in Python
- * (services/engines/calc), with no protoc: buf (an npm package) compiles the .proto files into
- * images, and each file becomes a `<name>_pb2.py` that embeds its serialized FileDescriptorProto
+ * Writes gen/python, the Python code of the contracts for engines written in Python (the SDK,
+ * services/engines/python-sdk, and the calc engine on it), with no protoc: buf (an npm package)
+ * compiles the .proto files into images, and each file becomes a `<name>_pb2.py` that embeds its serialized FileDescriptorProto
  * and a `<name>_pb2_grpc.py` of stubs and servicers. Inputs: every .proto under proto/selene,
  * buf/validate/validate.proto from gen/proto, grpc.health.v1 as the npm package grpc-health-check
  * ships it and grpc.reflection.v1 as @grpc/reflection ships it (Debian's python3-grpcio has

@@ -1,13 +1,15 @@
 /**
  * Stages the tree every Selene image carries, as the build context of the application image:
  * opt/ is /opt/selene (package.json for the ESM type, compiled code, production node_modules, SQL
- * migrations, the Python engine and its generated code from gen/python), bin/ is /usr/local/bin (selenectl, toolbox-idle).
+ * migrations, the Python engine, the Python engine SDK and the generated code from gen/python), bin/ is
+ * /usr/local/bin (selenectl, toolbox-idle).
  * Production node_modules are installed once per package-lock.json, from npm's local cache.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { stagePythonEngines } from "./stage-python.js";
 
 /** Where the context was staged. */
 export interface StagedApplication {
@@ -24,17 +26,12 @@ export function stageApplication(root: string, work: string): StagedApplication 
   const opt = join(context, "opt");
   mkdirSync(join(opt, "dist"), { recursive: true });
   for (const tree of DIST_TREES) cpSync(join(root, "dist", tree), join(opt, "dist", tree), { recursive: true });
-  cpSync(join(root, "gen", "python"), join(opt, "gen", "python"), { recursive: true });
   cpSync(join(root, "deploy", "migrations"), join(opt, "deploy", "migrations"), { recursive: true });
   // The release images: servers shape answers to older callers by them (services/runtime/release-surface.ts).
   cpSync(join(root, "proto", "releases"), join(opt, "proto", "releases"), { recursive: true });
   // The policies every service reads at start (services/runtime/policy/).
   cpSync(join(root, "policy"), join(opt, "policy"), { recursive: true });
-  const calc = join(root, "services", "engines", "calc");
-  mkdirSync(join(opt, "services", "engines", "calc"), { recursive: true });
-  for (const file of readdirSync(calc).filter((f) => f.endsWith(".py") && !f.startsWith("test_"))) {
-    cpSync(join(calc, file), join(opt, "services", "engines", "calc", file));
-  }
+  stagePythonEngines(root, opt);
   writeFileSync(join(opt, "package.json"), productionManifest(root));
   cpSync(productionModules(root, work), join(opt, "node_modules"), { recursive: true, verbatimSymlinks: true });
   const bin = join(context, "bin");

@@ -49,6 +49,20 @@ export const IDENTITIES: readonly WorkloadIdentity[] = Object.freeze([
   ...LOAD_CLIENT_NAMES.map((name) => identity(name, "clients", "client")),
 ]);
 
+/** A workload name: a DNS label, as Kubernetes service accounts and Describe's engine_id require. */
+const WORKLOAD_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * The identity of an engine outside the table (a new engine, before it is part of the mesh): a
+ * workload in namespace "selene", as the table's engines are. Throws for a name that is not a DNS
+ * label or that the table already holds.
+ */
+export function engineIdentity(name: string): WorkloadIdentity {
+  if (!WORKLOAD_NAME.test(name)) throw new Error(`engine name "${name}" is not a DNS label (a-z, 0-9, -)`);
+  if (findIdentity(name) !== undefined) throw new Error(`"${name}" is already an identity of the mesh`);
+  return identity(name, "selene", "workload");
+}
+
 /** The identity with this name, or undefined when the table has none. */
 export function findIdentity(name: string): WorkloadIdentity | undefined {
   return IDENTITIES.find((entry) => entry.name === name);

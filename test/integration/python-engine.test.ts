@@ -49,6 +49,8 @@ import { type BadInput, badInputs } from "../unit/runtime/boundary-corpus.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const PYTHON = "/usr/bin/python3";
 const ENGINE_DIR = join(ROOT, "services", "engines", "calc");
+/** The Python engine SDK (selene_engine) the calc engine is built on. */
+const SDK_DIR = join(ROOT, "services", "engines", "python-sdk");
 /** The committed Python code of the contracts (npm run generate). */
 const STUBS_DIR = join(ROOT, "gen", "python");
 const SERVICE = "/selene.engine.v1.EngineService";
@@ -65,13 +67,13 @@ const execFileAsync = promisify(execFile);
 const PYTHON_BOUNDARY_SCRIPT = `
 import json, sys
 sys.dont_write_bytecode = True
-stubs, engine_dir, cases_file = sys.argv[1:4]
-sys.path[:0] = [stubs, engine_dir]
+stubs, sdk_dir, cases_file = sys.argv[1:4]
+sys.path[:0] = [stubs, sdk_dir]
 from google.protobuf import symbol_database
 import selene.audit.v1.audit_pb2, selene.engine.v1.engine_pb2, selene.governance.v1.governance_pb2
 import selene.os.v1.turn_pb2, selene.outbox.v1.outbox_pb2
-import boundary
-from errors import SeleneError
+from selene_engine import boundary
+from selene_engine.errors import SeleneError
 verdicts = []
 with open(cases_file) as f:
     cases = json.load(f)
@@ -311,13 +313,22 @@ describe("python calc engine", function () {
     if (pkiDir !== undefined) await rm(pkiDir, { recursive: true, force: true });
   });
 
-  it("passes the evaluator's Python unit tests", async () => {
-    const args = ["-B", "-m", "unittest", "discover", "-s", ENGINE_DIR, "-p", "test_*.py"];
-    const run = await new Promise<{ code: number | string | null; stderr: string }>((resolve) => {
-      execFile(PYTHON, args, { cwd: ROOT }, (error, _stdout, stderr) => {
+  /** Runs `python3 -m unittest discover` with `args`; resolves with its exit code and stderr. */
+  const unittest = (args: string[]) =>
+    new Promise<{ code: number | string | null; stderr: string }>((resolve) => {
+      execFile(PYTHON, ["-B", "-m", "unittest", "discover", ...args], { cwd: ROOT }, (error, _stdout, stderr) => {
         resolve({ code: error === null ? 0 : (error.code ?? null), stderr });
       });
     });
+
+  it("passes the evaluator's Python unit tests", async () => {
+    const run = await unittest(["-s", ENGINE_DIR, "-p", "test_*.py"]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stderr).to.match(/^Ran [1-9]\d* tests? in /m);
+  });
+
+  it("passes the Python engine SDK's unit tests", async () => {
+    const run = await unittest(["-s", join(SDK_DIR, "tests"), "-t", SDK_DIR]);
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stderr).to.match(/^Ran [1-9]\d* tests? in /m);
   });
@@ -564,7 +575,7 @@ describe("python calc engine", function () {
         cases.map(([schema, data]) => ({ type: schema.typeName, hex: Buffer.from(data).toString("hex") })),
       ),
     );
-    const { stdout } = await execFileAsync(PYTHON, ["-c", PYTHON_BOUNDARY_SCRIPT, STUBS_DIR, ENGINE_DIR, file]);
+    const { stdout } = await execFileAsync(PYTHON, ["-c", PYTHON_BOUNDARY_SCRIPT, STUBS_DIR, SDK_DIR, file]);
     const verdicts = JSON.parse(stdout) as Array<{
       message: string;
       field_path: string;

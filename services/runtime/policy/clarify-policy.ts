@@ -4,7 +4,7 @@
  * ambiguous); the question and example answers per field and locale; the tie-break for fields no
  * rule lists; and the question asked for those. Read and checked here only, once per process; the
  * router's clarify rule and the nlp engine use what this returns, and the Python calc engine reads
- * the same file (services/engines/calc/clarify_policy.py).
+ * the same file (services/engines/python-sdk/selene_engine/clarify_policy.py).
  */
 import { objectAt, onlyKeys, PolicyError, policyPath, readPolicyFile, stringAt } from "./policy-file.js";
 

@@ -18,17 +18,16 @@ from concurrent import futures
 CALC = os.path.join(os.path.dirname(__file__), "..", "..", "..", "services", "engines", "calc")
 sys.path.insert(0, os.path.abspath(CALC))
 
-from config import load_config  # noqa: E402
+from calc_engine import DEFAULTS, SOURCE_ID, SOURCE_TRUST  # noqa: E402 - puts the SDK and the stubs on sys.path
+from selene_engine.config import load_config  # noqa: E402
 
-CONFIG = load_config()
-sys.path.insert(0, CONFIG.python_stubs)  # grpc.health.v1 for the probes
+CONFIG = load_config("calc", DEFAULTS)
 
 import time  # noqa: E402
 
 import grpc  # noqa: E402
-import health_service  # noqa: E402
-import identity  # noqa: E402
-from engine_service import SOURCE_ID, SOURCE_TRUST, canonical_json, content_digest, sha256_digest  # noqa: E402
+from selene_engine import health_service, identity  # noqa: E402
+from selene_engine.digests import canonical_json, content_digest, sha256_digest  # noqa: E402
 from evaluate import EvaluationError, evaluate, format_number  # noqa: E402
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory  # noqa: E402
 
@@ -134,7 +133,7 @@ def main() -> int:
     health = health_service.HealthService()
     engine = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=(("grpc.so_reuseport", 0),))
     engine.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-    engine.add_secure_port(CONFIG.addr, identity.server_credentials(CONFIG.pki_dir))
+    engine.add_secure_port(CONFIG.addr, identity.server_credentials(CONFIG.pki_dir, "calc"))
     probes = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=(("grpc.so_reuseport", 0),))
     health_service.add_to_server(health, probes)
     probes.add_insecure_port(CONFIG.health_addr)

@@ -1,4 +1,4 @@
-"""The calc engine's Prometheus metrics, under the names and labels of the Node services' shared
+"""An engine's Prometheus metrics, under the names and labels of the Node services' shared
 server adapter (services/runtime/rpc-metrics.ts), so one dashboard covers every engine:
 
     selene_rpc_server_requests_total{method, code}      calls served, by gRPC status name
@@ -7,7 +7,7 @@ server adapter (services/runtime/rpc-metrics.ts), so one dashboard covers every 
     selene_contract_deprecated_total{method, kind, name} requests at a deprecated contract version
 
 plus the process, platform and GC collectors of prometheus_client. Served over plain HTTP at
-GET /metrics on SELENE_CALC_METRICS_ADDR, by a daemon thread, without an access log (it would
+GET /metrics on the engine's metrics address (SELENE_<NAME>_METRICS_ADDR), by a daemon thread, without an access log (it would
 break the one-JSON-object-per-line log).
 """
 
@@ -90,5 +90,5 @@ def serve(addr: str) -> WSGIServer:
     host, _, port = addr.rpartition(":")
     server = make_server(host, int(port), _only_metrics(make_wsgi_app(REGISTRY)), ThreadingWSGIServer,
                          handler_class=_QuietHandler)
-    threading.Thread(target=server.serve_forever, name="calc-metrics", daemon=True).start()
+    threading.Thread(target=server.serve_forever, name="engine-metrics", daemon=True).start()
     return server

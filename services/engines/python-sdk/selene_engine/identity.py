@@ -1,7 +1,7 @@
-"""mTLS identity of the calc engine: its SPIFFE id, its one allowed caller, its credentials.
+"""mTLS identity of an engine: its SPIFFE id, its one allowed caller, its credentials.
 
 The names mirror services/runtime/workload-identities.ts (trust domain selene.local, workloads
-in namespace "selene"): the engine serves as spiffe://selene.local/ns/selene/sa/calc and accepts
+in namespace "selene"): an engine named N serves as spiffe://selene.local/ns/selene/sa/N and accepts
 calls only from the router. The TLS handshake has already verified the client certificate
 against the CA (client auth is required); a call's identity is then the certificate's SPIFFE id,
 present only when the certificate carries exactly one URI SAN and it is a valid SPIFFE id, as in
@@ -19,10 +19,9 @@ import threading
 from dataclasses import dataclass
 
 import grpc
-import jsonlog
+from . import jsonlog
 
 TRUST_DOMAIN = "selene.local"
-ENGINE_NAME = "calc"
 MAX_SPIFFE_ID_BYTES = 2048
 _TRUST_DOMAIN_CHARS = re.compile(r"[a-z0-9._-]+\Z")
 _SEGMENT_CHARS = re.compile(r"[A-Za-z0-9._-]+\Z")
@@ -32,7 +31,6 @@ def workload_spiffe_id(name: str) -> str:
     return f"spiffe://{TRUST_DOMAIN}/ns/selene/sa/{name}"
 
 
-ENGINE_SPIFFE_ID = workload_spiffe_id(ENGINE_NAME)
 ROUTER_SPIFFE_ID = workload_spiffe_id("router")
 # Engines are reachable through the router only.
 ALLOWED_CALLERS = frozenset({ROUTER_SPIFFE_ID})
@@ -72,7 +70,7 @@ class PkiFiles:
     key: str
 
 
-def pki_files(pki_dir: str, name: str = ENGINE_NAME) -> PkiFiles:
+def pki_files(pki_dir: str, name: str) -> PkiFiles:
     return PkiFiles(
         ca=os.path.join(pki_dir, "ca.crt"),
         cert=os.path.join(pki_dir, f"{name}.crt"),
@@ -122,9 +120,9 @@ def _read_pem(path: str) -> bytes:
     return data
 
 
-def server_credentials(pki_dir: str) -> grpc.ServerCredentials:
-    """Credentials that present calc.crt and require a client certificate signed by the CA."""
-    certificates = _RotatingCertificates(pki_files(pki_dir))
+def server_credentials(pki_dir: str, name: str) -> grpc.ServerCredentials:
+    """Credentials that present <name>.crt and require a client certificate signed by the CA."""
+    certificates = _RotatingCertificates(pki_files(pki_dir, name))
     return grpc.dynamic_ssl_server_credentials(
         certificates.initial, certificates.fetch, require_client_authentication=True
     )

@@ -1,4 +1,4 @@
-"""grpc.reflection.v1.ServerReflection for the calc engine, so that grpcurl and ghz work against it
+"""grpc.reflection.v1.ServerReflection for an engine, so that grpcurl and ghz work against it
 without proto files, as they do against every Node server of the mesh.
 
 Debian's python3-grpcio ships no grpc_reflection, so the stubs come from the reflection.proto of

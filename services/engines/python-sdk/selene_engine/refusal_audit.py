@@ -1,13 +1,13 @@
-"""Records the calls the calc engine refuses in the audit ledger, as the TypeScript engines do.
+"""Records the calls an engine refuses in the audit ledger, as the TypeScript engines do.
 
 A refusal (a caller other than the router: MEDIATION_BYPASS; no SPIFFE identity: IDENTITY_MISSING)
 becomes one selene.audit.v1 entry in the "_system" chain (the caller's tenant is not established),
-gate IDENTITY, decision DENY, actor the calc engine. Entries wait in a bounded queue and a
+gate IDENTITY, decision DENY, actor the engine. Entries wait in a bounded queue and a
 background thread appends them in batches of at most 64 (AppendEvents' limit), so the refused call
 is answered at once and a flood of them costs one append per batch. When the queue is full, or the
 ledger cannot be reached, entries are dropped, counted and said in the log.
 
-The channel presents calc.crt and trusts the mesh CA; the server's name is checked as the DNS name
+The channel presents the engine's certificate (<name>.crt) and trusts the mesh CA; the server's name is checked as the DNS name
 "audit" of its certificate (deploy/pki.ts puts the workload name in every leaf's DNS SANs). Before
 each batch the files are looked at again: re-issued ones (a rotation) replace the channel, so the
 engine presents its current certificate without a restart.
@@ -20,10 +20,10 @@ import queue
 import threading
 import time
 
-import boundary
+from . import boundary
 import grpc
-import jsonlog
-from identity import ENGINE_SPIFFE_ID, pki_files
+from . import jsonlog
+from .identity import pki_files, workload_spiffe_id
 from selene.audit.v1 import audit_pb2
 from google.protobuf import timestamp_pb2
 from selene.kernel.v1 import envelope_pb2, reason_pb2
@@ -38,18 +38,19 @@ CALL_TIMEOUT_SECONDS = 5.0
 class RefusalAudit:
     """The recorder: `record` from any handler thread; `close` appends what waits and stops."""
 
-    def __init__(self, audit_addr: str, pki_dir: str) -> None:
+    def __init__(self, audit_addr: str, pki_dir: str, engine_name: str) -> None:
         self._audit_addr = audit_addr
-        self._files = pki_files(pki_dir)
+        self._files = pki_files(pki_dir, engine_name)
+        self._actor = workload_spiffe_id(engine_name)
         self._stamp = self._read_stamp()
         self._channel = self._open_channel()
         self._append = self._stub()
-        self._prefix = f"calc/refused/{os.urandom(6).hex()}"
+        self._prefix = f"{engine_name}/refused/{os.urandom(6).hex()}"
         self._sequence = 0
         self._dropped = 0
         self._lock = threading.Lock()
         self._pending: queue.Queue[audit_pb2.AuditEntry | None] = queue.Queue(MAX_PENDING)
-        self._thread = threading.Thread(target=self._run, name="calc-refusal-audit", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{engine_name}-refusal-audit", daemon=True)
         self._thread.start()
 
     def record(self, caller: str | None, method: str, reason: str, correlation_id: str | None) -> None:
@@ -65,7 +66,7 @@ class RefusalAudit:
                 gate=audit_pb2.GATE_IDENTITY,
                 decision=audit_pb2.DECISION_DENY,
                 reason=_reason_number(reason),
-                actor=ENGINE_SPIFFE_ID,
+                actor=self._actor,
                 occurred_at=timestamp_pb2.Timestamp(seconds=int(now), nanos=int((now % 1) * 1e9)),
                 attributes={"caller": caller or "", "method": method},
             ),

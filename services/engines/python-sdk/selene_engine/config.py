@@ -1,10 +1,14 @@
-"""The calc engine's configuration: the only reader of the environment, validated and frozen.
+"""An engine's configuration: the only reader of the environment, validated and frozen.
 
-SELENE_PKI_DIR           the mTLS files: ca.crt, calc.crt, calc.key   (default .selene/pki)
-SELENE_CALC_ADDR         host:port of the mTLS EngineService           (default 127.0.0.1:50064)
-SELENE_CALC_HEALTH_ADDR  host:port of the plaintext health-only port  (default 127.0.0.1:50164)
-SELENE_CALC_METRICS_ADDR host:port of the plaintext metrics port      (default 127.0.0.1:50264)
-SELENE_PYTHON_STUBS      the generated code (scripts/gen-python.ts)    (default gen/python)
+For an engine named N (upper case NAME below; "calc" reads SELENE_CALC_ADDR):
+
+SELENE_PKI_DIR           the mTLS files: ca.crt, N.crt, N.key          (default .selene/pki)
+SELENE_NAME_ADDR         host:port of the mTLS EngineService           (the engine's default)
+SELENE_NAME_HEALTH_ADDR  host:port of the plaintext health-only port  (the engine's default)
+SELENE_NAME_METRICS_ADDR host:port of the plaintext metrics port      (the engine's default)
+SELENE_AUDIT_ADDR        host:port of the audit ledger (refused callers) (default 127.0.0.1:50072)
+SELENE_PYTHON_STUBS      the generated code (scripts/gen-python.ts; read by __init__.py) (default the
+                         repository's gen/python)
 SELENE_MAX_CONNECTION_AGE_MS  connections older than this end gracefully (GOAWAY), so clients
                          handshake again with rotated certificates   (default 1800000, 30 min)
 GRPC_VERBOSITY           grpc core's own logging                       (default NONE)
@@ -15,7 +19,6 @@ asks for it (ERROR, INFO or DEBUG) while debugging.
 
 Port 0 asks the kernel for a free port; the "listening" log line names the bound ones.
 """
-
 from __future__ import annotations
 
 import os
@@ -23,11 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_PKI_DIR = ".selene/pki"
-DEFAULT_ADDR = "127.0.0.1:50064"
-DEFAULT_HEALTH_ADDR = "127.0.0.1:50164"
-DEFAULT_METRICS_ADDR = "127.0.0.1:50264"
 DEFAULT_AUDIT_ADDR = "127.0.0.1:50072"
-DEFAULT_PYTHON_STUBS = "gen/python"
 DEFAULT_GRPC_VERBOSITY = "NONE"
 DEFAULT_MAX_CONNECTION_AGE_MS = 30 * 60_000
 _GRPC_VERBOSITIES = ("NONE", "ERROR", "INFO", "DEBUG")
@@ -38,32 +37,41 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Addresses:
+    """An engine's default addresses: the EngineService, the health-only port, the metrics port."""
+
+    addr: str
+    health_addr: str
+    metrics_addr: str
+
+
+@dataclass(frozen=True)
 class Config:
     pki_dir: str
     addr: str
     health_addr: str
     metrics_addr: str
     audit_addr: str
-    python_stubs: str
     grpc_verbosity: str
     max_connection_age_ms: int
 
 
-def load_config(environ: Mapping[str, str] | None = None) -> Config:
+def load_config(engine_name: str, defaults: Addresses, environ: Mapping[str, str] | None = None) -> Config:
     """Reads and checks the variables; relative paths resolve against the working directory."""
     env = os.environ if environ is None else environ
+    prefix = f"SELENE_{engine_name.upper().replace('-', '_')}"
 
     def get(name: str, default: str) -> str:
         value = env.get(name, "")
         return default if value.strip() == "" else value.strip()
 
-    addr = _address("SELENE_CALC_ADDR", get("SELENE_CALC_ADDR", DEFAULT_ADDR))
-    health_addr = _address("SELENE_CALC_HEALTH_ADDR", get("SELENE_CALC_HEALTH_ADDR", DEFAULT_HEALTH_ADDR))
-    metrics_addr = _address("SELENE_CALC_METRICS_ADDR", get("SELENE_CALC_METRICS_ADDR", DEFAULT_METRICS_ADDR))
+    addr = _address(f"{prefix}_ADDR", get(f"{prefix}_ADDR", defaults.addr))
+    health_addr = _address(f"{prefix}_HEALTH_ADDR", get(f"{prefix}_HEALTH_ADDR", defaults.health_addr))
+    metrics_addr = _address(f"{prefix}_METRICS_ADDR", get(f"{prefix}_METRICS_ADDR", defaults.metrics_addr))
     bound = [a for a in (addr, health_addr, metrics_addr) if not a.endswith(":0")]
     if len(set(bound)) != len(bound):
         raise ConfigError(
-            "SELENE_CALC_ADDR, SELENE_CALC_HEALTH_ADDR and SELENE_CALC_METRICS_ADDR must differ, "
+            f"{prefix}_ADDR, {prefix}_HEALTH_ADDR and {prefix}_METRICS_ADDR must differ, "
             f"got {addr}, {health_addr}, {metrics_addr}"
         )
     verbosity = get("GRPC_VERBOSITY", DEFAULT_GRPC_VERBOSITY).upper()
@@ -78,7 +86,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         health_addr=health_addr,
         metrics_addr=metrics_addr,
         audit_addr=_address("SELENE_AUDIT_ADDR", get("SELENE_AUDIT_ADDR", DEFAULT_AUDIT_ADDR)),
-        python_stubs=os.path.abspath(get("SELENE_PYTHON_STUBS", DEFAULT_PYTHON_STUBS)),
         grpc_verbosity=verbosity,
         max_connection_age_ms=int(max_age),
     )

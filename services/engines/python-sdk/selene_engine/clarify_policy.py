@@ -1,8 +1,8 @@
 """The clarify policy (policy/clarify.json, docs/CLARIFY.md), read the way the router reads it.
 
-The calc engine asks nothing itself, but where it can tell the user what is missing it follows the
-same file: Describe publishes the policy's blocking fields of calc.evaluate in their priority
-order, and a read whose expression counts as missing (absent, empty, invalid) is refused with the
+An engine asks nothing itself, but where it can tell the user what is missing it follows the
+same file: Describe publishes the policy's blocking fields of its capabilities in their priority
+order, and a read whose argument counts as missing (absent, empty, invalid) is refused with the
 policy's question as the message. A value is judged in the same normalised form as in
 services/runtime/policy/clarify-policy.ts: NFKC, format characters (Cf) removed, white space
 trimmed and collapsed, lower case. Only the patterns of the capabilities served here are compiled,
@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-DEFAULT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "policy", "clarify.json")
+DEFAULT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "policy", "clarify.json")
 
 
 class PolicyError(ValueError):

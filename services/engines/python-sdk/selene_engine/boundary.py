@@ -1,4 +1,4 @@
-"""The boundary check of every request (and response) of the calc engine, as docs/CONTRACTS.md
+"""The boundary check of every request (and response) of an engine, as docs/CONTRACTS.md
 prescribes for every service in any language. In this order, first failure wins:
 
     size over 64 KiB                               INVALID_ARGUMENT     MESSAGE_TOO_LARGE
@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-import rules
-import wire_scan
-from errors import SeleneError, Violation, sort_violations
+from . import rules
+from . import wire_scan
+from .errors import SeleneError, Violation, sort_violations
 from google.protobuf.message import DecodeError, Message
 from selene.kernel.v1 import version_pb2
 

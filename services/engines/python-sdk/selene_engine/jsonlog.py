@@ -12,7 +12,13 @@ import threading
 import time
 from typing import Any, TextIO
 
-COMPONENT = "engine-calc"
+# "engine-<name>", set once at start by the runner (set_component).
+COMPONENT = "engine"
+
+
+def set_component(engine_name: str) -> None:
+    global COMPONENT  # noqa: PLW0603 - one engine per process
+    COMPONENT = f"engine-{engine_name}"
 
 _lock = threading.Lock()
 

@@ -25,10 +25,10 @@ import re
 from collections.abc import Iterable
 
 from buf.validate import validate_pb2 as pv
-from errors import Violation
+from .errors import Violation
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
-from wire_scan import is_map, join, subscript_key
+from .wire_scan import is_map, join, subscript_key
 
 _F = FieldDescriptor
 _NUMERIC_RULES = {

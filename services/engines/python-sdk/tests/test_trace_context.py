@@ -1,8 +1,8 @@
-"""Tests of trace_context.py: python3 -m unittest discover -s services/engines/calc -p 'test_*.py'."""
+"""Tests of trace_context.py (run as test_clarify_policy.py says)."""
 
 import unittest
 
-from trace_context import TraceContext, from_metadata, log_fields, parse_traceparent
+from selene_engine.trace_context import TraceContext, from_metadata, log_fields, parse_traceparent
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"

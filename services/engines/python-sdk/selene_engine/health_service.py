@@ -1,4 +1,4 @@
-"""grpc.health.v1.Health for the calc engine (Debian's python3-grpcio ships no grpc_health, so the
+"""grpc.health.v1.Health for an engine (Debian's python3-grpcio ships no grpc_health, so the
 stubs come from the health.proto of the npm package grpc-health-check, built by
 scripts/gen-python.ts). One instance serves both the mTLS port and the plaintext probe port.
 

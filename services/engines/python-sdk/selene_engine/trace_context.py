@@ -1,6 +1,6 @@
 """The W3C trace context of an incoming call (the traceparent metadata key, docs/CONTRACTS.md).
 
-The calc engine calls no other service, so it passes the trace on only into its log lines: each
+An engine calls no other service, so it passes the trace on only into its log lines: each
 line about a call names the caller's trace id and the caller's span id (parent_span_id), the
 same trace id the router and the other engines log for that turn.
 """

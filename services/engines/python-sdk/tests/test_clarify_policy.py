@@ -1,12 +1,12 @@
-"""Unit tests of the calc engine's reading of policy/clarify.json (run by test/integration/python-engine.test.ts).
+"""Unit tests of the SDK's reading of policy/clarify.json (run by test/integration/python-engine.test.ts).
 
-Run: /usr/bin/python3 -B -m unittest discover -s services/engines/calc -p 'test_*.py'
+Run: /usr/bin/python3 -B -m unittest discover -s services/engines/python-sdk/tests -t services/engines/python-sdk
 """
 
 import json
 import unittest
 
-from clarify_policy import DEFAULT_PATH, ClarifyPolicy, PolicyError, load_policy, missing_because, normalize_value
+from selene_engine.clarify_policy import DEFAULT_PATH, ClarifyPolicy, PolicyError, load_policy, missing_because, normalize_value
 
 
 class ClarifyPolicyTest(unittest.TestCase):
