@@ -70,6 +70,8 @@ export interface RunFacts {
   readonly breaker?: { readonly engine: string; readonly opened: number; readonly closed: number };
   /** Error rate in the fault window of the turns that do not read. */
   readonly otherErrorRate?: { calls: number; rate: number };
+  /** The most an engine call ended past its deadline over the whole run (router metrics), and the engine. */
+  readonly deadlineOverrun?: { readonly engine: string; readonly ms: number } | undefined;
 }
 
 /** Failed calls over calls started in [fromMs, toMs) whose expected outcome is not an answer. */
@@ -151,6 +153,15 @@ export function judge(criteria: ChaosCriteria, facts: RunFacts): CriterionVerdic
       limit: `<= ${pct(criteria.maxOtherErrorRateDuringFault)}`,
       actual: `${pct(o.rate)} of ${o.calls} calls`,
       pass: o.rate <= criteria.maxOtherErrorRateDuringFault,
+    });
+  }
+  if (criteria.maxDeadlineOverrunMs !== undefined) {
+    const d = facts.deadlineOverrun;
+    verdicts.push({
+      name: "engine calls past their deadline",
+      limit: `<= ${criteria.maxDeadlineOverrunMs} ms`,
+      actual: d === undefined ? "no engine call ended" : `${d.ms.toFixed(1)} ms at worst (${d.engine})`,
+      pass: d !== undefined && d.ms <= criteria.maxDeadlineOverrunMs,
     });
   }
   if (criteria.healthyAtEnd) {

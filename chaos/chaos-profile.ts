@@ -86,6 +86,8 @@ export interface ChaosCriteria {
   readonly breakerOpensAndCloses: boolean;
   /** Failed calls over calls started in the fault window, of the turns that do not read (clarify, confirm, execute). */
   readonly maxOtherErrorRateDuringFault: number | undefined;
+  /** The most any engine call may end past its deadline over the whole run, ms; undefined: not judged. */
+  readonly maxDeadlineOverrunMs: number | undefined;
 }
 
 /** A loaded profile. */
@@ -172,6 +174,7 @@ export function loadProfile(path: string): ChaosProfile {
     "recover_within_after_serving",
     "breaker_opens_and_closes",
     "max_other_error_rate_during_fault",
+    "max_deadline_overrun_ms",
   ]);
   return {
     name,
@@ -198,6 +201,7 @@ export function loadProfile(path: string): ChaosProfile {
       recoverWithinAfterServingS: optionalDurationS(criteria, "recover_within_after_serving"),
       breakerOpensAndCloses: booleanField(criteria, "breaker_opens_and_closes", false),
       maxOtherErrorRateDuringFault: optionalNumberField(criteria, "max_other_error_rate_during_fault", 0, 1),
+      maxDeadlineOverrunMs: optionalNumberField(criteria, "max_deadline_overrun_ms", 0, 10_000),
     },
   };
 }

@@ -28,7 +28,13 @@ import type { EffectLedger } from "./effect-ledger.js";
 import { readEffectLedger } from "./effect-ledger.js";
 import { applyFaults, clearFaults, describeFault, type FaultEvent } from "./fault-plan.js";
 import type { OwnedPostgres } from "./owned-postgres.js";
-import { attemptsPerCall, type ResilienceScrape, scrapeRouterResilience, transitionsTo } from "./router-resilience.js";
+import {
+  attemptsPerCall,
+  type ResilienceScrape,
+  scrapeRouterResilience,
+  transitionsTo,
+  worstOverrun,
+} from "./router-resilience.js";
 
 /** Load before the timeline starts, discarded: connections, JIT and caches warm up. */
 const WARMUP_MS = 2000;
@@ -119,7 +125,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     let timeline: Promise<void> = Promise.resolve();
     // The router's resilience metrics when the fault begins and when it clears.
     const routerMetrics = metricsAddress("router", context.portOffset);
-    const empty: ResilienceScrape = { calls: {}, attempts: {}, transitions: {} };
+    const empty: ResilienceScrape = { calls: {}, attempts: {}, transitions: {}, overrunMaxMs: {} };
     let atFault = empty;
     let atClear = empty;
     // The faults follow the measured run's clock, which starts after the warm-up.
@@ -191,6 +197,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       recoveryAfterServingS: recoveryAfterServing,
       unhealthy,
       otherErrorRate: otherErrorRateBetween(records, rel(faultFromMs), rel(faultToMs)),
+      deadlineOverrun: worstOverrun(atEnd),
       ...(engine === undefined
         ? {}
         : {
