@@ -44,6 +44,19 @@ export interface ProxyFaultSpec {
   readonly mode: "pass" | "reset" | "blackhole" | "half-open";
 }
 
+/** The link's calls fail one in `failEvery` (2: half of them), each on its own, the connection up. */
+export interface StreamFaultSpec {
+  readonly kind: "streams";
+  readonly link: EngineLink;
+  readonly failEvery: number;
+}
+
+/** The links from the router to an engine (a stream fault needs an engine at the other end). */
+export const ENGINE_LINKS = ["router-nlp", "router-tools", "router-reminders", "router-calc"] as const;
+
+/** A link from the router to an engine. */
+export type EngineLink = (typeof ENGINE_LINKS)[number];
+
 /** A process fault: kill (SIGKILL, started again when the window ends), stop (SIGSTOP, then SIGCONT), restart (SIGTERM and start at once). */
 export interface ProcessFaultSpec {
   readonly kind: "process";
@@ -58,7 +71,7 @@ export interface PostgresFaultSpec {
 }
 
 /** One fault. */
-export type FaultSpec = ProxyFaultSpec | ProcessFaultSpec | PostgresFaultSpec;
+export type FaultSpec = ProxyFaultSpec | StreamFaultSpec | ProcessFaultSpec | PostgresFaultSpec;
 
 /** The pass/fail criteria. */
 export interface ChaosCriteria {
@@ -122,7 +135,11 @@ function optionalDuration(fields: Fields, key: string): number | undefined {
 }
 
 function readFault(f: Fields): FaultSpec {
-  const kind = enumField(f, "kind", ["proxy", "process", "postgres"] as const);
+  const kind = enumField(f, "kind", ["proxy", "streams", "process", "postgres"] as const);
+  if (kind === "streams") {
+    onlyKeys(f, ["kind", "link", "fail_every"]);
+    return { kind, link: enumField(f, "link", ENGINE_LINKS), failEvery: numberField(f, "fail_every", 2, 1000) };
+  }
   if (kind === "proxy") {
     onlyKeys(f, ["kind", "link", "latency", "jitter", "bandwidth", "mode"]);
     const spec: ProxyFaultSpec = {

@@ -90,7 +90,12 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 /** The engine a profile's faults break (a proxy on its link or its process); undefined when none. */
 function faultedEngine(profile: ChaosProfile): string | undefined {
   for (const f of profile.faults) {
-    const name = f.kind === "proxy" ? f.link.replace(/^router-/, "") : f.kind === "process" ? f.target : "";
+    const name =
+      f.kind === "proxy" || f.kind === "streams"
+        ? f.link.replace(/^router-/, "")
+        : f.kind === "process"
+          ? f.target
+          : "";
     if ((ENGINE_NAMES as readonly string[]).includes(name)) return name;
   }
   return undefined;
@@ -107,6 +112,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     postgres: context.postgres,
     clientTenants: tenantMap,
     say: (line) => say(`    ${line}`),
+    streamLinks: profile.faults.flatMap((f) => (f.kind === "streams" ? [f.link] : [])),
   });
   try {
     const { bench } = mesh;
