@@ -160,7 +160,12 @@ export function judge(criteria: ChaosCriteria, facts: RunFacts): CriterionVerdic
     verdicts.push({
       name: "engine calls past their deadline",
       limit: `<= ${criteria.maxDeadlineOverrunMs} ms`,
-      actual: d === undefined ? "no engine call ended" : `${d.ms.toFixed(1)} ms at worst (${d.engine})`,
+      actual:
+        d === undefined
+          ? "no engine call ended"
+          : d.ms > 0
+            ? `${d.ms.toFixed(1)} ms past it at worst (${d.engine})`
+            : `none: the latest ended ${(-d.ms).toFixed(1)} ms before it (${d.engine})`,
       pass: d !== undefined && d.ms <= criteria.maxDeadlineOverrunMs,
     });
   }

@@ -36,7 +36,7 @@ function fetchText(address: string): Promise<string> {
 }
 
 const SAMPLE =
-  /^(selene_engine_calls_total|selene_engine_attempts_total|selene_engine_breaker_transitions_total|selene_engine_call_deadline_overrun_max_ms)\{([^}]*)\} ([0-9.e+]+)$/;
+  /^(selene_engine_calls_total|selene_engine_attempts_total|selene_engine_breaker_transitions_total|selene_engine_call_deadline_overrun_max_ms)\{([^}]*)\} (-?[0-9.e+]+)$/;
 
 /** Reads the router's resilience metrics at `metricsAddress`; empty when the router does not answer. */
 export async function scrapeRouterResilience(metricsAddress: string): Promise<ResilienceScrape> {

@@ -75,7 +75,7 @@ export function resilienceMetrics(): ResilienceMetrics {
   });
   const overrun = new Gauge({
     name: "selene_engine_call_deadline_overrun_max_ms",
-    help: "The most any engine call ended past its deadline since the router started, in ms (0: none did)",
+    help: "The most any engine call ended past its deadline since the router started, in ms (negative: every call ended that long before it)",
     labelNames: ["engine"],
     registers,
   });
@@ -92,7 +92,7 @@ export function resilienceMetrics(): ResilienceMetrics {
     },
     fallback: (capability, kind) => fallbacks.inc({ capability, kind }),
     ended(engine, overrunMs) {
-      const worst = Math.max(worstOverrun.get(engine) ?? 0, overrunMs);
+      const worst = Math.max(worstOverrun.get(engine) ?? Number.NEGATIVE_INFINITY, overrunMs);
       worstOverrun.set(engine, worst);
       overrun.set({ engine }, worst);
     },
