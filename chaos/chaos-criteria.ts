@@ -65,7 +65,13 @@ export interface RunFacts {
   /** Seconds from the restarted process serving again to the SLO holding again; undefined: never. */
   readonly recoveryAfterServingS?: number | undefined;
   /** The faulted engine's attempts per call in the fault window (router metrics). */
-  readonly attempts?: { readonly engine: string; readonly calls: number; readonly ratio: number };
+  readonly attempts?: {
+    readonly engine: string;
+    readonly calls: number;
+    readonly ratio: number;
+    readonly retries?: number;
+    readonly hedges?: number;
+  };
   /** The faulted engine's breaker: openings in the fault window, closings after it. */
   readonly breaker?: { readonly engine: string; readonly opened: number; readonly closed: number };
   /** Error rate in the fault window of the turns that do not read. */
@@ -133,7 +139,10 @@ export function judge(criteria: ChaosCriteria, facts: RunFacts): CriterionVerdic
     verdicts.push({
       name: "attempts per call to the engine",
       limit: `<= ${criteria.maxAttemptsPerCall}`,
-      actual: a === undefined ? "no engine faulted" : `${a.ratio.toFixed(3)} over ${a.calls} ${a.engine} calls`,
+      actual:
+        a === undefined
+          ? "no engine faulted"
+          : `${a.ratio.toFixed(3)} over ${a.calls} ${a.engine} calls (${a.retries ?? 0} retries, ${a.hedges ?? 0} hedges)`,
       pass: a !== undefined && a.ratio <= criteria.maxAttemptsPerCall,
     });
   }

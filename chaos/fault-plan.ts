@@ -18,7 +18,7 @@ export interface FaultEvent {
 export function describeFault(f: FaultSpec): string {
   if (f.kind === "postgres") return "postgres restart";
   if (f.kind === "process") return `${f.action} ${f.target}`;
-  if (f.kind === "streams") return `${f.link}: every ${f.failEvery}th call fails (UNAVAILABLE)`;
+  if (f.kind === "streams") return `${f.link}: 1 call in ${f.failEvery} fails (UNAVAILABLE)`;
   const parts = [
     f.mode !== "pass" ? f.mode : "",
     f.latencyMs !== undefined ? `latency ${f.latencyMs} ms` : "",

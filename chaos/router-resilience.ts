@@ -70,18 +70,19 @@ export async function scrapeRouterResilience(metricsAddress: string): Promise<Re
 
 /**
  * Attempts that reached `engine` per call the router made to it, between two scrapes (retries and
- * hedges included; calls an open breaker refused reach nothing); 0 when no call was made.
+ * hedges included; calls an open breaker refused reach nothing); 0 when no call was made. The
+ * retries and hedges among them too.
  */
 export function attemptsPerCall(
   engine: string,
   from: ResilienceScrape,
   to: ResilienceScrape,
-): { calls: number; ratio: number } {
+): { calls: number; ratio: number; retries: number; hedges: number } {
   const a = from.attempts[engine] ?? { first: 0, retry: 0, hedge: 0 };
   const b = to.attempts[engine] ?? { first: 0, retry: 0, hedge: 0 };
   const calls = (to.calls[engine] ?? 0) - (from.calls[engine] ?? 0);
   const all = b.first - a.first + (b.retry - a.retry) + (b.hedge - a.hedge);
-  return { calls, ratio: calls === 0 ? 0 : all / calls };
+  return { calls, ratio: calls === 0 ? 0 : all / calls, retries: b.retry - a.retry, hedges: b.hedge - a.hedge };
 }
 
 /** Times `engine`'s breaker moved to `state` between two scrapes. */
