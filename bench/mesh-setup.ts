@@ -50,6 +50,8 @@ export interface BenchMeshOptions {
   readonly env?: Record<string, string>;
   /** Variables per process, given each process's own database URL (e.g. to route one through a fault proxy). */
   readonly processEnv?: (ownDatabaseUrl: (process: string) => string) => Record<string, Record<string, string>>;
+  /** Told the PKI directory once the certificates are issued, before any process starts. */
+  readonly onPki?: (pkiDir: string) => void;
 }
 
 /** A running benchmark mesh. */
@@ -86,6 +88,7 @@ export async function startBenchMesh(options: BenchMeshOptions): Promise<BenchMe
   try {
     const summary = await ensurePki({ dir: pkiDir });
     say(`certificates: issued ${summary.issued.length} in ${pkiDir}`);
+    options.onPki?.(pkiDir);
 
     const server = await startPostgres({
       databaseUrl: options.serverUrl,

@@ -65,11 +65,19 @@ export interface RunFacts {
   /** Seconds from the restarted process serving again to the SLO holding again; undefined: never. */
   readonly recoveryAfterServingS?: number | undefined;
   /** The faulted engine's attempts per call in the fault window (router metrics). */
-  readonly attempts?: { readonly engine: string; readonly calls: number; readonly ratio: number };
+  readonly attempts?: {
+    readonly engine: string;
+    readonly calls: number;
+    readonly ratio: number;
+    readonly retries?: number;
+    readonly hedges?: number;
+  };
   /** The faulted engine's breaker: openings in the fault window, closings after it. */
   readonly breaker?: { readonly engine: string; readonly opened: number; readonly closed: number };
   /** Error rate in the fault window of the turns that do not read. */
   readonly otherErrorRate?: { calls: number; rate: number };
+  /** The most an engine call ended past its deadline over the whole run (router metrics), and the engine. */
+  readonly deadlineOverrun?: { readonly engine: string; readonly ms: number } | undefined;
 }
 
 /** Failed calls over calls started in [fromMs, toMs) whose expected outcome is not an answer. */
@@ -131,7 +139,10 @@ export function judge(criteria: ChaosCriteria, facts: RunFacts): CriterionVerdic
     verdicts.push({
       name: "attempts per call to the engine",
       limit: `<= ${criteria.maxAttemptsPerCall}`,
-      actual: a === undefined ? "no engine faulted" : `${a.ratio.toFixed(3)} over ${a.calls} ${a.engine} calls`,
+      actual:
+        a === undefined
+          ? "no engine faulted"
+          : `${a.ratio.toFixed(3)} over ${a.calls} ${a.engine} calls (${a.retries ?? 0} retries, ${a.hedges ?? 0} hedges)`,
       pass: a !== undefined && a.ratio <= criteria.maxAttemptsPerCall,
     });
   }
@@ -151,6 +162,20 @@ export function judge(criteria: ChaosCriteria, facts: RunFacts): CriterionVerdic
       limit: `<= ${pct(criteria.maxOtherErrorRateDuringFault)}`,
       actual: `${pct(o.rate)} of ${o.calls} calls`,
       pass: o.rate <= criteria.maxOtherErrorRateDuringFault,
+    });
+  }
+  if (criteria.maxDeadlineOverrunMs !== undefined) {
+    const d = facts.deadlineOverrun;
+    verdicts.push({
+      name: "engine calls past their deadline",
+      limit: `<= ${criteria.maxDeadlineOverrunMs} ms`,
+      actual:
+        d === undefined
+          ? "no engine call ended"
+          : d.ms > 0
+            ? `${d.ms.toFixed(1)} ms past it at worst (${d.engine})`
+            : `none: the latest ended ${(-d.ms).toFixed(1)} ms before it (${d.engine})`,
+      pass: d !== undefined && d.ms <= criteria.maxDeadlineOverrunMs,
     });
   }
   if (criteria.healthyAtEnd) {

@@ -3,20 +3,24 @@
  * database) on the chaos run's owned PostgreSQL, with a fault proxy on every link a profile can
  * break. The router reaches each engine, the outbox and PostgreSQL through its proxy, and the
  * outbox reaches PostgreSQL through its own; every proxy forwards untouched until a fault is set.
+ * A link a profile fails call by call gets a stream proxy behind its TCP proxy.
  */
 
 import { type BenchMesh, startBenchMesh } from "../bench/mesh-setup.js";
 import { grpcAddress } from "../deploy/mesh-processes.js";
 import { ENGINE_NAMES } from "../services/router/config.js";
 import { addressVariable } from "../services/runtime/service-config.js";
-import type { ProxyLink } from "./chaos-profile.js";
+import type { EngineLink, ProxyLink } from "./chaos-profile.js";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
 import type { OwnedPostgres } from "./owned-postgres.js";
+import { type StreamFaultProxy, startStreamFaultProxy } from "./stream-fault-proxy.js";
 
 /** A chaos mesh: the bench mesh plus the proxies by link. */
 export interface ChaosMesh {
   readonly bench: BenchMesh;
   readonly proxies: ReadonlyMap<ProxyLink, FaultProxy>;
+  /** The stream proxies, on the links `streamLinks` named. */
+  readonly streamProxies: ReadonlyMap<EngineLink, StreamFaultProxy>;
   stop(): Promise<void>;
 }
 
@@ -33,11 +37,27 @@ export async function startChaosMesh(options: {
   readonly postgres: OwnedPostgres;
   readonly clientTenants: string;
   readonly say: (line: string) => void;
+  /** Links between the TCP proxy and the engine of which a stream proxy sits (for stream faults). */
+  readonly streamLinks?: readonly EngineLink[];
 }): Promise<ChaosMesh> {
   const proxies = new Map<ProxyLink, FaultProxy>();
+  const streamProxies = new Map<EngineLink, StreamFaultProxy>();
   const add = async (link: ProxyLink, target: string) => proxies.set(link, await startFaultProxy(link, target));
+  const closeAll = async () => {
+    for (const p of proxies.values()) await p.close();
+    for (const p of streamProxies.values()) await p.close();
+  };
   try {
-    for (const engine of ENGINE_NAMES) await add(`router-${engine}`, grpcAddress(engine, options.portOffset));
+    for (const engine of ENGINE_NAMES) {
+      const link = `router-${engine}` as const;
+      let target = grpcAddress(engine, options.portOffset);
+      if (options.streamLinks?.includes(link)) {
+        const streams = await startStreamFaultProxy(engine, target);
+        streamProxies.set(link, streams);
+        target = streams.address;
+      }
+      await add(link, target);
+    }
     await add("router-outbox", grpcAddress("outbox", options.portOffset));
     await add("router-postgres", options.postgres.address);
     await add("outbox-postgres", options.postgres.address);
@@ -49,6 +69,9 @@ export async function startChaosMesh(options: {
       serverUrl: options.postgres.url,
       ownsServer: true,
       env: { SELENE_CLIENT_TENANTS: options.clientTenants },
+      onPki: (pkiDir) => {
+        for (const p of streamProxies.values()) p.arm(pkiDir);
+      },
       processEnv: (ownDatabaseUrl) => ({
         router: {
           ...Object.fromEntries(ENGINE_NAMES.map((e) => [addressVariable(e), proxy(`router-${e}`).address])),
@@ -61,13 +84,14 @@ export async function startChaosMesh(options: {
     return {
       bench,
       proxies,
+      streamProxies,
       async stop() {
         await bench.stop();
-        for (const p of proxies.values()) await p.close();
+        await closeAll();
       },
     };
   } catch (e) {
-    for (const p of proxies.values()) await p.close();
+    await closeAll();
     throw e;
   }
 }

@@ -44,6 +44,19 @@ export interface ProxyFaultSpec {
   readonly mode: "pass" | "reset" | "blackhole" | "half-open";
 }
 
+/** The link's calls fail one in `failEvery` (2: half of them), each on its own, the connection up. */
+export interface StreamFaultSpec {
+  readonly kind: "streams";
+  readonly link: EngineLink;
+  readonly failEvery: number;
+}
+
+/** The links from the router to an engine (a stream fault needs an engine at the other end). */
+export const ENGINE_LINKS = ["router-nlp", "router-tools", "router-reminders", "router-calc"] as const;
+
+/** A link from the router to an engine. */
+export type EngineLink = (typeof ENGINE_LINKS)[number];
+
 /** A process fault: kill (SIGKILL, started again when the window ends), stop (SIGSTOP, then SIGCONT), restart (SIGTERM and start at once). */
 export interface ProcessFaultSpec {
   readonly kind: "process";
@@ -58,7 +71,7 @@ export interface PostgresFaultSpec {
 }
 
 /** One fault. */
-export type FaultSpec = ProxyFaultSpec | ProcessFaultSpec | PostgresFaultSpec;
+export type FaultSpec = ProxyFaultSpec | StreamFaultSpec | ProcessFaultSpec | PostgresFaultSpec;
 
 /** The pass/fail criteria. */
 export interface ChaosCriteria {
@@ -86,6 +99,8 @@ export interface ChaosCriteria {
   readonly breakerOpensAndCloses: boolean;
   /** Failed calls over calls started in the fault window, of the turns that do not read (clarify, confirm, execute). */
   readonly maxOtherErrorRateDuringFault: number | undefined;
+  /** The most any engine call may end past its deadline over the whole run, ms; undefined: not judged. */
+  readonly maxDeadlineOverrunMs: number | undefined;
 }
 
 /** A loaded profile. */
@@ -120,7 +135,11 @@ function optionalDuration(fields: Fields, key: string): number | undefined {
 }
 
 function readFault(f: Fields): FaultSpec {
-  const kind = enumField(f, "kind", ["proxy", "process", "postgres"] as const);
+  const kind = enumField(f, "kind", ["proxy", "streams", "process", "postgres"] as const);
+  if (kind === "streams") {
+    onlyKeys(f, ["kind", "link", "fail_every"]);
+    return { kind, link: enumField(f, "link", ENGINE_LINKS), failEvery: numberField(f, "fail_every", 2, 1000) };
+  }
   if (kind === "proxy") {
     onlyKeys(f, ["kind", "link", "latency", "jitter", "bandwidth", "mode"]);
     const spec: ProxyFaultSpec = {
@@ -172,6 +191,7 @@ export function loadProfile(path: string): ChaosProfile {
     "recover_within_after_serving",
     "breaker_opens_and_closes",
     "max_other_error_rate_during_fault",
+    "max_deadline_overrun_ms",
   ]);
   return {
     name,
@@ -198,6 +218,7 @@ export function loadProfile(path: string): ChaosProfile {
       recoverWithinAfterServingS: optionalDurationS(criteria, "recover_within_after_serving"),
       breakerOpensAndCloses: booleanField(criteria, "breaker_opens_and_closes", false),
       maxOtherErrorRateDuringFault: optionalNumberField(criteria, "max_other_error_rate_during_fault", 0, 1),
+      maxDeadlineOverrunMs: optionalNumberField(criteria, "max_deadline_overrun_ms", 0, 10_000),
     },
   };
 }

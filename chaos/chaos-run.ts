@@ -28,7 +28,13 @@ import type { EffectLedger } from "./effect-ledger.js";
 import { readEffectLedger } from "./effect-ledger.js";
 import { applyFaults, clearFaults, describeFault, type FaultEvent } from "./fault-plan.js";
 import type { OwnedPostgres } from "./owned-postgres.js";
-import { attemptsPerCall, type ResilienceScrape, scrapeRouterResilience, transitionsTo } from "./router-resilience.js";
+import {
+  attemptsPerCall,
+  type ResilienceScrape,
+  scrapeRouterResilience,
+  transitionsTo,
+  worstOverrun,
+} from "./router-resilience.js";
 
 /** Load before the timeline starts, discarded: connections, JIT and caches warm up. */
 const WARMUP_MS = 2000;
@@ -84,7 +90,12 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 /** The engine a profile's faults break (a proxy on its link or its process); undefined when none. */
 function faultedEngine(profile: ChaosProfile): string | undefined {
   for (const f of profile.faults) {
-    const name = f.kind === "proxy" ? f.link.replace(/^router-/, "") : f.kind === "process" ? f.target : "";
+    const name =
+      f.kind === "proxy" || f.kind === "streams"
+        ? f.link.replace(/^router-/, "")
+        : f.kind === "process"
+          ? f.target
+          : "";
     if ((ENGINE_NAMES as readonly string[]).includes(name)) return name;
   }
   return undefined;
@@ -101,6 +112,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     postgres: context.postgres,
     clientTenants: tenantMap,
     say: (line) => say(`    ${line}`),
+    streamLinks: profile.faults.flatMap((f) => (f.kind === "streams" ? [f.link] : [])),
   });
   try {
     const { bench } = mesh;
@@ -119,7 +131,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     let timeline: Promise<void> = Promise.resolve();
     // The router's resilience metrics when the fault begins and when it clears.
     const routerMetrics = metricsAddress("router", context.portOffset);
-    const empty: ResilienceScrape = { calls: {}, attempts: {}, transitions: {} };
+    const empty: ResilienceScrape = { calls: {}, attempts: {}, transitions: {}, overrunMaxMs: {} };
     let atFault = empty;
     let atClear = empty;
     // The faults follow the measured run's clock, which starts after the warm-up.
@@ -191,6 +203,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       recoveryAfterServingS: recoveryAfterServing,
       unhealthy,
       otherErrorRate: otherErrorRateBetween(records, rel(faultFromMs), rel(faultToMs)),
+      deadlineOverrun: worstOverrun(atEnd),
       ...(engine === undefined
         ? {}
         : {

@@ -18,6 +18,7 @@ export interface FaultEvent {
 export function describeFault(f: FaultSpec): string {
   if (f.kind === "postgres") return "postgres restart";
   if (f.kind === "process") return `${f.action} ${f.target}`;
+  if (f.kind === "streams") return `${f.link}: 1 call in ${f.failEvery} fails (UNAVAILABLE)`;
   const parts = [
     f.mode !== "pass" ? f.mode : "",
     f.latencyMs !== undefined ? `latency ${f.latencyMs} ms` : "",
@@ -37,7 +38,9 @@ export async function applyFaults(
   const log = (what: string) => events.push({ atMs: Date.now(), what });
   for (const f of faults) {
     log(`apply ${describeFault(f)}`);
-    if (f.kind === "proxy") {
+    if (f.kind === "streams") {
+      mesh.streamProxies.get(f.link)!.failEvery(f.failEvery);
+    } else if (f.kind === "proxy") {
       mesh.proxies.get(f.link)!.setFault({
         mode: f.mode,
         ...(f.latencyMs !== undefined ? { latencyMs: f.latencyMs } : {}),
@@ -71,7 +74,12 @@ export async function clearFaults(
   const log = (what: string) => events.push({ atMs: Date.now(), what });
   for (const f of [...faults].reverse()) {
     log(`clear ${describeFault(f)}`);
-    if (f.kind === "proxy") mesh.proxies.get(f.link)!.clear();
+    if (f.kind === "streams") {
+      const proxy = mesh.streamProxies.get(f.link)!;
+      const { streams, failed } = proxy.stats();
+      proxy.failEvery(undefined);
+      log(`${f.link}: ${failed} of ${streams} calls failed`);
+    } else if (f.kind === "proxy") mesh.proxies.get(f.link)!.clear();
     else if (f.kind === "process") {
       const supervisor = mesh.bench.mesh;
       if (f.action === "kill") {

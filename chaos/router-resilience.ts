@@ -1,8 +1,9 @@
 /**
  * What the router's resilience metrics say, scraped from its Prometheus port:
  * attempts per engine (first, retry, hedge) and the engine breakers' openings
- * and closings. A profile compares two scrapes (the fault window, the
- * recovery) to judge the retry bound and the breaker.
+ * and closings, and the most an engine call ended past its deadline. A profile
+ * compares two scrapes (the fault window, the recovery) to judge the retry
+ * bound and the breaker, and reads the worst overrun at the end.
  */
 import { request } from "node:http";
 
@@ -14,6 +15,8 @@ export interface ResilienceScrape {
   readonly attempts: Readonly<Record<string, { first: number; retry: number; hedge: number }>>;
   /** Engine-level breaker transitions per engine and new state. */
   readonly transitions: Readonly<Record<string, { open: number; half_open: number; closed: number }>>;
+  /** The most a call to each engine ended past its deadline since the router started, ms. */
+  readonly overrunMaxMs: Readonly<Record<string, number>>;
 }
 
 /** The metrics text of `address` (host:port). */
@@ -33,13 +36,14 @@ function fetchText(address: string): Promise<string> {
 }
 
 const SAMPLE =
-  /^(selene_engine_calls_total|selene_engine_attempts_total|selene_engine_breaker_transitions_total)\{([^}]*)\} ([0-9.e+]+)$/;
+  /^(selene_engine_calls_total|selene_engine_attempts_total|selene_engine_breaker_transitions_total|selene_engine_call_deadline_overrun_max_ms)\{([^}]*)\} (-?[0-9.e+]+)$/;
 
 /** Reads the router's resilience metrics at `metricsAddress`; empty when the router does not answer. */
 export async function scrapeRouterResilience(metricsAddress: string): Promise<ResilienceScrape> {
   const calls: Record<string, number> = {};
   const attempts: Record<string, { first: number; retry: number; hedge: number }> = {};
   const transitions: Record<string, { open: number; half_open: number; closed: number }> = {};
+  const overrunMaxMs: Record<string, number> = {};
   const text = await fetchText(metricsAddress).catch(() => "");
   for (const line of text.split("\n")) {
     const m = SAMPLE.exec(line);
@@ -49,6 +53,8 @@ export async function scrapeRouterResilience(metricsAddress: string): Promise<Re
     const engine = labels.engine ?? "";
     if (m[1] === "selene_engine_calls_total") {
       calls[engine] = value;
+    } else if (m[1] === "selene_engine_call_deadline_overrun_max_ms") {
+      overrunMaxMs[engine] = value;
     } else if (m[1] === "selene_engine_attempts_total") {
       attempts[engine] ??= { first: 0, retry: 0, hedge: 0 };
       const kind = labels.kind as "first" | "retry" | "hedge";
@@ -59,23 +65,24 @@ export async function scrapeRouterResilience(metricsAddress: string): Promise<Re
       if (to in transitions[engine]) transitions[engine][to] = value;
     }
   }
-  return { calls, attempts, transitions };
+  return { calls, attempts, transitions, overrunMaxMs };
 }
 
 /**
  * Attempts that reached `engine` per call the router made to it, between two scrapes (retries and
- * hedges included; calls an open breaker refused reach nothing); 0 when no call was made.
+ * hedges included; calls an open breaker refused reach nothing); 0 when no call was made. The
+ * retries and hedges among them too.
  */
 export function attemptsPerCall(
   engine: string,
   from: ResilienceScrape,
   to: ResilienceScrape,
-): { calls: number; ratio: number } {
+): { calls: number; ratio: number; retries: number; hedges: number } {
   const a = from.attempts[engine] ?? { first: 0, retry: 0, hedge: 0 };
   const b = to.attempts[engine] ?? { first: 0, retry: 0, hedge: 0 };
   const calls = (to.calls[engine] ?? 0) - (from.calls[engine] ?? 0);
   const all = b.first - a.first + (b.retry - a.retry) + (b.hedge - a.hedge);
-  return { calls, ratio: calls === 0 ? 0 : all / calls };
+  return { calls, ratio: calls === 0 ? 0 : all / calls, retries: b.retry - a.retry, hedges: b.hedge - a.hedge };
 }
 
 /** Times `engine`'s breaker moved to `state` between two scrapes. */
@@ -86,4 +93,13 @@ export function transitionsTo(
   to: ResilienceScrape,
 ): number {
   return (to.transitions[engine]?.[state] ?? 0) - (from.transitions[engine]?.[state] ?? 0);
+}
+
+/** The engine whose calls ended furthest past their deadline, and by how much (ms); undefined: no call ended. */
+export function worstOverrun(scrape: ResilienceScrape): { engine: string; ms: number } | undefined {
+  let worst: { engine: string; ms: number } | undefined;
+  for (const [engine, ms] of Object.entries(scrape.overrunMaxMs)) {
+    if (worst === undefined || ms > worst.ms) worst = { engine, ms };
+  }
+  return worst;
 }

@@ -19,20 +19,25 @@ export function shippedPolicy(): ResiliencePolicy {
 /** Metrics that only count, per name, for assertions. */
 export interface CountingMetrics extends ResilienceMetrics {
   readonly counts: Map<string, number>;
+  /** How far past its deadline each call ended, ms, per engine, in order. */
+  readonly overruns: Map<string, number[]>;
 }
 
 /** A recorder that counts `name:label` pairs. */
 export function countingMetrics(): CountingMetrics {
   const counts = new Map<string, number>();
+  const overruns = new Map<string, number[]>();
   const inc = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
   return {
     counts,
+    overruns,
     call: (engine) => inc(`call:${engine}`),
     attempt: (engine, kind) => inc(`attempt:${engine}:${kind}`),
     budgetSpent: (engine) => inc(`budget:${engine}`),
     bulkheadRejected: (engine) => inc(`bulkhead:${engine}`),
     breaker: (change) => inc(`breaker:${change.engine}:${change.tenant ?? "*"}:${change.to}`),
     fallback: (capability, kind) => inc(`fallback:${capability}:${kind}`),
+    ended: (engine, overrunMs) => overruns.set(engine, [...(overruns.get(engine) ?? []), overrunMs]),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The resilience metrics of the router: engine call attempts by kind (first,
  * retry, hedge), retries the budget refused, bulkhead refusals, breaker states
- * and transitions, and fallbacks that answered.
+ * and transitions, fallbacks that answered, and how far past its deadline a
+ * call ended at worst.
  */
 import { Counter, Gauge } from "prom-client";
 import { metricsRegistry } from "../../runtime/metrics-registry.js";
@@ -18,6 +19,8 @@ export interface ResilienceMetrics {
   bulkheadRejected(engine: string): void;
   breaker(change: BreakerChange): void;
   fallback(capability: string, kind: "engine" | "last_good"): void;
+  /** A call that ended (answered, failed or gave up) `overrunMs` after its deadline (negative: before it). */
+  ended(engine: string, overrunMs: number): void;
 }
 
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
@@ -70,6 +73,13 @@ export function resilienceMetrics(): ResilienceMetrics {
     labelNames: ["capability", "kind"],
     registers,
   });
+  const overrun = new Gauge({
+    name: "selene_engine_call_deadline_overrun_max_ms",
+    help: "The most any engine call ended past its deadline since the router started, in ms (negative: every call ended that long before it)",
+    labelNames: ["engine"],
+    registers,
+  });
+  const worstOverrun = new Map<string, number>();
   metrics = {
     call: (engine) => calls.inc({ engine }),
     attempt: (engine, kind) => attempts.inc({ engine, kind }),
@@ -81,6 +91,11 @@ export function resilienceMetrics(): ResilienceMetrics {
       if (scope === "engine") state.set({ engine: change.engine }, STATE_VALUE[change.to]);
     },
     fallback: (capability, kind) => fallbacks.inc({ capability, kind }),
+    ended(engine, overrunMs) {
+      const worst = Math.max(worstOverrun.get(engine) ?? Number.NEGATIVE_INFINITY, overrunMs);
+      worstOverrun.set(engine, worst);
+      overrun.set({ engine }, worst);
+    },
   };
   return metrics;
 }

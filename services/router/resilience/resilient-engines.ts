@@ -179,7 +179,7 @@ export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEng
       });
     };
 
-    return runAttempts(
+    const attempts = runAttempts(
       {
         retry: { ...policy.retry, maxAttempts: maxAttemptsOf(method, policy, key) },
         hedgeAfterMs:
@@ -194,6 +194,10 @@ export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEng
       },
       attempt,
     ) as Promise<MessageShape<Methods[K]["output"]>>;
+    // How far past its deadline the call ended, whatever its end: the chaos runs bound the worst.
+    const ended = () => deps.metrics.ended(engine, now() - deadline);
+    attempts.then(ended, ended);
+    return attempts;
   }
 
   async function read(

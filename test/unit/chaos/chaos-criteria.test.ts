@@ -94,12 +94,14 @@ describe("chaos criteria", () => {
       recoverWithinAfterServingS: 1,
       breakerOpensAndCloses: true,
       maxOtherErrorRateDuringFault: 0.05,
+      maxDeadlineOverrunMs: 5,
     };
     Object.assign(facts, {
       attempts: { engine: "tools", calls: 400, ratio: 1.05 },
       recoveryAfterServingS: 0.5,
       breaker: { engine: "tools", opened: 1, closed: 1 },
       otherErrorRate: { calls: 100, rate: 0.01 },
+      deadlineOverrun: { engine: "tools", ms: 4.9 },
     });
     expect(judge(criteria, facts).every((v) => v.pass)).to.equal(true);
     const failed = (over: object) =>
@@ -119,5 +121,8 @@ describe("chaos criteria", () => {
     expect(failed({ otherErrorRate: { calls: 100, rate: 0.2 } })).to.deep.equal([
       "other turns' error rate in the fault",
     ]);
+    // A synthetic overrun: one call ended 7 ms past its deadline; and a run where no call ended proves nothing.
+    expect(failed({ deadlineOverrun: { engine: "tools", ms: 7 } })).to.deep.equal(["engine calls past their deadline"]);
+    expect(failed({ deadlineOverrun: undefined })).to.deep.equal(["engine calls past their deadline"]);
   });
 });

@@ -58,11 +58,13 @@ const ACTIONS: Record<string, string[]> = {
   restart: ["pod-kill"],
   stop: ["pod-failure"],
   postgres: ["pod-kill"],
+  streams: ["loss"],
 };
 
 function actionKey(fault: FaultSpec): string {
   if (fault.kind === "postgres") return "postgres";
   if (fault.kind === "process") return fault.action;
+  if (fault.kind === "streams") return "streams";
   if (fault.mode !== "pass") return fault.mode;
   return fault.bandwidthBytesPerSec !== undefined ? "bandwidth" : "delay";
 }

@@ -93,6 +93,28 @@ describe("resilient engine calls", () => {
     expect(metrics.counts.get("attempt:tools:retry")).to.equal(1);
   });
 
+  it("tells how far past its deadline each call ended, answered or failed", async () => {
+    let clock = 1_000_000;
+    const registry = fakeEngineRegistry({
+      tools: {
+        invoke: () => {
+          clock += 1200; // the engine answers 200 ms after the call's 1000 ms share (0.5 of 2000)
+          return aReadResponse();
+        },
+      },
+      calc: { invoke: failing(ReasonCode.ENGINE_REJECTED) },
+    });
+    const policy = aPolicy((json) => {
+      json.capabilities["tools.lookup"].deadlineShare = 0.5;
+    });
+    const { engines, metrics } = resilientEnginesOver(registry, policy, () => clock);
+    await engines.call(LOOKUP, "invoke", lookupRequest(), { deadline: clock + 2000, correlationId: "c" });
+    await reasonOf(engines.call(CALC, "invoke", lookupRequest(), { deadline: clock + 2000, correlationId: "c" }));
+    expect(metrics.overruns.get("tools")).to.deep.equal([200]);
+    expect(metrics.overruns.get("calc")!.length).to.equal(1);
+    expect(metrics.overruns.get("calc")![0]).to.be.below(0);
+  });
+
   it("never retries a refusal of the request", async () => {
     const registry = fakeEngineRegistry({ tools: { invoke: failing(ReasonCode.ENGINE_REJECTED) } });
     const { engines } = resilientEnginesOver(registry);

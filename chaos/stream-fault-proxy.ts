@@ -1,0 +1,155 @@
+/**
+ * A fault proxy at the gRPC stream level, for the link from the router to one engine: it ends the
+ * router's mTLS with the engine's own certificate, opens its own mTLS session to the engine with
+ * the router's, and forwards every HTTP/2 stream (headers, messages, trailers, the deadline in
+ * `grpc-timeout`) untouched. Under its fault it fails every n-th stream itself, with UNAVAILABLE,
+ * before anything reaches the engine, and forwards the others: a call fails or succeeds on its own,
+ * on a connection that stays up, which a TCP proxy cannot do (one connection carries every call).
+ */
+import {
+  type ClientHttp2Session,
+  connect,
+  constants,
+  createSecureServer,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
+import { serverIdentityCheck, tlsContextOptions } from "../services/runtime/tls-credentials.js";
+import { spiffeIdOf } from "../services/runtime/workload-identities.js";
+
+/** A running stream proxy. */
+export interface StreamFaultProxy {
+  /** host:port to point the client (or the link's TCP fault proxy) at. */
+  readonly address: string;
+  /** Loads the certificates from the mesh's PKI: until then no handshake succeeds. */
+  arm(pkiDir: string): void;
+  /** Fails every `n`-th stream from now on (2: half of them); undefined: forwards all. */
+  failEvery(n: number | undefined): void;
+  /** Streams seen and streams failed since the last `failEvery`. */
+  stats(): { streams: number; failed: number };
+  close(): Promise<void>;
+}
+
+// Connection-level headers HTTP/2 forbids forwarding, and pseudo-headers set anew.
+const HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"]);
+
+function forwardable(headers: IncomingHttpHeaders, keepPseudo: readonly string[] = []): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP.has(name)) continue;
+    if (name.startsWith(":") && !keepPseudo.includes(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Ends `stream` with a gRPC status of its own (a trailers-only response). */
+function failStream(stream: ServerHttp2Stream, code: number, message: string): void {
+  if (stream.destroyed || stream.closed) return;
+  if (stream.headersSent) {
+    stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  stream.respond(
+    { ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": message },
+    { endStream: true },
+  );
+}
+
+const UNAVAILABLE = 14;
+
+/** Starts a stream proxy for `engine` on 127.0.0.1 (a free port) forwarding to `target` (host:port). */
+export async function startStreamFaultProxy(engine: string, target: string): Promise<StreamFaultProxy> {
+  let every: number | undefined;
+  let streams = 0;
+  let failed = 0;
+  let upstream: ClientHttp2Session | undefined;
+  let clientTls: ReturnType<typeof tlsContextOptions> | undefined;
+  const checkServerIdentity = serverIdentityCheck(spiffeIdOf(engine));
+
+  const session = (): ClientHttp2Session => {
+    if (upstream !== undefined && !upstream.closed && !upstream.destroyed) return upstream;
+    const s = connect(`https://${target}`, { ...clientTls!, checkServerIdentity });
+    s.on("error", () => {}); // its streams fail with it; the next stream opens a new session
+    s.on("close", () => {
+      if (upstream === s) upstream = undefined;
+    });
+    upstream = s;
+    return s;
+  };
+
+  // No certificate until armed: the mesh's PKI is issued after the proxy must have its address.
+  const server = createSecureServer({ requestCert: true, rejectUnauthorized: true, allowHTTP1: false });
+  server.on("sessionError", () => {});
+  const sessions = new Set<ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    streams++;
+    if (every !== undefined && streams % every === 0) {
+      failed++;
+      failStream(stream, UNAVAILABLE, `${engine}: stream failed by the chaos stream fault`);
+      return;
+    }
+    let up: ReturnType<ClientHttp2Session["request"]>;
+    try {
+      up = session().request(forwardable(headers, [":method", ":path", ":authority", ":scheme"]));
+    } catch {
+      failStream(stream, UNAVAILABLE, `${engine}: not reachable`);
+      return;
+    }
+    let trailers: IncomingHttpHeaders | undefined;
+    up.on("response", (h) => {
+      if (h["grpc-status"] !== undefined) {
+        // Trailers-only: the status is in the headers and nothing follows.
+        if (!stream.headersSent) stream.respond(forwardable(h, [":status"]), { endStream: true });
+      } else if (!stream.headersSent) {
+        stream.respond(forwardable(h, [":status"]), { waitForTrailers: true });
+      }
+    });
+    up.on("trailers", (t) => (trailers = t));
+    stream.on("wantTrailers", () => stream.sendTrailers(forwardable(trailers ?? { "grpc-status": "13" })));
+    up.on("data", (chunk: Buffer) => {
+      if (!stream.destroyed) stream.write(chunk);
+    });
+    up.on("end", () => {
+      if (!stream.destroyed && stream.headersSent && !stream.writableEnded) stream.end();
+    });
+    up.on("error", () => failStream(stream, UNAVAILABLE, `${engine}: upstream stream failed`));
+    stream.on("data", (chunk: Buffer) => up.write(chunk));
+    stream.on("end", () => up.end());
+    // The router gave up (deadline, cancellation): so does the engine.
+    stream.on("close", () => {
+      if (!up.closed) up.close(constants.NGHTTP2_CANCEL);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: "127.0.0.1", port: 0, exclusive: true }, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+
+  return {
+    address: `127.0.0.1:${port}`,
+    arm(pkiDir) {
+      server.setSecureContext(tlsContextOptions(pkiDir, engine));
+      clientTls = tlsContextOptions(pkiDir, "router");
+    },
+    failEvery(n) {
+      every = n;
+      streams = 0;
+      failed = 0;
+    },
+    stats: () => ({ streams, failed }),
+    async close() {
+      upstream?.destroy();
+      for (const s of sessions) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
