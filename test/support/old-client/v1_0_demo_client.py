@@ -100,4 +100,4 @@ def main(image_path: str, address: str, pki_dir: str, run_id: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:5]))
+    raise SystemExit(main(*sys.argv[1:5]))
