@@ -7,9 +7,8 @@
 
 import { type BenchMesh, startBenchMesh } from "../bench/mesh-setup.js";
 import { grpcAddress } from "../deploy/mesh-processes.js";
-import { ENGINE_NAMES } from "../services/router/config.js";
 import { addressVariable } from "../services/runtime/service-config.js";
-import type { ProxyLink } from "./chaos-profile.js";
+import { CHAOS_ENGINES, type ProxyLink } from "./chaos-profile.js";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
 import type { OwnedPostgres } from "./owned-postgres.js";
 
@@ -37,7 +36,7 @@ export async function startChaosMesh(options: {
   const proxies = new Map<ProxyLink, FaultProxy>();
   const add = async (link: ProxyLink, target: string) => proxies.set(link, await startFaultProxy(link, target));
   try {
-    for (const engine of ENGINE_NAMES) await add(`router-${engine}`, grpcAddress(engine, options.portOffset));
+    for (const engine of CHAOS_ENGINES) await add(`router-${engine}`, grpcAddress(engine, options.portOffset));
     await add("router-outbox", grpcAddress("outbox", options.portOffset));
     await add("router-postgres", options.postgres.address);
     await add("outbox-postgres", options.postgres.address);
@@ -51,7 +50,7 @@ export async function startChaosMesh(options: {
       env: { SELENE_CLIENT_TENANTS: options.clientTenants },
       processEnv: (ownDatabaseUrl) => ({
         router: {
-          ...Object.fromEntries(ENGINE_NAMES.map((e) => [addressVariable(e), proxy(`router-${e}`).address])),
+          ...Object.fromEntries(CHAOS_ENGINES.map((e) => [addressVariable(e), proxy(`router-${e}`).address])),
           [addressVariable("outbox")]: proxy("router-outbox").address,
           DATABASE_URL: throughProxy(ownDatabaseUrl("router"), proxy("router-postgres")),
         },

@@ -17,7 +17,6 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { countUnrecorded } from "../../runtime/audit-degraded.js";
 import type { Logger } from "../../runtime/logger.js";
 import { SYSTEM_CHAIN } from "../../runtime/refusal-audit.js";
-import type { EngineName } from "../config.js";
 import type { BreakerChange } from "./engine-breakers.js";
 import type { DeclaredCapability } from "./resilience-policy.js";
 
@@ -71,7 +70,7 @@ export function createBreakerAudit(
   actor: string,
 ): (change: BreakerChange) => void {
   const prefix = `${actor.split("/").pop()}/breaker/${randomBytes(6).toString("hex")}`;
-  const gates = new Map<EngineName, Gate>();
+  const gates = new Map<string, Gate>();
   for (const [, engine, kind] of declared) if (!gates.has(engine)) gates.set(engine, GATE_OF_KIND[kind]);
   let sequence = 0;
   return (change) => {
