@@ -13,7 +13,7 @@
  */
 
 import { Counter } from "prom-client";
-import type { CapabilityKind } from "../../gen/es/selene/engine/v1/engine_pb.js";
+import { CapabilityKind } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { formatRange, formatVersion, isAtLeast, supportedRange, type Version } from "../runtime/contract-version.js";
 import type { Logger } from "../runtime/logger.js";
@@ -52,6 +52,8 @@ function countWithdrawn(engine: string, capability: string, reason: WithdrawnBec
 export interface EngineRegistry {
   /** The capability, or undefined when no engine serves it. */
   lookup(capability: string): RegisteredCapability | undefined;
+  /** The UNDERSTAND capability (the catalog holds at most one), or undefined when none is routed. */
+  understander(): RegisteredCapability | undefined;
   /** The client of an engine. */
   client(engine: string): EngineClient;
   /** Reads every engine's Describe; engines that do not answer keep the catalog's table. */
@@ -141,6 +143,7 @@ export function createEngineRegistry(
 
   return {
     lookup: (capability) => capabilities.get(capability),
+    understander: () => [...capabilities.values()].find((c) => c.kind === CapabilityKind.UNDERSTAND),
     client(engine) {
       const version = spoken.get(engine);
       if (version === undefined || isAtLeast(version, supportedRange().max)) return clientOf(engine);

@@ -60,6 +60,7 @@ export function fakeEngineRegistry(
   return {
     calls,
     lookup: (name) => capabilities.find((c) => c.name === name),
+    understander: () => capabilities.find((c) => c.kind === CapabilityKind.UNDERSTAND),
     client: clientOf,
     async describeAll() {},
     close() {},

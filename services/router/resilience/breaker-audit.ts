@@ -2,7 +2,7 @@
  * The audit record of every circuit breaker state change: in the tenant's
  * chain for a tenant's breaker, in "_system" for an engine's own, under the
  * correlation id "breaker-<engine>", at the gate the engine serves (UNDERSTAND
- * for nlp, ANSWER for a read engine, SIMULATE for an effect engine). Opening
+ * for the understanding engine, ANSWER for a read engine, SIMULATE for an effect engine). Opening
  * is a DENY with ENGINE_CIRCUIT_OPEN and the reason of the failure that opened
  * it; half-opening (one probe let through) and closing are PASS. Records are
  * appended off the request path; one that cannot be appended is logged and

@@ -113,6 +113,19 @@ export function parseEngineCatalog(json: unknown, file: string, digest = ""): En
   const engines = arrayAt(file, ".engines", root.engines).map((e, i) =>
     engineAt(file, `.engines[${i}]`, e, names, seen),
   );
+  // The router understands an utterance through one engine: a second UNDERSTAND capability is refused.
+  const understanding = engines.flatMap((e, i) =>
+    e.capabilities.flatMap((c, j) =>
+      c.kind === CapabilityKind.UNDERSTAND ? [`.engines[${i}].capabilities[${j}]`] : [],
+    ),
+  );
+  if (understanding.length > 1) {
+    throw new PolicyError(
+      file,
+      `${understanding[1]}.kind`,
+      `a second UNDERSTAND capability (the first is at ${understanding[0]})`,
+    );
+  }
   return Object.freeze({ version: ENGINE_CATALOG_VERSION, engines: Object.freeze(engines), digest });
 }
 

@@ -96,6 +96,11 @@ describe("engine catalog", () => {
       (c) => (c.engines[1].spiffeId = "spiffe://selene.local/ns/selene/sa/calc"),
       'at .engines[1].spiffeId: "tools" is spiffe://selene.local/ns/selene/sa/tools in the mesh',
     ],
+    [
+      "a second UNDERSTAND capability",
+      (c) => (c.engines[1].capabilities[2].kind = "UNDERSTAND"),
+      "at .engines[1].capabilities[2].kind: a second UNDERSTAND capability (the first is at .engines[0].capabilities[0])",
+    ],
     ["an unknown engine key", (c) => (c.engines[2].port = 1), "at .engines[2].port: is not a known key"],
   ];
   for (const [what, edit, message] of breaks) {
