@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { CapabilityKind } from "../../../gen/es/selene/engine/v1/engine_pb.js";
+import { LOCAL_PORTS } from "../../../services/runtime/local-ports.js";
 import {
   declaredCapabilities,
   engineAddresses,
@@ -32,6 +33,13 @@ describe("engine catalog", () => {
     expect(declaredCapabilities(catalog)).to.deep.include(["reminders.create", "reminders", CapabilityKind.EFFECT]);
     expect(declaredCapabilities(catalog)[0]).to.deep.equal(["nlp.understand", "nlp", CapabilityKind.UNDERSTAND]);
     expect(catalog.digest).to.match(/^sha256:/);
+  });
+
+  it("gives the mesh's engines the local ports the launcher starts them on", () => {
+    for (const engine of loadEngineCatalog().engines) {
+      const ports = LOCAL_PORTS[engine.name as keyof typeof LOCAL_PORTS];
+      expect(engine.address, engine.name).to.equal(`127.0.0.1:${ports.grpc}`);
+    }
   });
 
   it("takes addresses from the catalog unless SELENE_<NAME>_ADDR overrides them", () => {
