@@ -8,9 +8,8 @@
 
 import { type BenchMesh, startBenchMesh } from "../bench/mesh-setup.js";
 import { grpcAddress } from "../deploy/mesh-processes.js";
-import { ENGINE_NAMES } from "../services/router/config.js";
 import { addressVariable } from "../services/runtime/service-config.js";
-import type { EngineLink, ProxyLink } from "./chaos-profile.js";
+import { CHAOS_ENGINES, type EngineLink, type ProxyLink } from "./chaos-profile.js";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
 import type { OwnedPostgres } from "./owned-postgres.js";
 import { type StreamFaultProxy, startStreamFaultProxy } from "./stream-fault-proxy.js";
@@ -48,7 +47,7 @@ export async function startChaosMesh(options: {
     for (const p of streamProxies.values()) await p.close();
   };
   try {
-    for (const engine of ENGINE_NAMES) {
+    for (const engine of CHAOS_ENGINES) {
       const link = `router-${engine}` as const;
       let target = grpcAddress(engine, options.portOffset);
       if (options.streamLinks?.includes(link)) {
@@ -74,7 +73,7 @@ export async function startChaosMesh(options: {
       },
       processEnv: (ownDatabaseUrl) => ({
         router: {
-          ...Object.fromEntries(ENGINE_NAMES.map((e) => [addressVariable(e), proxy(`router-${e}`).address])),
+          ...Object.fromEntries(CHAOS_ENGINES.map((e) => [addressVariable(e), proxy(`router-${e}`).address])),
           [addressVariable("outbox")]: proxy("router-outbox").address,
           DATABASE_URL: throughProxy(ownDatabaseUrl("router"), proxy("router-postgres")),
         },

@@ -20,12 +20,12 @@ import {
 } from "../bench/load/yaml-fields.js";
 import { MESH_ORDER } from "../deploy/mesh-processes.js";
 
+/** The mesh's engines, each with a fault proxy on its link from the router. */
+export const CHAOS_ENGINES = ["nlp", "tools", "reminders", "calc"] as const;
+
 /** The connections a fault proxy sits on: client process -> server. */
 export const PROXY_LINKS = [
-  "router-nlp",
-  "router-tools",
-  "router-reminders",
-  "router-calc",
+  ...CHAOS_ENGINES.map((engine) => `router-${engine}` as const),
   "router-outbox",
   "router-postgres",
   "outbox-postgres",

@@ -11,7 +11,6 @@ import type { TurnCorpus } from "../bench/load/turn-corpus.js";
 import { checkHealth } from "../deploy/health-probe.js";
 import { metricsAddress } from "../deploy/mesh-processes.js";
 import { postgresAnswers } from "../deploy/postgres-answers.js";
-import { ENGINE_NAMES } from "../services/router/config.js";
 import { pkiFiles } from "../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../services/runtime/workload-identities.js";
 import {
@@ -23,7 +22,7 @@ import {
   recoverySeconds,
 } from "./chaos-criteria.js";
 import { startChaosMesh } from "./chaos-mesh.js";
-import type { ChaosProfile } from "./chaos-profile.js";
+import { CHAOS_ENGINES, type ChaosProfile } from "./chaos-profile.js";
 import type { EffectLedger } from "./effect-ledger.js";
 import { readEffectLedger } from "./effect-ledger.js";
 import { applyFaults, clearFaults, describeFault, type FaultEvent } from "./fault-plan.js";
@@ -96,7 +95,7 @@ function faultedEngine(profile: ChaosProfile): string | undefined {
         : f.kind === "process"
           ? f.target
           : "";
-    if ((ENGINE_NAMES as readonly string[]).includes(name)) return name;
+    if ((CHAOS_ENGINES as readonly string[]).includes(name)) return name;
   }
   return undefined;
 }

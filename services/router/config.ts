@@ -1,5 +1,6 @@
 /** The router's configuration: the only reader of its environment; validated and frozen. */
 import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../runtime/local-ports.js";
+import { type EngineCatalog, engineAddresses, loadEngineCatalog } from "../runtime/policy/engine-catalog.js";
 import { policyPath } from "../runtime/policy/policy-file.js";
 import {
   addressVariable,
@@ -13,18 +14,14 @@ import {
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { CRASH_POINTS, type CrashPoint } from "./crash-points.js";
 
-/** The engines the router calls, by workload name. */
-export const ENGINE_NAMES = ["nlp", "tools", "reminders", "calc"] as const;
-
-/** An engine's workload name. */
-export type EngineName = (typeof ENGINE_NAMES)[number];
-
 /** The router's settings. */
 export interface RouterConfig extends ServiceConfig {
   /** host:port of the Connect (JSON over HTTPS) port. */
   readonly connectAddress: string;
-  /** Engine addresses by name. */
-  readonly engines: Readonly<Record<EngineName, string>>;
+  /** SELENE_ENGINE_CATALOG: the engine catalog (default policy/engines.json), read and checked. */
+  readonly catalog: EngineCatalog;
+  /** Engine addresses by catalog name: the catalog's, or SELENE_<NAME>_ADDR. */
+  readonly engines: ReadonlyMap<string, string>;
   /** Client SPIFFE id -> the tenant it acts for. */
   readonly clientTenants: ReadonlyMap<string, string>;
   /** Postgres connection string. */
@@ -90,13 +87,12 @@ export function readRouterConfig(env: Env): RouterConfig {
   const base = readServiceConfig(env, "router");
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) throw new ConfigError("DATABASE_URL must be set for the router (npm start sets it)");
-  const engines = Object.fromEntries(
-    ENGINE_NAMES.map((name) => [name, readAddress(env, addressVariable(name), `127.0.0.1:${LOCAL_PORTS[name].grpc}`)]),
-  ) as Record<EngineName, string>;
+  const catalog = loadEngineCatalog(env.SELENE_ENGINE_CATALOG || policyPath("engines"));
   return Object.freeze({
     ...base,
     connectAddress: readAddress(env, "SELENE_ROUTER_CONNECT_ADDR", `127.0.0.1:${LOCAL_CONNECT_PORT}`),
-    engines: Object.freeze(engines),
+    catalog,
+    engines: engineAddresses(catalog, env),
     clientTenants: readClientTenants(env),
     databaseUrl,
     defaultTurnDeadlineMs: readPositiveMs(env, "SELENE_TURN_DEADLINE_MS", 5000),

@@ -8,10 +8,9 @@
 import { EngineService } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { BoundaryValidator } from "../runtime/boundary-validator.js";
+import type { CatalogEngine } from "../runtime/policy/engine-catalog.js";
 import { type CredentialOptions, clientCredentials } from "../runtime/tls-credentials.js";
 import { createUnaryClient, type UnaryClient } from "../runtime/unary-client.js";
-import { spiffeIdOf } from "../runtime/workload-identities.js";
-import type { EngineName } from "./config.js";
 
 /** A client of one engine. */
 export type EngineClient = UnaryClient<(typeof EngineService)["method"]>;
@@ -23,9 +22,9 @@ const ENGINE_FAULTS = {
   invalidResponse: ReasonCode.ENGINE_INVALID_RESPONSE,
 } as const;
 
-/** Creates the router's client of engine `name` at `address`; `tls` says how it follows certificate rotation. */
+/** Creates the router's client of catalog `engine` at `address`; `tls` says how it follows certificate rotation. */
 export function createEngineClient(
-  name: EngineName,
+  engine: Pick<CatalogEngine, "name" | "spiffeId">,
   address: string,
   pkiDir: string,
   validator: BoundaryValidator,
@@ -33,8 +32,8 @@ export function createEngineClient(
 ): EngineClient {
   return createUnaryClient(EngineService, {
     address,
-    serverName: name,
-    credentials: clientCredentials(pkiDir, "router", spiffeIdOf(name), tls),
+    serverName: engine.name,
+    credentials: clientCredentials(pkiDir, "router", engine.spiffeId, tls),
     validator,
     faults: ENGINE_FAULTS,
   });

@@ -16,17 +16,18 @@ import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { projectClarifyPolicy } from "../runtime/policy/clarify-policy.js";
 import { projectConflictPolicy } from "../runtime/policy/conflict-policy.js";
+import { declaredCapabilities } from "../runtime/policy/engine-catalog.js";
 import { projectFreshnessPolicy } from "../runtime/policy/freshness-policy.js";
 import { createRefusalAudit } from "../runtime/refusal-audit.js";
 import { assertServiceLogin } from "../runtime/service-login.js";
 import { type CredentialReload, serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { createAuditBatcher } from "./audit-batcher.js";
-import { ENGINE_NAMES, type EngineName, readRouterConfig } from "./config.js";
+import { readRouterConfig } from "./config.js";
 import { crashHook } from "./crash-points.js";
 import { startEffectExecutor } from "./effect-executor.js";
-import { createEngineClient, type EngineClient } from "./engine-client.js";
-import { createEngineRegistry, DECLARED_CAPABILITIES } from "./engine-registry.js";
+import { createEngineClient } from "./engine-client.js";
+import { createEngineRegistry } from "./engine-registry.js";
 import { createOutboxClient } from "./outbox-client.js";
 import { createBreakerAudit } from "./resilience/breaker-audit.js";
 import { createEngineBreakers } from "./resilience/engine-breakers.js";
@@ -45,7 +46,8 @@ const logger = createLogger("router", config.logLevel);
 const clarifyPolicy = projectClarifyPolicy();
 const readPolicies = { freshness: projectFreshnessPolicy(), conflicts: projectConflictPolicy() };
 // Checked before anything starts: a bad policy stops the router with the field it names.
-const policy = loadResiliencePolicy(config.resiliencePolicyPath, DECLARED_CAPABILITIES);
+const declared = declaredCapabilities(config.catalog);
+const policy = loadResiliencePolicy(config.resiliencePolicyPath, declared);
 const observability = await startObservability(config, logger);
 const validator = createBoundaryValidator();
 const pool = createDatabasePool(config.databaseUrl, logger);
@@ -53,13 +55,20 @@ await assertServiceLogin(pool);
 
 // Every client and server re-reads its certificate files this often, so rotation needs no restart.
 const credentials = { refreshIntervalMs: config.tls.refreshIntervalMs };
-const clients = Object.fromEntries(
-  ENGINE_NAMES.map((name) => [
-    name,
-    createEngineClient(name, config.engines[name], config.pkiDir, validator, credentials),
+const clients = new Map(
+  config.catalog.engines.map((engine) => [
+    engine.name,
+    createEngineClient(
+      engine,
+      config.engines.get(engine.name) ?? engine.address,
+      config.pkiDir,
+      validator,
+      credentials,
+    ),
   ]),
-) as Record<EngineName, EngineClient>;
-const registry = createEngineRegistry(clients);
+);
+logger.info({ catalog: config.catalog.digest, engines: [...config.engines] }, "engine catalog read");
+const registry = createEngineRegistry(config.catalog, clients);
 await registry.describeAll(logger, Date.now() + 3000);
 
 const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator, credentials);
@@ -73,7 +82,7 @@ const recordBreaker = createBreakerAudit(
         { deadline: Date.now() + 5000, correlationId: "breakers" },
       )
       .then(() => undefined),
-  DECLARED_CAPABILITIES,
+  declared,
   logger.child({ component: "breakers" }),
   spiffeIdOf("router"),
 );

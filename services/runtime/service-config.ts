@@ -65,7 +65,7 @@ export function readAddress(env: Env, variable: string, fallback: string): strin
 
 /** The environment variable holding a process's gRPC address, such as SELENE_NLP_ADDR. */
 export function addressVariable(name: string): string {
-  return `SELENE_${name.toUpperCase()}_ADDR`;
+  return `SELENE_${name.toUpperCase().replaceAll("-", "_")}_ADDR`;
 }
 
 /**

@@ -18,6 +18,7 @@ import { type CredentialReload, serverCredentials, tlsContextOptions } from "../
 import { allowOnly } from "../../services/runtime/unary-service.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { aConnectClient } from "../support/connect-client.js";
+import { meshEngine } from "../support/mesh-engine.js";
 import { servedSerial } from "../support/served-serial.js";
 
 type LogLine = Record<string, unknown>;
@@ -78,7 +79,7 @@ describe("certificate rotation without a restart", function () {
       credentials: { refreshIntervalMs: 25, onReload },
       maxConnectionAgeMs: 400,
     });
-    client = createEngineClient("nlp", `127.0.0.1:${grpc.port}`, dir, createBoundaryValidator(), {
+    client = createEngineClient(meshEngine("nlp"), `127.0.0.1:${grpc.port}`, dir, createBoundaryValidator(), {
       refreshIntervalMs: 25,
     });
   });

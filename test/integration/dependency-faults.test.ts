@@ -22,6 +22,7 @@ import { serverCredentials } from "../../services/runtime/tls-credentials.js";
 import { allowOnly } from "../../services/runtime/unary-service.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { aConnectClient } from "../support/connect-client.js";
+import { meshEngine } from "../support/mesh-engine.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 
 const silent = pino({ level: "silent" });
@@ -189,7 +190,7 @@ describe("dependency faults are UNAVAILABLE and retryable, never a bare INTERNAL
     const describeRequest = { envelope: { contractVersion: { major: 1, minor: 0 }, correlationId: "dep" } };
 
     it("answers a gRPC call whose database is down UNAVAILABLE, DEPENDENCY_UNAVAILABLE, retryable", async () => {
-      const client = createEngineClient("nlp", `127.0.0.1:${grpc.port}`, dir, createBoundaryValidator());
+      const client = createEngineClient(meshEngine("nlp"), `127.0.0.1:${grpc.port}`, dir, createBoundaryValidator());
       try {
         const e = (await failureOf(() =>
           client.call("describe", describeRequest, { deadline: Date.now() + 5000, correlationId: "dep" }),

@@ -14,6 +14,7 @@ import { rawServiceDefinition } from "../../services/runtime/raw-service-definit
 import { SeleneError } from "../../services/runtime/selene-error.js";
 import { serverCredentials } from "../../services/runtime/tls-credentials.js";
 import { anEnvelope } from "../support/builders.js";
+import { meshEngine } from "../support/mesh-engine.js";
 import { bytes, varintField } from "../support/wire.js";
 
 // A fake tools engine with the real tools certificate that answers Invoke with
@@ -51,7 +52,7 @@ describe("engine responses at the router's boundary", function () {
   async function invokeWith(response: Uint8Array, refusing?: SeleneError): Promise<SeleneError | undefined> {
     next = Buffer.from(response);
     refusal = refusing;
-    const client = createEngineClient("tools", `127.0.0.1:${port}`, dir, createBoundaryValidator());
+    const client = createEngineClient(meshEngine("tools"), `127.0.0.1:${port}`, dir, createBoundaryValidator());
     try {
       await client.call(
         "invoke",
@@ -99,7 +100,7 @@ describe("engine responses at the router's boundary", function () {
 
   it("rejects an engine that presents another workload's identity", async () => {
     next = Buffer.alloc(0);
-    const client = createEngineClient("calc", `127.0.0.1:${port}`, dir, createBoundaryValidator());
+    const client = createEngineClient(meshEngine("calc"), `127.0.0.1:${port}`, dir, createBoundaryValidator());
     try {
       await client.call(
         "invoke",

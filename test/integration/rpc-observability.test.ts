@@ -25,6 +25,7 @@ import { createUnaryClient } from "../../services/runtime/unary-client.js";
 import { allowOnly } from "../../services/runtime/unary-service.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { anEnvelope, aReadResponse } from "../support/builders.js";
+import { meshEngine } from "../support/mesh-engine.js";
 import { sampleValue } from "../support/prometheus-text.js";
 
 type LogLine = Record<string, unknown>;
@@ -95,7 +96,7 @@ describe("trace context, logs and metrics through the shared RPC adapters", func
       },
       backLines,
     );
-    backClient = createEngineClient("tools", `127.0.0.1:${back.port}`, dir, validator);
+    backClient = createEngineClient(meshEngine("tools"), `127.0.0.1:${back.port}`, dir, validator);
     front = await serve(
       "nlp",
       {
@@ -112,7 +113,7 @@ describe("trace context, logs and metrics through the shared RPC adapters", func
       },
       frontLines,
     );
-    frontClient = createEngineClient("nlp", `127.0.0.1:${front.port}`, dir, validator);
+    frontClient = createEngineClient(meshEngine("nlp"), `127.0.0.1:${front.port}`, dir, validator);
     metrics = await startMetricsServer("127.0.0.1:0", metricsRegistry(), createLogger("test", "silent"));
   });
 

@@ -9,7 +9,6 @@ import {
   type SimulateResponse,
 } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import type { EngineName } from "../../services/router/config.js";
 import type { EngineClient } from "../../services/router/engine-client.js";
 import type { EngineRegistry, RegisteredCapability } from "../../services/router/engine-registry.js";
 import { SeleneError } from "../../services/runtime/selene-error.js";
@@ -22,7 +21,7 @@ export interface FakeEngine {
 
 /** One call a gate made. */
 export interface FakeCall {
-  readonly engine: EngineName;
+  readonly engine: string;
   readonly method: string;
   readonly request: unknown;
   readonly deadline: number;
@@ -42,11 +41,11 @@ export interface FakeEngineRegistry extends EngineRegistry {
 
 /** A registry whose engines are `engines`; an engine without a handler for a method is unavailable. */
 export function fakeEngineRegistry(
-  engines: Partial<Record<EngineName, FakeEngine>>,
+  engines: Partial<Record<string, FakeEngine>>,
   capabilities: readonly RegisteredCapability[] = FAKE_CAPABILITIES,
 ): FakeEngineRegistry {
   const calls: FakeCall[] = [];
-  const clientOf = (engine: EngineName) =>
+  const clientOf = (engine: string) =>
     ({
       async call(method: "invoke" | "simulate", init: never, options: { deadline: number }) {
         const request = create(EngineService.method[method].input, init);
@@ -61,6 +60,7 @@ export function fakeEngineRegistry(
   return {
     calls,
     lookup: (name) => capabilities.find((c) => c.name === name),
+    understander: () => capabilities.find((c) => c.kind === CapabilityKind.UNDERSTAND),
     client: clientOf,
     async describeAll() {},
     close() {},

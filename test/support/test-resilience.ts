@@ -1,12 +1,15 @@
 /** The router's resilient engine calls over a (fake) registry, under the shipped policy or a test's own. */
 import { fileURLToPath } from "node:url";
 import type { EngineRegistry } from "../../services/router/engine-registry.js";
-import { DECLARED_CAPABILITIES } from "../../services/router/engine-registry.js";
 import { type BreakerChange, createEngineBreakers } from "../../services/router/resilience/engine-breakers.js";
 import { createLastGoodAnswers, type LastGoodAnswers } from "../../services/router/resilience/last-good-answers.js";
 import type { ResilienceMetrics } from "../../services/router/resilience/resilience-metrics.js";
 import { loadResiliencePolicy, type ResiliencePolicy } from "../../services/router/resilience/resilience-policy.js";
 import { createResilientEngines, type ResilientEngines } from "../../services/router/resilience/resilient-engines.js";
+import { declaredCapabilities, loadEngineCatalog } from "../../services/runtime/policy/engine-catalog.js";
+
+/** The shipped engine catalog's capabilities, as the router declares them. */
+export const DECLARED_CAPABILITIES = declaredCapabilities(loadEngineCatalog());
 
 /** The shipped policy file. */
 export const POLICY_FILE = fileURLToPath(new URL("../../policy/resilience.json", import.meta.url));

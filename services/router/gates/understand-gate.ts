@@ -1,7 +1,7 @@
 /**
- * The understand gate: the nlp engine reads the utterance, and the intent it
- * names must be a capability a turn may use (capabilityRefusal). Its one
- * record holds the nlp engine's response and, when the capability is known,
+ * The understand gate: the engine of the catalog's UNDERSTAND capability reads
+ * the utterance, and the intent it names must be a capability a turn may use
+ * (capabilityRefusal). Its one record holds that engine's response and, when the capability is known,
  * the kind and required fields the registry had for it: what replay needs to
  * decide again.
  */
@@ -34,10 +34,10 @@ export interface Understood {
 /** Understands a text turn: what it asks and who serves it, or the refusal that ends the turn. */
 export type UnderstandGate = (turn: Turn, text: string) => Promise<Understood | { readonly refused: Outcome }>;
 
-/** Creates the gate over the engine registry; the nlp engine is called under its resilience policy. */
+/** Creates the gate over the engine registry; the understanding engine is called under its resilience policy. */
 export function createUnderstandGate(registry: EngineRegistry, engines: ResilientEngines): UnderstandGate {
   return async (turn, text) => {
-    const nlp = registry.lookup("nlp.understand");
+    const nlp = registry.understander();
     if (nlp === undefined) throw new SeleneError(ReasonCode.CAPABILITY_UNKNOWN, "no engine understands utterances");
     let response: InvokeResponse;
     try {

@@ -2,7 +2,7 @@
  * The audit record of every circuit breaker state change: in the tenant's
  * chain for a tenant's breaker, in "_system" for an engine's own, under the
  * correlation id "breaker-<engine>", at the gate the engine serves (UNDERSTAND
- * for nlp, ANSWER for a read engine, SIMULATE for an effect engine). Opening
+ * for the understanding engine, ANSWER for a read engine, SIMULATE for an effect engine). Opening
  * is a DENY with ENGINE_CIRCUIT_OPEN and the reason of the failure that opened
  * it; half-opening (one probe let through) and closing are PASS. Records are
  * appended off the request path; one that cannot be appended is logged and
@@ -17,7 +17,6 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { countUnrecorded } from "../../runtime/audit-degraded.js";
 import type { Logger } from "../../runtime/logger.js";
 import { SYSTEM_CHAIN } from "../../runtime/refusal-audit.js";
-import type { EngineName } from "../config.js";
 import type { BreakerChange } from "./engine-breakers.js";
 import type { DeclaredCapability } from "./resilience-policy.js";
 
@@ -71,7 +70,7 @@ export function createBreakerAudit(
   actor: string,
 ): (change: BreakerChange) => void {
   const prefix = `${actor.split("/").pop()}/breaker/${randomBytes(6).toString("hex")}`;
-  const gates = new Map<EngineName, Gate>();
+  const gates = new Map<string, Gate>();
   for (const [, engine, kind] of declared) if (!gates.has(engine)) gates.set(engine, GATE_OF_KIND[kind]);
   let sequence = 0;
   return (change) => {

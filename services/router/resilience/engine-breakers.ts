@@ -18,7 +18,6 @@ import {
 } from "cockatiel";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SeleneError } from "../../runtime/selene-error.js";
-import type { EngineName } from "../config.js";
 import type { BreakerPolicy, EnginePolicy } from "./resilience-policy.js";
 
 /** A breaker's state, as metrics and audit records name it. */
@@ -26,7 +25,7 @@ export type BreakerState = "closed" | "open" | "half_open";
 
 /** One state change of one breaker. */
 export interface BreakerChange {
-  readonly engine: EngineName;
+  readonly engine: string;
   /** The tenant of a per-tenant breaker; undefined for the engine's own. */
   readonly tenant: string | undefined;
   readonly from: BreakerState;
@@ -55,9 +54,9 @@ export interface EngineBreakers {
    * Runs `fn` through the engine's breaker and the tenant's; ENGINE_CIRCUIT_OPEN when either is
    * open. `fn` is told whether it is a half-open breaker's probe.
    */
-  execute<T>(engine: EngineName, tenant: string, fn: (probe: boolean) => Promise<T>): Promise<T>;
+  execute<T>(engine: string, tenant: string, fn: (probe: boolean) => Promise<T>): Promise<T>;
   /** The state of the engine's breaker (or the tenant's). */
-  state(engine: EngineName, tenant?: string): BreakerState;
+  state(engine: string, tenant?: string): BreakerState;
 }
 
 /** Per-tenant breakers kept per engine at most; closed ones are dropped first past it. */
@@ -72,10 +71,10 @@ const NAMES: Record<CircuitState, BreakerState> = {
 
 /** Creates the breakers of `engines`. */
 export function createEngineBreakers(
-  engines: Readonly<Record<EngineName, EnginePolicy>>,
+  engines: Readonly<Record<string, EnginePolicy>>,
   onChange: (change: BreakerChange) => void,
 ): EngineBreakers {
-  const make = (policy: BreakerPolicy, engine: EngineName, tenant: string | undefined) => {
+  const make = (policy: BreakerPolicy, engine: string, tenant: string | undefined) => {
     const breaker = circuitBreaker(handleWhen(isEngineFault), {
       halfOpenAfter: policy.halfOpenAfterMs,
       breaker: new SamplingBreaker({
@@ -96,15 +95,15 @@ export function createEngineBreakers(
     return breaker;
   };
 
-  const own = new Map<EngineName, CircuitBreakerPolicy>();
-  const tenants = new Map<EngineName, Map<string, CircuitBreakerPolicy>>();
-  for (const [engine, policy] of Object.entries(engines) as [EngineName, EnginePolicy][]) {
+  const own = new Map<string, CircuitBreakerPolicy>();
+  const tenants = new Map<string, Map<string, CircuitBreakerPolicy>>();
+  for (const [engine, policy] of Object.entries(engines) as [string, EnginePolicy][]) {
     own.set(engine, make(policy.breaker, engine, undefined));
     tenants.set(engine, new Map());
   }
 
-  function tenantBreaker(engine: EngineName, tenant: string): CircuitBreakerPolicy | undefined {
-    const policy = engines[engine].tenantBreaker;
+  function tenantBreaker(engine: string, tenant: string): CircuitBreakerPolicy | undefined {
+    const policy = engines[engine]!.tenantBreaker;
     if (policy === null) return undefined;
     const map = tenants.get(engine)!;
     let breaker = map.get(tenant);
@@ -123,7 +122,7 @@ export function createEngineBreakers(
     return breaker;
   }
 
-  const openError = (engine: EngineName, policy: BreakerPolicy, tenant?: string) =>
+  const openError = (engine: string, policy: BreakerPolicy, tenant?: string) =>
     new SeleneError(
       ReasonCode.ENGINE_CIRCUIT_OPEN,
       tenant === undefined
@@ -151,7 +150,7 @@ export function createEngineBreakers(
 
   return {
     execute(engine, tenant, fn) {
-      const policy = engines[engine];
+      const policy = engines[engine]!;
       const perTenant = tenantBreaker(engine, tenant);
       const inner =
         perTenant === undefined

@@ -9,8 +9,8 @@
  * with its idempotency key, and never falls back.
  */
 import { CapabilityKind } from "../../../gen/es/selene/engine/v1/engine_pb.js";
+import type { DeclaredCapability } from "../../runtime/policy/engine-catalog.js";
 import { PolicyError, readPolicyFile } from "../../runtime/policy/policy-file.js";
-import { ENGINE_NAMES, type EngineName } from "../config.js";
 
 /** The policy file's format version this router reads. */
 export const POLICY_VERSION = 1;
@@ -70,12 +70,15 @@ export interface CapabilityPolicy {
 /** The whole policy. */
 export interface ResiliencePolicy {
   readonly version: number;
-  readonly engines: Readonly<Record<EngineName, EnginePolicy>>;
+  /** By catalog engine name: the engine's own entry, or the "default" entry. */
+  readonly engines: Readonly<Record<string, EnginePolicy>>;
   readonly capabilities: ReadonlyMap<string, CapabilityPolicy>;
 }
 
-/** A capability as the router declares it: its name, its engine and its kind. */
-export type DeclaredCapability = readonly [name: string, engine: EngineName, kind: CapabilityKind];
+export type { DeclaredCapability };
+
+/** The key of the engine entry that serves every catalog engine without one of its own. */
+const DEFAULT_ENGINE = "default";
 
 type Json = Record<string, unknown>;
 
@@ -210,6 +213,26 @@ function capability(value: unknown, path: string, self: DeclaredCapability, all:
   };
 }
 
+/** Every catalog engine's policy: its own entry or the default; an entry for no catalog engine is refused. */
+function enginePolicies(value: unknown, names: readonly string[]): Record<string, EnginePolicy> {
+  const keys = [...names, DEFAULT_ENGINE];
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    fail("policy.engines", "must be an object", value);
+  const o = value as Json;
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key)) fail(fieldPath("policy.engines", key), "is not an engine of the catalog", o[key]);
+  }
+  const fallback = DEFAULT_ENGINE in o ? engine(o[DEFAULT_ENGINE], `policy.engines.${DEFAULT_ENGINE}`) : undefined;
+  return Object.fromEntries(
+    names.map((name) => {
+      const path = fieldPath("policy.engines", name);
+      if (name in o) return [name, engine(o[name], path)];
+      if (fallback === undefined) fail(path, `must be set (or a "${DEFAULT_ENGINE}" entry)`, undefined);
+      return [name, fallback];
+    }),
+  );
+}
+
 /** Checks a parsed policy file against the declared capabilities; throws PolicyError naming the field. */
 export function parseResiliencePolicy(
   value: unknown,
@@ -219,7 +242,7 @@ export function parseResiliencePolicy(
   currentFile = file;
   const root = object(value, "policy", ["version", "engines", "capabilities"]);
   if (root.version !== POLICY_VERSION) fail("policy.version", `must be ${POLICY_VERSION}`, root.version);
-  const engines = object(root.engines, "policy.engines", ENGINE_NAMES);
+  const engines = enginePolicies(root.engines, [...new Set(declared.map(([, engine]) => engine))]);
   const capabilities = object(
     root.capabilities,
     "policy.capabilities",
@@ -227,9 +250,7 @@ export function parseResiliencePolicy(
   );
   return {
     version: POLICY_VERSION,
-    engines: Object.fromEntries(
-      ENGINE_NAMES.map((name) => [name, engine(engines[name], `policy.engines.${name}`)]),
-    ) as Record<EngineName, EnginePolicy>,
+    engines,
     capabilities: new Map(
       declared.map((self) => [
         self[0],

@@ -16,7 +16,6 @@ import { CapabilityKind } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SeleneError } from "../../runtime/selene-error.js";
 import type { CallOptions } from "../../runtime/unary-client.js";
-import type { EngineName } from "../config.js";
 import type { EngineRegistry, RegisteredCapability } from "../engine-registry.js";
 import { type AttemptKind, runAttempts } from "./attempts.js";
 import { type EngineBreakers, isEngineFault } from "./engine-breakers.js";
@@ -38,7 +37,7 @@ export type ReadFallback =
 export interface ReadAnswer {
   readonly response: InvokeResponse;
   /** The engine whose answer it is (the fallback's, when one answered). */
-  readonly engine: EngineName;
+  readonly engine: string;
   /** Undefined when the capability's own engine answered. */
   readonly fallback: ReadFallback | undefined;
 }
@@ -110,11 +109,11 @@ export function maxAttemptsOf(method: EngineMethod, policy: CapabilityPolicy, id
 /** Creates the engine calls over the registry's clients. */
 export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEngines {
   const now = deps.now ?? Date.now;
-  const budgets = new Map<EngineName, RetryBudget>();
-  const bulkheads = new Map<EngineName, BulkheadPolicy>();
+  const budgets = new Map<string, RetryBudget>();
+  const bulkheads = new Map<string, BulkheadPolicy>();
   for (const [engine, policy] of Object.entries(deps.policy.engines) as [
-    EngineName,
-    ResiliencePolicy["engines"][EngineName],
+    string,
+    ResiliencePolicy["engines"][string],
   ][]) {
     budgets.set(engine, createRetryBudget({ ...policy.retryBudget, now }));
     bulkheads.set(engine, bulkhead(policy.bulkhead.maxInFlight, 0));
@@ -135,7 +134,7 @@ export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEng
   ): Promise<MessageShape<Methods[K]["output"]>> {
     const { engine } = capability;
     const policy = policyOf(capability);
-    const enginePolicy = deps.policy.engines[engine];
+    const enginePolicy = deps.policy.engines[engine]!;
     const tenant = (request.envelope as { tenantId?: string } | undefined)?.tenantId ?? "";
     const key = keyOf(request as { envelope?: { idempotencyKey?: string } });
     const start = now();

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { type AuditEntry, Decision, Gate } from "../../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
-import { DECLARED_CAPABILITIES } from "../../../services/router/engine-registry.js";
 import { createBreakerAudit } from "../../../services/router/resilience/breaker-audit.js";
 import { createLogger } from "../../../services/runtime/logger.js";
+import { DECLARED_CAPABILITIES } from "../../support/test-resilience.js";
 
 describe("breaker audit", () => {
   it("records an engine's breaker opening in _system as a DENY with ENGINE_CIRCUIT_OPEN and the failure", async () => {

@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { DECLARED_CAPABILITIES } from "../../../services/router/engine-registry.js";
 import { loadResiliencePolicy, parseResiliencePolicy } from "../../../services/router/resilience/resilience-policy.js";
 import { PolicyError } from "../../../services/runtime/policy/policy-file.js";
-import { POLICY_FILE, type PolicyJson } from "../../support/test-resilience.js";
+import { DECLARED_CAPABILITIES, POLICY_FILE, type PolicyJson } from "../../support/test-resilience.js";
 
 /** The shipped policy file as JSON, for a test to break one value of. */
 function shippedJson(): PolicyJson {
@@ -120,7 +119,16 @@ describe("resilience policy", () => {
       (p) => delete p.capabilities["tools.time"],
       'policy.capabilities["tools.time"]: must be set',
     ],
-    ["an engine without an entry", (p) => delete p.engines.reminders, "policy.engines.reminders: must be set"],
+    [
+      "a catalog engine without an entry or a default",
+      (p) => delete p.engines.reminders,
+      'policy.engines.reminders: must be set (or a "default" entry)',
+    ],
+    [
+      "an entry for an engine the catalog does not name",
+      (p) => (p.engines.weather = p.engines.tools),
+      "policy.engines.weather: is not an engine of the catalog",
+    ],
     [
       "a misspelt field",
       (p) => (p.engines.tools.breaker.halfOpenAfter = 500),
@@ -134,6 +142,17 @@ describe("resilience policy", () => {
       expect(errorOf(json)).to.contain(message);
     });
   }
+
+  it("gives a catalog engine without an entry of its own the default entry", () => {
+    const json = shippedJson();
+    json.engines.default = structuredClone(json.engines.reminders);
+    json.engines.default.bulkhead.maxInFlight = 7;
+    delete json.engines.reminders;
+    const policy = parseResiliencePolicy(json, DECLARED_CAPABILITIES);
+    expect(policy.engines.reminders?.bulkhead.maxInFlight).to.equal(7);
+    expect(policy.engines.tools?.bulkhead.maxInFlight).to.equal(64);
+    expect(Object.keys(policy.engines)).to.deep.equal(["nlp", "tools", "reminders", "calc"]);
+  });
 
   it("accepts a read falling back to another engine's read", () => {
     const json = shippedJson();

@@ -9,20 +9,21 @@ import {
 } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { FreshnessState } from "../../../gen/es/selene/kernel/v1/provenance_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
-import type { EngineName } from "../../../services/router/config.js";
 import type { EngineClient } from "../../../services/router/engine-client.js";
-import {
-  DECLARED_CAPABILITIES,
-  type EngineRegistry,
-  type RegisteredCapability,
-} from "../../../services/router/engine-registry.js";
+import type { EngineRegistry, RegisteredCapability } from "../../../services/router/engine-registry.js";
 import { LAST_GOOD_SOURCE } from "../../../services/router/resilience/last-good-answers.js";
 import { parseResiliencePolicy, type ResiliencePolicy } from "../../../services/router/resilience/resilience-policy.js";
 import { maxAttemptsOf } from "../../../services/router/resilience/resilient-engines.js";
 import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { anEnvelope, aReadResponse } from "../../support/builders.js";
 import { fakeEngineRegistry } from "../../support/fake-engine-registry.js";
-import { POLICY_FILE, type PolicyJson, resilientEnginesOver, shippedPolicy } from "../../support/test-resilience.js";
+import {
+  DECLARED_CAPABILITIES,
+  POLICY_FILE,
+  type PolicyJson,
+  resilientEnginesOver,
+  shippedPolicy,
+} from "../../support/test-resilience.js";
 
 const LOOKUP: RegisteredCapability = {
   name: "tools.lookup",
@@ -135,7 +136,7 @@ describe("resilient engine calls", () => {
     const { engines, metrics } = resilientEnginesOver(registry, policy);
     const calls = 200;
     for (let i = 0; i < calls; i++) await reasonOf(engines.call(TIME, "invoke", lookupRequest(), options()));
-    const floor = policy.engines.tools.retryBudget.floor;
+    const floor = policy.engines.tools!.retryBudget.floor;
     expect(registry.calls.length).to.be.at.most(Math.floor(calls * 1.1) + floor);
     expect(registry.calls.length).to.be.greaterThan(calls); // it did retry, within the budget
     expect(metrics.counts.get("budget:tools")).to.be.greaterThan(0);
@@ -353,7 +354,7 @@ describe("commit retries", () => {
     const keys: string[] = [];
     const registry: EngineRegistry = {
       ...fakeEngineRegistry({}),
-      client: (_engine: EngineName) =>
+      client: (_engine: string) =>
         ({
           call: async (method: string, request: { envelope?: { idempotencyKey?: string } }) => {
             expect(method).to.equal("commit");
