@@ -1,5 +1,6 @@
 /** A grpc-js server with one unary method that returns its request bytes unchanged. */
 import * as grpc from "@grpc/grpc-js";
+import { rawMethod } from "../services/runtime/raw-service-definition.js";
 
 /** The method path of the echo call. */
 export const ECHO_PATH = "/selene.bench.Echo/Echo";
@@ -7,18 +8,9 @@ export const ECHO_PATH = "/selene.bench.Echo/Echo";
 /** Starts the echo server on an ephemeral loopback port and returns the port. */
 export function startEchoServer(): Promise<number> {
   const server = new grpc.Server();
-  const identity = (b: Buffer) => b;
   server.addService(
     {
-      Echo: {
-        path: ECHO_PATH,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: identity,
-        requestDeserialize: identity,
-        responseSerialize: identity,
-        responseDeserialize: identity,
-      },
+      Echo: rawMethod(ECHO_PATH),
     },
     {
       Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>

@@ -9,6 +9,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { runAttempts } from "../services/router/resilience/attempts.js";
 import { createRetryBudget } from "../services/router/resilience/retry-budget.js";
+import { rawMethod } from "../services/runtime/raw-service-definition.js";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 4000);
 const CONCURRENCY = 16;
@@ -21,18 +22,9 @@ let attempts = 0;
 
 function startFlakyServer(): Promise<{ port: number; server: grpc.Server }> {
   const server = new grpc.Server();
-  const identity = (b: Buffer) => b;
   server.addService(
     {
-      Call: {
-        path: PATH,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: identity,
-        requestDeserialize: identity,
-        responseSerialize: identity,
-        responseDeserialize: identity,
-      },
+      Call: rawMethod(PATH),
     },
     {
       Call: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {

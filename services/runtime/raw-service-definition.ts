@@ -13,19 +13,32 @@ export function methodPath(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
 }
 
+/** A grpc-js method at `path` whose messages are raw Buffers (unary unless the stream flags say otherwise). */
+export function rawMethod(
+  path: string,
+  requestStream = false,
+  responseStream = false,
+): MethodDefinition<Buffer, Buffer> {
+  return {
+    path,
+    requestStream,
+    responseStream,
+    requestSerialize: passThrough,
+    requestDeserialize: passThrough,
+    responseSerialize: passThrough,
+    responseDeserialize: passThrough,
+  };
+}
+
 /** A grpc-js definition of `service` whose messages are raw Buffers. */
 export function rawServiceDefinition(service: DescService): ServiceDefinition {
   const definition: Record<string, MethodDefinition<Buffer, Buffer>> = {};
   for (const method of service.methods) {
-    definition[method.name] = {
-      path: methodPath(method),
-      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
-      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-      requestSerialize: passThrough,
-      requestDeserialize: passThrough,
-      responseSerialize: passThrough,
-      responseDeserialize: passThrough,
-    };
+    definition[method.name] = rawMethod(
+      methodPath(method),
+      method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+    );
   }
   return definition;
 }

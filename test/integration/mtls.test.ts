@@ -18,6 +18,7 @@ import {
 import { expect } from "chai";
 import { ensurePki } from "../../deploy/pki.js";
 import { peerSpiffeId, peerSpiffeIdFromTlsSocket } from "../../services/runtime/peer-identity.js";
+import { rawMethod } from "../../services/runtime/raw-service-definition.js";
 import {
   type CredentialReload,
   clientCredentials,
@@ -31,15 +32,7 @@ import { servedSerial } from "../support/served-serial.js";
 const ECHO_PATH = "/test.Echo/Echo";
 const identity = (bytes: Buffer): Buffer => bytes;
 const echoService: ServiceDefinition = {
-  Echo: {
-    path: ECHO_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
+  Echo: rawMethod(ECHO_PATH),
 };
 // Each client gets its own connections, so no test reuses another's handshake. The name
 // override sends SNI "nlp" instead of an IP address (which Node deprecates); the

@@ -6,20 +6,12 @@ import { expect } from "chai";
 import { type StreamFaultProxy, startStreamFaultProxy } from "../../chaos/stream-fault-proxy.js";
 import { ensurePki } from "../../deploy/pki.js";
 import { peerSpiffeId } from "../../services/runtime/peer-identity.js";
+import { rawMethod } from "../../services/runtime/raw-service-definition.js";
 import { clientCredentials, serverCredentials } from "../../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 
 const identity = (bytes: Buffer): Buffer => bytes;
-const method = (name: string) => ({
-  path: `/test.Echo/${name}`,
-  requestStream: false,
-  responseStream: false,
-  requestSerialize: identity,
-  requestDeserialize: identity,
-  responseSerialize: identity,
-  responseDeserialize: identity,
-});
-const service: ServiceDefinition = { Echo: method("Echo"), Refuse: method("Refuse") };
+const service: ServiceDefinition = { Echo: rawMethod("/test.Echo/Echo"), Refuse: rawMethod("/test.Echo/Refuse") };
 
 describe("chaos stream fault proxy (real mTLS, real HTTP/2)", () => {
   let dir: string;
