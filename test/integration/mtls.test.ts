@@ -1,6 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { EventEmitter, on } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
@@ -164,7 +164,9 @@ describe("mtls", () => {
     const material = tlsContextOptions(dir, "router");
     const serving = await servedSerial(engine.address, material);
     const rejected = waitForReload((event) => event.outcome === "rejected");
-    await writeFile(join(dir, "nlp.key"), await readFile(join(dir, "tools.key")));
+    // Written whole and renamed into place, as the PKI writes keys: a reload sees the other key, not a half-written file.
+    await writeFile(join(dir, "nlp.key.next"), await readFile(join(dir, "tools.key")));
+    await rename(join(dir, "nlp.key.next"), join(dir, "nlp.key"));
     expect((await rejected).error?.message).to.match(/private key does not match/);
     expect(await servedSerial(engine.address, material)).to.equal(serving);
     expect((await echo(engine.address, clientCredentials(dir, "router", nlp))).reply?.toString()).to.equal("ping");
