@@ -63,6 +63,12 @@ const QUESTIONS: Record<string, Record<string, Record<string, readonly [string, 
       fr: ["Que dois-je calculer ?", ["12 * 7", "(3 + 4) / 2"]],
     },
   },
+  "notes.add": {
+    text: {
+      en: ["What should the note say?", ["buy milk", "call the plumber"]],
+      fr: ["Que doit dire la note ?", ["acheter du lait", "appeler le plombier"]],
+    },
+  },
 };
 
 /** A base case: the utterance, the intent it must be read as (null: none), the field asked (null: none). */
@@ -145,6 +151,14 @@ const BASES: readonly Base[] = [
   // Not understood.
   ["hello there", null, null, "no intent"],
   ["r\u0435mind me", null, null, "Cyrillic е inside 'remind': no intent"],
+  // notes.add (the example notes engine's capability, from the phrase book alone); appended last so
+  // the ids of the cases above keep their numbers.
+  ["take a note", "notes.add", "text", "text missing"],
+  ["take a note buy milk", "notes.add", null, "complete"],
+  ["make a note that the plumber comes at 9", "notes.add", null, "complete, linking word dropped"],
+  ["note down", "notes.add", "text", "text missing"],
+  ["add a note saying", "notes.add", "text", "text missing after a linking word"],
+  ["jot down call Ana", "notes.add", null, "complete"],
 ];
 
 const FULL_WIDTH = (text: string) => text.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d)));

@@ -1,9 +1,13 @@
-/** The nlp engine's composition root: config -> logger -> serve -> drain. */
+/** The nlp engine's composition root: config -> logger -> phrase book -> serve -> drain. */
 import { createLogger } from "../../runtime/logger.js";
 import { serveEngine } from "../../runtime/serve-engine.js";
 import { readNlpConfig } from "./config.js";
 import { createNlpEngine } from "./nlp-engine.js";
+import { projectPhraseBook } from "./phrase-book.js";
 
 const config = readNlpConfig(process.env);
 const logger = createLogger("nlp", config.logLevel);
-await serveEngine(config, logger, createNlpEngine());
+// Read and checked before serving: a bad phrase book stops the engine at start, naming the place.
+const phrases = projectPhraseBook();
+logger.info({ rules: phrases.rules.length, digest: phrases.digest }, "phrase book loaded");
+await serveEngine(config, logger, createNlpEngine(phrases));

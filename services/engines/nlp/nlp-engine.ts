@@ -8,13 +8,14 @@ import { describeEngine } from "../../runtime/engine-description.js";
 import { notServed } from "../../runtime/engine-rejection.js";
 import { SeleneError } from "../../runtime/selene-error.js";
 import type { EngineHandlers } from "../../runtime/serve-engine.js";
+import type { PhraseBook } from "./phrase-book.js";
 import { understand } from "./understand.js";
 
 /** The capability this engine serves. */
 export const UNDERSTAND_CAPABILITY = "nlp.understand";
 
-/** Creates the nlp engine's handlers. */
-export function createNlpEngine(): EngineHandlers {
+/** Creates the nlp engine's handlers over a checked phrase book. */
+export function createNlpEngine(phrases: PhraseBook): EngineHandlers {
   return {
     async describe() {
       return describeEngine("nlp", [{ name: UNDERSTAND_CAPABILITY, kind: CapabilityKind.UNDERSTAND }]);
@@ -23,7 +24,7 @@ export function createNlpEngine(): EngineHandlers {
       if (request.capability !== UNDERSTAND_CAPABILITY || request.input.case !== "utterance") {
         throw notServed("nlp", `${request.capability} with ${request.input.case ?? "no"} input`);
       }
-      const understanding = understand(request.input.value);
+      const understanding = understand(request.input.value, phrases);
       if (understanding === undefined) {
         throw new SeleneError(ReasonCode.INTENT_NOT_UNDERSTOOD, "the utterance matched no known intent");
       }

@@ -2,11 +2,23 @@ import { toBinary } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
 import { expect } from "chai";
 import { type Understanding, UnderstandingSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
-import { INTENT_FIELDS, INTENTS, type Intent } from "../../../services/engines/nlp/intent-fields.js";
-import { INTENT_RULES } from "../../../services/engines/nlp/intent-rules.js";
+import { projectPhraseBook } from "../../../services/engines/nlp/phrase-book.js";
 import { parseTimeExpression } from "../../../services/engines/nlp/time-expression.js";
 import { CONFIDENCE, MAX_FIELD_CHARS, understand } from "../../../services/engines/nlp/understand.js";
-import { projectClarifyPolicy } from "../../../services/runtime/policy/clarify-policy.js";
+import { blockingFieldNames, projectClarifyPolicy } from "../../../services/runtime/policy/clarify-policy.js";
+
+/** A capability the phrase book recognises. */
+type Intent = string;
+
+/** The capabilities of the phrase book (policy/nlp-phrases.json), sorted. */
+const INTENTS: readonly Intent[] = projectPhraseBook()
+  .rules.map((rule) => rule.capability)
+  .sort();
+
+/** The required fields of an intent: its blocking fields in the clarify policy, in priority order. */
+function requiredFields(intent: Intent): readonly string[] {
+  return blockingFieldNames(projectClarifyPolicy(), intent);
+}
 
 /** The policy's English question for a field of an intent. */
 function policyQuestion(intent: Intent, field: string) {
@@ -131,6 +143,15 @@ const CASES: readonly Case[] = [
   { utterance: "2+2=", intent: "calc.evaluate", fields: { expression: "2+2" } },
   { utterance: "calculate", intent: "calc.evaluate", fields: {} },
   { utterance: "calculate the tip", intent: "calc.evaluate", fields: {} },
+  // notes.add: text; notes.count: nothing (the example notes engine, from the phrase book alone)
+  { utterance: "take a note buy milk", intent: "notes.add", fields: { text: "buy milk" } },
+  {
+    utterance: "Make a note that the plumber comes at 9.",
+    intent: "notes.add",
+    fields: { text: "the plumber comes at 9" },
+  },
+  { utterance: "take a note", intent: "notes.add", fields: {} },
+  { utterance: "how many notes do I have?", intent: "notes.count", fields: {} },
 ];
 
 function understood(utterance: string): Understanding {
@@ -146,7 +167,7 @@ function expectValid(message: Understanding): void {
 
 describe("nlp understand", () => {
   for (const { utterance, intent, fields } of CASES) {
-    const missing = INTENT_FIELDS[intent].required.filter((name) => fields[name] === undefined);
+    const missing = requiredFields(intent).filter((name) => fields[name] === undefined);
     it(`reads "${utterance}" as ${intent} missing [${missing.join(", ")}]`, () => {
       const result = understood(utterance);
       expect(result.intent).to.equal(intent);
@@ -161,7 +182,7 @@ describe("nlp understand", () => {
         expect(clarify.exampleAnswers).to.deep.equal(question.examples);
         expect(clarify.exampleAnswers.length).to.be.within(2, 3);
       }
-      const required = INTENT_FIELDS[intent].required.length;
+      const required = requiredFields(intent).length;
       const expected =
         missing.length === 0
           ? CONFIDENCE.complete
@@ -176,10 +197,8 @@ describe("nlp understand", () => {
   it("covers every intent and every single missing required field in its cases", () => {
     for (const intent of INTENTS) {
       const intentCases = CASES.filter((c) => c.intent === intent);
-      expect(intentCases.some((c) => INTENT_FIELDS[intent].required.every((f) => c.fields[f] !== undefined))).to.equal(
-        true,
-      );
-      for (const field of INTENT_FIELDS[intent].required) {
+      expect(intentCases.some((c) => requiredFields(intent).every((f) => c.fields[f] !== undefined))).to.equal(true);
+      for (const field of requiredFields(intent)) {
         expect(
           intentCases.some((c) => c.fields[field] === undefined),
           `${intent}/${field}`,
@@ -234,8 +253,9 @@ describe("nlp understand", () => {
       });
     }
 
-    it("lists every intent once in the rule table", () => {
-      expect(INTENT_RULES.map((rule) => rule.intent).sort()).to.deep.equal([...INTENTS]);
+    it("lists every intent once in the phrase book", () => {
+      expect(new Set(INTENTS).size).to.equal(INTENTS.length);
+      expect(INTENTS).to.include.members(["calc.evaluate", "notes.add", "reminders.create", "tools.lookup"]);
     });
   });
 
@@ -324,7 +344,7 @@ describe("nlp understand", () => {
   describe("intent fields", () => {
     it("has a clarify question with 2-3 examples for every required field", () => {
       for (const intent of INTENTS) {
-        for (const field of INTENT_FIELDS[intent].required) {
+        for (const field of requiredFields(intent)) {
           expect(policyQuestion(intent, field)?.examples.length, `${intent}/${field}`).to.be.within(2, 3);
         }
       }

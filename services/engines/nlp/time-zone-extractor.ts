@@ -1,8 +1,9 @@
 /**
- * Matcher of tools.time: "what time is it", "what's the date today", "current time in Tokyo".
- * A question head, then optionally "now" / "right now" / "today", then optionally "in" and a
- * place from PLACE_TIMEZONES, and nothing else. A place not in the table makes the rule not
- * match (the utterance then falls to later rules), so no answer is ever given in a guessed zone.
+ * Slot extractor of the time of day (tools.time in policy/nlp-phrases.json), output `timezone`:
+ * after the question ("what time is it", "current time"), optionally "now" / "right now" /
+ * "today", then optionally "in" and a place from PLACE_TIMEZONES, and nothing else. A place not in
+ * the table makes it not match (the utterance then falls to later rules), so no answer is ever
+ * given in a guessed zone.
  */
 import { matchPhrase, type Token } from "./tokenize-utterance.js";
 
@@ -38,34 +39,11 @@ export const PLACE_TIMEZONES: ReadonlyMap<string, string> = new Map([
   ["são paulo", "America/Sao_Paulo"],
 ]);
 
-// Longest heads first, so "what time is it" wins over "time".
-const HEADS = [
-  ["what", "is", "the", "current", "time"],
-  ["what's", "the", "current", "time"],
-  ["whats", "the", "current", "time"],
-  ["what", "is", "the", "time"],
-  ["what", "is", "the", "date"],
-  ["what", "is", "today's", "date"],
-  ["what", "time", "is", "it"],
-  ["what", "day", "is", "it"],
-  ["what", "date", "is", "it"],
-  ["tell", "me", "the", "time"],
-  ["what's", "the", "time"],
-  ["what's", "the", "date"],
-  ["what's", "today's", "date"],
-  ["whats", "the", "time"],
-  ["whats", "the", "date"],
-  ["whats", "todays", "date"],
-  ["current", "time"],
-  ["time"],
-] as const;
 const NOW_WORDS = [["right", "now"], ["now"], ["today"]] as const;
 
-/** Matches tools.time; optional field `timezone`. */
-export function matchTime(tokens: readonly Token[]): Record<string, string> | undefined {
-  const head = matchPhrase(tokens, 0, HEADS);
-  if (head === 0) return undefined;
-  let next = head + matchPhrase(tokens, head, NOW_WORDS);
+/** The time zone of the place asked about, if any; no match when anything else follows. */
+export function extractTimeZone(tokens: readonly Token[], start: number): Record<string, string> | undefined {
+  let next = start + matchPhrase(tokens, start, NOW_WORDS);
   if (next === tokens.length) return {};
   if (tokens[next]!.key !== "in") return undefined;
   next++;

@@ -1,41 +1,36 @@
 /**
- * Matcher of messages.send. Accepted shapes:
- *   ("send a message" | "send a text" | "send message" | "send text" | "message" | "text")
- *     ["to"] recipient [("saying" | "that") body]
- *   "send" recipient ("a message" | "a text") [("saying" | "that") body]
- *   ... recipient":" body            ("text Bob: running late")
+ * Slot extractors of messages (messages.send in policy/nlp-phrases.json), outputs `recipient` and
+ * `body`:
+ *   recipient_and_body      ["to"] recipient [("saying" | "that") body]      always matches
+ *                           ... recipient":" body ("text Bob: running late")
+ *   recipient_then_message  recipient ("a message" | "a text") [("saying" | "that")] [body]
+ *                           ("send Ana a message saying hi"); no match without "a message"
  * Without a separator, a rest of up to three words is all recipient ("text Ana Maria"); a longer
  * rest is read as one-word recipient then body ("text Bob I'm late").
  */
-import { joinText, keyIn, matchPhrase, type Token } from "./tokenize-utterance.js";
+import { joinText, keyIn, type Token } from "./tokenize-utterance.js";
 
-const HEADS = [
-  ["send", "a", "message"],
-  ["send", "a", "text"],
-  ["send", "message"],
-  ["send", "text"],
-  ["message"],
-  ["text"],
-] as const;
 const MESSAGE_NOUNS = new Set(["message", "text"]);
 const SEPARATORS = new Set(["saying", "that"]);
 const TO = new Set(["to"]);
 const MAX_RECIPIENT_WORDS = 3;
-// "send <recipient> a message": how far to look for "a message" after "send".
+// "send <recipient> a message": how many words the recipient may have.
 const MAX_SEND_GAP = 4;
 
-/** Matches messages.send; fields `recipient` and `body`. */
-export function matchMessageSend(tokens: readonly Token[]): Record<string, string> | undefined {
-  const head = matchPhrase(tokens, 0, HEADS);
-  if (head > 0) {
-    const start = keyIn(tokens, head, TO) ? head + 1 : head;
-    return splitRecipientAndBody(tokens.slice(start));
-  }
-  if (tokens[0]?.key !== "send") return undefined;
-  for (let i = 2; i <= 1 + MAX_SEND_GAP && i + 1 < tokens.length; i++) {
+/** Recipient and body after an optional "to". */
+export function extractRecipientAndBody(tokens: readonly Token[], start: number): Record<string, string> {
+  return splitRecipientAndBody(tokens.slice(keyIn(tokens, start, TO) ? start + 1 : start));
+}
+
+/** A recipient of up to MAX_SEND_GAP words, then "a message" or "a text", then the body. */
+export function extractRecipientThenMessage(
+  tokens: readonly Token[],
+  start: number,
+): Record<string, string> | undefined {
+  for (let i = start + 1; i <= start + MAX_SEND_GAP && i + 1 < tokens.length; i++) {
     if (tokens[i]!.key === "a" && MESSAGE_NOUNS.has(tokens[i + 1]!.key)) {
       const fields: Record<string, string> = {};
-      addRecipient(fields, tokens.slice(1, i));
+      addRecipient(fields, tokens.slice(start, i));
       const rest = tokens.slice(i + 2);
       if (keyIn(rest, 0, SEPARATORS)) addBody(fields, rest.slice(1));
       else addBody(fields, rest);

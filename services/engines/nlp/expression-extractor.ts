@@ -1,8 +1,9 @@
 /**
- * Matcher of calc.evaluate. Accepted shapes:
- *   ("calculate" | "compute" | "evaluate" | "calc" | "solve") [expression]   partial allowed
- *   ("what is" | "what's" | "whats" | "how much is") expression               only with an operator
- *   expression                                                                only with an operator
+ * Slot extractors of arithmetic (calc.evaluate in policy/nlp-phrases.json), output `expression`:
+ *   expression          after a command ("calculate 12 * 7"): the rest, or nothing when the rest
+ *                       is not an expression ("calculate the tip" leaves it to clarify)
+ *   strict_expression   after a question head or from the first word: matches only when the rest
+ *                       is an expression with an operator ("what is 12 * 7", "2+2=")
  * An expression uses digits, ".", "+ - * / ^ %", parentheses and the words "plus", "minus",
  * "times", "x", "multiplied by", "divided by", "over", "mod"; words and "×", "÷", "−" become
  * symbols, tokens are joined by single spaces and a trailing "=" is dropped. Only its shape is
@@ -10,8 +11,6 @@
  */
 import { matchPhrase, type Token } from "./tokenize-utterance.js";
 
-const COMMAND_HEADS = [["calculate"], ["compute"], ["evaluate"], ["calc"], ["solve"]] as const;
-const QUESTION_HEADS = [["how", "much", "is"], ["what", "is"], ["what's"], ["whats"]] as const;
 const WORD_OPERATORS = [
   [["multiplied", "by"], "*"],
   [["divided", "by"], "/"],
@@ -27,15 +26,15 @@ const OPERATORS = new Set("+-*/^%");
 const FIRST = new Set("0123456789.(+-");
 const LAST = new Set("0123456789.)");
 
-/** Matches calc.evaluate; field `expression`. */
-export function matchCalc(tokens: readonly Token[]): Record<string, string> | undefined {
-  const command = matchPhrase(tokens, 0, COMMAND_HEADS);
-  if (command > 0) {
-    const expression = toExpression(tokens.slice(command));
-    return expression === undefined ? {} : { expression };
-  }
-  const question = matchPhrase(tokens, 0, QUESTION_HEADS);
-  const expression = toExpression(tokens.slice(question));
+/** The rest as an expression, or no output when it is not one; always matches. */
+export function extractExpression(tokens: readonly Token[], start: number): Record<string, string> {
+  const expression = toExpression(tokens.slice(start));
+  return expression === undefined ? {} : { expression };
+}
+
+/** The rest as an expression with an operator, else no match. */
+export function extractStrictExpression(tokens: readonly Token[], start: number): Record<string, string> | undefined {
+  const expression = toExpression(tokens.slice(start));
   if (expression === undefined || ![...expression].some((char) => OPERATORS.has(char))) return undefined;
   return { expression };
 }

@@ -1,13 +1,14 @@
 /**
- * Matcher of tools.convert. Accepted shapes (V a number or "a"/"an"/"one", U a unit word):
- *   "convert" [V] [U] [("to" | "into" | "in") U]     partial allowed: "convert 5 km"
- *   "how many" U ["is" | "are" | "in" | "make" | "there"]* [V] [U]   whole utterance
- *   ["what is" | "what's" | "whats" | "how much is"] V U ("to" | "in" | "into") U   whole, complete
+ * Slot extractors of unit conversions (tools.convert in policy/nlp-phrases.json), outputs `value`,
+ * `from_unit`, `to_unit`; V is a number or "a"/"an"/"one", U a unit word:
+ *   conversion           [V] [U] [("to" | "into" | "in") U]      always matches: "convert 5 km"
+ *   conversion_question  U ["is" | "are" | "in" | "make" | "there"]* [V] [U]   to the end ("how many ...")
+ *   exact_conversion     V U ("to" | "in" | "into") U            to the end, all three, else no match
  * Units are normalised to the ids of UNIT_ALIASES (the ids the tools engine accepts); a number
  * and a unit may be written together ("5km", "-40°F"). Values are canonical decimal strings.
  */
 import { canonicalDecimal } from "../../runtime/canonical-decimal.js";
-import { matchPhrase, type Token } from "./tokenize-utterance.js";
+import type { Token } from "./tokenize-utterance.js";
 
 const LENGTH: Record<string, readonly string[]> = {
   m: ["m", "meter", "meters", "metre", "metres"],
@@ -44,7 +45,6 @@ export const UNIT_ALIASES: ReadonlyMap<string, string> = new Map(
 const DEGREES = new Set(["degree", "degrees"]);
 const TO_WORDS = new Set(["to", "into", "in"]);
 const HOW_MANY_LINKS = new Set(["is", "are", "in", "make", "there"]);
-const LOOSE_HEADS = [["how", "much", "is"], ["what", "is"], ["what's"], ["whats"]] as const;
 const ONE_WORDS = new Set(["a", "an", "one"]);
 // Bounded digit runs and disjoint classes: linear to match.
 const NUMBER = /^[-+]?\d{1,15}(?:\.\d{1,10})?$/;
@@ -58,13 +58,6 @@ interface Parsed {
 interface ParsedValue extends Parsed {
   /** The unit id written together with the number, if any. */
   readonly unit: string | undefined;
-}
-
-/** Matches tools.convert; fields `value`, `from_unit`, `to_unit`. */
-export function matchConvert(tokens: readonly Token[]): Record<string, string> | undefined {
-  if (tokens[0]?.key === "convert") return matchConvertCommand(tokens);
-  if (tokens[0]?.key === "how" && tokens[1]?.key === "many") return matchHowMany(tokens);
-  return matchLoose(tokens);
 }
 
 /** Reads "<value> [<unit>]" (or just "<unit>") from `start` into `fields`; returns the next index. */
@@ -86,10 +79,10 @@ function readValueAndSource(tokens: readonly Token[], start: number, fields: Rec
   return next;
 }
 
-function matchConvertCommand(tokens: readonly Token[]): Record<string, string> {
+/** Whatever of value, source unit and "to" target unit the rest holds; always matches. */
+export function extractConversion(tokens: readonly Token[], start: number): Record<string, string> {
   const fields: Record<string, string> = {};
-  let next = 1;
-  next = readValueAndSource(tokens, next, fields);
+  const next = readValueAndSource(tokens, start, fields);
   if (TO_WORDS.has(tokens[next]?.key ?? "")) {
     const to = parseUnit(tokens, next + 1);
     if (to !== undefined) fields.to_unit = to.value;
@@ -97,8 +90,9 @@ function matchConvertCommand(tokens: readonly Token[]): Record<string, string> {
   return fields;
 }
 
-function matchHowMany(tokens: readonly Token[]): Record<string, string> | undefined {
-  const to = parseUnit(tokens, 2);
+/** The target unit, then optionally a value and a source unit, to the end; else no match. */
+export function extractConversionQuestion(tokens: readonly Token[], start: number): Record<string, string> | undefined {
+  const to = parseUnit(tokens, start);
   if (to === undefined) return undefined;
   const fields: Record<string, string> = { to_unit: to.value };
   let next = to.next;
@@ -107,9 +101,9 @@ function matchHowMany(tokens: readonly Token[]): Record<string, string> | undefi
   return next === tokens.length ? fields : undefined;
 }
 
-function matchLoose(tokens: readonly Token[]): Record<string, string> | undefined {
-  const head = matchPhrase(tokens, 0, LOOSE_HEADS);
-  const value = parseValue(tokens, head, false);
+/** A value, its unit and the target unit, to the end; else no match. */
+export function extractExactConversion(tokens: readonly Token[], start: number): Record<string, string> | undefined {
+  const value = parseValue(tokens, start, false);
   if (value === undefined) return undefined;
   let next = value.next;
   let fromUnit = value.unit;
