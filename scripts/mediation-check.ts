@@ -6,7 +6,9 @@
  * router that both imports EngineService and creates a gRPC client; a Python
  * EngineServiceStub outside the router; and a file of one service importing a
  * file of another (each engine under services/engines/<name>/ is a service of
- * its own; services/runtime/ and gen/ are shared by all).
+ * its own; services/runtime/ and gen/ are shared by all). The one tool a service
+ * may import is the engine conformance suite (conformance/), and only the
+ * operator CLI may: `selenectl engine conformance` runs it.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -24,6 +26,12 @@ const ENGINE_CLIENT_MODULE = "services/router/engine-client";
 const SCANNED = ["services", "deploy"];
 /** What every service may import besides its own files. */
 const SHARED = ["services/runtime", "gen"];
+/**
+ * Trees outside services/ that one service may import: the operator CLI runs the conformance
+ * suite, which calls an engine as the router does, with the certificates the operator gives it
+ * (an engine still admits the router's identity only).
+ */
+const TOOLS: Readonly<Record<string, readonly string[]>> = { "services/cli": ["conformance"] };
 
 /** The service a path belongs to ("services/router", "services/engines/nlp"), or undefined outside services/. */
 export function serviceOf(path: string): string | undefined {
@@ -86,8 +94,8 @@ export function findMediationViolations(root: string): MediationViolation[] {
       if (!file.endsWith(".ts")) continue;
       for (const { spec, target } of importsOf(root, file, text)) {
         // A service's own files, the shared runtime and generated code; anything else is another's internals.
-        const shared =
-          !spec.startsWith(".") || [service, ...SHARED].some((dir) => dir !== undefined && within(target, dir));
+        const allowed = [service, ...SHARED, ...(service === undefined ? [] : (TOOLS[service] ?? []))];
+        const shared = !spec.startsWith(".") || allowed.some((dir) => dir !== undefined && within(target, dir));
         if (service !== undefined && !shared) {
           violations.push({ file: rel, rule: "imports-service-internals", detail: `imports ${spec}` });
         }

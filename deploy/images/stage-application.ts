@@ -16,8 +16,9 @@ export interface StagedApplication {
   readonly context: string;
 }
 
-// The compiled trees the images run; bench/ and chaos/ stay out.
-const DIST_TREES = ["gen", "services", "deploy"];
+// The compiled trees the images run (conformance/ for `selenectl engine conformance` in the
+// toolbox); bench/ and chaos/ stay out.
+const DIST_TREES = ["gen", "services", "deploy", "conformance"];
 
 /** Stages the application of the repository at `root` under `work` (a scratch directory of the build). */
 export function stageApplication(root: string, work: string): StagedApplication {

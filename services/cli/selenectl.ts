@@ -7,6 +7,7 @@ import { auditTailCommand } from "./audit-tail-command.js";
 import { auditVerifyCommand } from "./audit-verify-command.js";
 import { breakGlassCloseCommand, breakGlassOpenCommand, breakGlassStatusCommand } from "./break-glass-command.js";
 import { type CliOutput, type Command, EXIT, UsageError } from "./command.js";
+import { engineConformanceCommand } from "./engine-conformance-command.js";
 import { enginesCommand } from "./engines-command.js";
 import { provenanceVerifyCommand } from "./provenance-verify-command.js";
 import { replayCommand } from "./replay-command.js";
@@ -21,6 +22,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   "break-glass close": breakGlassCloseCommand(),
   "break-glass status": breakGlassStatusCommand(),
   engines: enginesCommand,
+  "engine conformance": engineConformanceCommand,
 };
 
 function usage(): string {

@@ -2,6 +2,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { base64Decode } from "@bufbuild/protobuf/wire";
 import { Client, Metadata } from "@grpc/grpc-js";
 import { expect } from "chai";
+import { varintField } from "../../conformance/wire.js";
 import { connectAddress, grpcAddress } from "../../deploy/mesh-processes.js";
 import { type AuditRecord, Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { type ErrorDetail, ErrorDetailSchema } from "../../gen/es/selene/kernel/v1/error_pb.js";
@@ -20,7 +21,6 @@ import {
   type HttpAnswer,
 } from "../support/connect-client.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
-import { varintField } from "../support/wire.js";
 
 const OFFSET = -22000;
 const SUBMIT = "/selene.os.v1.TurnService/SubmitTurn";

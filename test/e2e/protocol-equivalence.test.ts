@@ -1,6 +1,7 @@
 import { create, fromJson, type MessageInitShape, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { expect } from "chai";
 import fc from "fast-check";
+import { lenField, varintField } from "../../conformance/wire.js";
 import { connectAddress } from "../../deploy/mesh-processes.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnRequestSchema, SubmitTurnResponseSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
@@ -13,7 +14,6 @@ import {
   type Verdict,
 } from "../support/connect-client.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
-import { lenField, varintField } from "../support/wire.js";
 import { badInputs } from "../unit/runtime/boundary-corpus.js";
 
 const OFFSET = -24000;

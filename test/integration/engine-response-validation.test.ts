@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Server, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import { expect } from "chai";
+import { bytes, varintField } from "../../conformance/wire.js";
 import { ensurePki } from "../../deploy/pki.js";
 import { EngineService, InvokeResponseSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
@@ -15,7 +16,6 @@ import { SeleneError } from "../../services/runtime/selene-error.js";
 import { serverCredentials } from "../../services/runtime/tls-credentials.js";
 import { anEnvelope } from "../support/builders.js";
 import { meshEngine } from "../support/mesh-engine.js";
-import { bytes, varintField } from "../support/wire.js";
 
 // A fake tools engine with the real tools certificate that answers Invoke with
 // whatever bytes the test sets: the router's client must reject anything invalid.

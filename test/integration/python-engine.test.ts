@@ -20,6 +20,7 @@ import { FileDescriptorProtoSchema, timestampMs } from "@bufbuild/protobuf/wkt";
 import { type ChannelCredentials, Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import protobuf from "protobufjs";
+import { bytes, lenField, varintField } from "../../conformance/wire.js";
 import { ensurePki } from "../../deploy/pki.js";
 import {
   CapabilityKind,
@@ -43,7 +44,6 @@ import { decodeStatusDetails, REASON_KEY, STATUS_DETAILS_KEY } from "../../servi
 import { clientCredentials, serverIdentityCheck, tlsContextOptions } from "../../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { anEnvelope, aReadResponse, aTurnRequest } from "../support/builders.js";
-import { bytes, lenField, varintField } from "../support/wire.js";
 import { type BadInput, badInputs } from "../unit/runtime/boundary-corpus.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

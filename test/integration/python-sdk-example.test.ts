@@ -9,10 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { expect } from "chai";
+import { readSamples } from "../../conformance/conformance-samples.js";
+import { runConformance } from "../../conformance/run-conformance.js";
 import { ensurePki } from "../../deploy/pki.js";
+import { parseEngineCatalog } from "../../services/runtime/policy/engine-catalog.js";
 import { engineIdentity } from "../../services/runtime/workload-identities.js";
-import { readSamples } from "../conformance/conformance-samples.js";
-import { runConformance } from "../conformance/run-conformance.js";
 
 const EXAMPLE = join("services", "engines", "python-sdk", "example", "notes_engine.py");
 const SAMPLES = join("test", "fixtures", "conformance", "notes.json");
@@ -71,17 +72,31 @@ describe("the Python SDK's example engine", function () {
   });
 
   it("passes every case of the conformance suite", async () => {
+    // The notes engine's catalog entry, as an author would add it to policy/engines.json.
+    const entry = {
+      name: "notes",
+      spiffeId: engineIdentity("notes").spiffeId,
+      address,
+      capabilities: [
+        { name: "notes.add", kind: "EFFECT" },
+        { name: "notes.count", kind: "READ" },
+      ],
+    };
+    const catalog = parseEngineCatalog({ version: 1, engines: [entry] }, "notes-catalog.json");
     const run = await runConformance({
       target: { address, engine: "notes", spiffeId: engineIdentity("notes").spiffeId, pkiDir },
       samples: readSamples(SAMPLES),
+      catalog: { file: "notes-catalog.json", catalog },
     });
     const failed = run.results.filter((r) => r.status === "failed").map((r) => `${r.name}: ${r.message}`);
     expect(failed).to.deep.equal([]);
     expect(run.results.filter((r) => r.status === "skipped").map((r) => r.name)).to.deep.equal([]);
     const names = run.results.map((r) => r.name);
-    expect(names).to.include(
+    expect(names).to.include.members([
       "Commit notes.add twice under one idempotency key performs one effect and gives the same answer",
-    );
+      "Commit notes.add refuses another request under a used idempotency key with FAILED_PRECONDITION, IDEMPOTENCY_KEY_REUSED at envelope.idempotency_key",
+      "Describe agrees with the engine catalog: the same capabilities as the engine's entry, each of the same kind",
+    ]);
     expect(names.some((name) => name.startsWith("Invoke notes.count"))).to.equal(true);
     expect(run.results.length).to.be.greaterThan(45);
   });

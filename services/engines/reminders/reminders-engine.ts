@@ -34,11 +34,19 @@ const REASONS: Record<ReminderErrorCode, ReasonCode> = {
   REMINDER_ALREADY_CANCELLED: ReasonCode.ENGINE_REJECTED,
 };
 
+// Fields of the request rather than of the effect, at their place in the CommitRequest.
+const REQUEST_FIELDS: Readonly<Record<string, string>> = {
+  tenant_id: "envelope.tenant_id",
+  user_id: "envelope.user_id",
+  idempotency_key: "envelope.idempotency_key",
+  effect_digest: "effect_digest",
+};
+
 /** Maps a ReminderError to the catalog; other errors pass through. */
 function asSeleneError(e: unknown): unknown {
   if (!(e instanceof ReminderError)) return e;
   return new SeleneError(REASONS[e.code], e.message, {
-    fieldPath: e.field === "" ? "" : `fields["${e.field}"]`,
+    fieldPath: e.field === "" ? "" : (REQUEST_FIELDS[e.field] ?? `fields["${e.field}"]`),
     metadata: { engine_error: e.code },
   });
 }

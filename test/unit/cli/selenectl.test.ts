@@ -21,7 +21,8 @@ describe("selenectl usage", () => {
     expect(r.err.join("\n"))
       .to.match(/selenectl replay/)
       .and.match(/selenectl audit verify/)
-      .and.match(/audit tail/);
+      .and.match(/audit tail/)
+      .and.match(/selenectl engine conformance/);
   });
 
   it("exits 2 naming an unknown command, and with no command", async () => {
@@ -40,6 +41,8 @@ describe("selenectl usage", () => {
     [["audit", "verify", "extra"], /unexpected argument "extra"/],
     [["audit", "tail", "--limit", "0"], /--limit must be a positive integer/],
     [["audit", "tail", "--limit", "2.5"], /--limit must be a positive integer/],
+    [["engine", "conformance"], /--target and --engine are required\n\nusage: selenectl engine conformance/],
+    [["engine", "conformance", "--target", "h:1", "--engine", "x", "--fast"], /Unknown option '--fast'/],
   ];
   for (const [argv, message] of bad) {
     it(`exits 2 for: selenectl ${argv.join(" ")}`, async () => {

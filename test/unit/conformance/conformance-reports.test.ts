@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import type { CaseResult } from "../../conformance/conformance-case.js";
-import { summarize, toJsonReport } from "../../conformance/json-report.js";
-import { toJunitXml, xmlEscape } from "../../conformance/junit-report.js";
-import type { ConformanceRun } from "../../conformance/run-conformance.js";
+import type { CaseResult } from "../../../conformance/conformance-case.js";
+import { summarize, toJsonReport } from "../../../conformance/json-report.js";
+import { toJunitXml, xmlEscape } from "../../../conformance/junit-report.js";
+import type { ConformanceRun } from "../../../conformance/run-conformance.js";
 
 /** A run of `results` against a fixed engine, at a fixed time. */
 function aRun(results: CaseResult[]): ConformanceRun {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseSamples, SamplesError } from "../../conformance/conformance-samples.js";
+import { parseSamples, SamplesError } from "../../../conformance/conformance-samples.js";
 
 describe("conformance samples", () => {
   it("reads an utterance, the arguments of a read and the fields of an effect", () => {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
+import { ENGINE_METHODS, spoiledRequests, wellFormedRequest } from "../../../conformance/engine-requests.js";
 import { EngineService } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { createBoundaryValidator } from "../../../services/runtime/boundary-validator.js";
-import { ENGINE_METHODS, spoiledRequests, wellFormedRequest } from "../../conformance/engine-requests.js";
 
 const validator = createBoundaryValidator();
 const inputOf = (method: string) => EngineService.methods.find((m) => m.name === method)!.input;

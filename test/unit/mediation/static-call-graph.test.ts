@@ -88,6 +88,18 @@ describe("static call graph: only the router creates engine clients, no service 
     ]);
   });
 
+  it("lets the cli, and no other service, import the engine conformance suite", () => {
+    const suite = 'import { conformanceMain } from "../../conformance/conformance-cli.js";';
+    expect(violationsWith("services/cli/conformance-too.ts", suite)).to.deep.equal([]);
+    expect(violationsWith("services/outbox/probe.ts", suite)).to.deep.equal([
+      {
+        file: "services/outbox/probe.ts",
+        rule: "imports-service-internals",
+        detail: "imports ../../conformance/conformance-cli.js",
+      },
+    ]);
+  });
+
   it("fails when an engine imports another engine, or the runtime imports a service", () => {
     writeFileSync(join(copy, "services/runtime/peek.ts"), 'export { readRouterConfig } from "../router/config.js";\n');
     expect(

@@ -5,6 +5,7 @@
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { status } from "@grpc/grpc-js";
+import { bytes, lenField, tag, utf8, varint, varintField } from "../../../conformance/wire.js";
 import { AuditEventSchema } from "../../../gen/es/selene/audit/v1/audit_pb.js";
 import {
   CommitRequestSchema,
@@ -19,7 +20,6 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { ConfirmationSchema, RefusedSchema, SubmitTurnRequestSchema } from "../../../gen/es/selene/os/v1/turn_pb.js";
 import { EnqueueRequestSchema, LeaseRequestSchema } from "../../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { A_DIGEST, anEnvelope, aReadResponse, aTurnRequest, type EnvelopeOverrides } from "../../support/builders.js";
-import { bytes, lenField, tag, utf8, varint, varintField } from "../../support/wire.js";
 
 /** One bad input and its expected verdict. */
 export interface BadInput {

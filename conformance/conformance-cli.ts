@@ -1,27 +1,34 @@
 /**
  * `npm run conformance -- --target ADDR --engine NAME [--pki DIR] [--spiffe-id ID]
- *  [--samples FILE] [--report-dir DIR]`: checks an engine from outside, as the
- * router would call it, with one progress line per case. Writes
- * conformance-<engine>.json and conformance-<engine>.xml (JUnit) into the report
- * directory. Exit code 0 when no case failed, 1 when one did, 2 for bad usage.
+ *  [--samples FILE] [--catalog FILE] [--report-dir DIR]`, also `selenectl engine conformance`
+ * with the same options: checks an engine from outside, as the router would call it, with one
+ * progress line per case. Writes conformance-<engine>.json and conformance-<engine>.xml (JUnit)
+ * into the report directory. Exit code 0 when no case failed, 1 when one did, 2 for bad usage.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { findIdentity, TRUST_DOMAIN } from "../../services/runtime/workload-identities.js";
+import { loadEngineCatalog } from "../services/runtime/policy/engine-catalog.js";
+import { PolicyError } from "../services/runtime/policy/policy-file.js";
+import { findIdentity, TRUST_DOMAIN } from "../services/runtime/workload-identities.js";
+import type { ConformanceCatalog } from "./conformance-case.js";
 import { NO_SAMPLES, readSamples, SamplesError } from "./conformance-samples.js";
 import { summarize, toJsonReport } from "./json-report.js";
 import { toJunitXml } from "./junit-report.js";
 import { runConformance } from "./run-conformance.js";
 
-const USAGE = `usage: npm run conformance -- --target HOST:PORT --engine NAME [options]
+/** How `npm run conformance` is called; selenectl passes its own command words. */
+export const NPM_PROGRAM = "npm run conformance --";
+
+const usage = (program: string) => `usage: ${program} --target HOST:PORT --engine NAME [options]
 
   --target HOST:PORT  the engine's mTLS gRPC address
   --engine NAME       its workload name: the TLS server name and the engine_id its Describe gives
   --pki DIR           the PKI directory (ca.crt, router.crt/key and the other identities'); default .selene/pki
   --spiffe-id ID      the SPIFFE id the engine must present; default spiffe://${TRUST_DOMAIN}/ns/selene/sa/NAME
   --samples FILE      sample inputs per capability (JSON); without it the capability cases are skipped
+  --catalog FILE      the engine catalog (such as policy/engines.json) Describe must agree with; without it that case is skipped
   --report-dir DIR    write conformance-NAME.json and conformance-NAME.xml (JUnit) there
 `;
 
@@ -32,6 +39,7 @@ export interface ConformanceArgs {
   readonly pkiDir: string;
   readonly spiffeId: string;
   readonly samples?: string;
+  readonly catalog?: string;
   readonly reportDir?: string;
 }
 
@@ -52,6 +60,7 @@ export function parseConformanceArgs(argv: readonly string[]): ConformanceArgs {
         pki: { type: "string" },
         "spiffe-id": { type: "string" },
         samples: { type: "string" },
+        catalog: { type: "string" },
         "report-dir": { type: "string" },
       },
       strict: true,
@@ -69,26 +78,49 @@ export function parseConformanceArgs(argv: readonly string[]): ConformanceArgs {
     spiffeId:
       values["spiffe-id"] ?? findIdentity(engine)?.spiffeId ?? `spiffe://${TRUST_DOMAIN}/ns/selene/sa/${engine}`,
     samples: values.samples,
+    catalog: values.catalog,
     reportDir: values["report-dir"],
   };
 }
 
-/** Runs the suite as the command line says; resolves with the exit code. */
-export async function conformanceMain(argv: readonly string[], out: (line: string) => void): Promise<number> {
+/** Reads the catalog named by --catalog; a file that fails its checks is bad usage. */
+function readCatalog(file: string): ConformanceCatalog {
+  try {
+    return { file, catalog: loadEngineCatalog(file) };
+  } catch (e) {
+    if (e instanceof PolicyError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Runs the suite as the command line says; resolves with the exit code. Both `npm run
+ * conformance` and `selenectl engine conformance` are this function; `program` names the
+ * command in the usage text, and bad usage goes to `err` (selenectl's stderr).
+ */
+export async function conformanceMain(
+  argv: readonly string[],
+  out: (line: string) => void,
+  program = NPM_PROGRAM,
+  err: (line: string) => void = out,
+): Promise<number> {
   let args: ConformanceArgs;
   let samples = NO_SAMPLES;
+  let catalog: ConformanceCatalog | undefined;
   try {
     args = parseConformanceArgs(argv);
     if (args.samples !== undefined) samples = readSamples(args.samples);
+    if (args.catalog !== undefined) catalog = readCatalog(args.catalog);
   } catch (e) {
     if (!(e instanceof UsageError || e instanceof SamplesError)) throw e;
-    out(`${e.message}\n\n${USAGE}`);
+    err(`${e.message}\n\n${usage(program)}`);
     return 2;
   }
   out(`engine conformance: ${args.engine} at ${args.target} (${args.spiffeId})`);
   const run = await runConformance({
     target: { address: args.target, engine: args.engine, spiffeId: args.spiffeId, pkiDir: args.pkiDir },
     samples,
+    catalog,
     progress: out,
   });
   if (args.reportDir !== undefined) {

@@ -1,4 +1,4 @@
-/** Hand-made protobuf bytes for tests that need encodings no encoder produces. */
+/** Hand-made protobuf bytes for checks that need encodings no encoder produces (the conformance suite, tests). */
 
 /** Encodes an unsigned varint. */
 export function varint(n: number): number[] {

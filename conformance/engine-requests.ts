@@ -12,12 +12,12 @@ import {
   DescribeRequestSchema,
   InvokeRequestSchema,
   SimulateRequestSchema,
-} from "../../gen/es/selene/engine/v1/engine_pb.js";
-import { EnvelopeSchema, SystemEnvelopeSchema } from "../../gen/es/selene/kernel/v1/envelope_pb.js";
-import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "../../services/runtime/boundary-validator.js";
-import { CURRENT_CONTRACT_VERSION } from "../../services/runtime/contract-version.js";
-import { bytes, lenField, tag, utf8, varint, varintField } from "../support/wire.js";
+} from "../gen/es/selene/engine/v1/engine_pb.js";
+import { EnvelopeSchema, SystemEnvelopeSchema } from "../gen/es/selene/kernel/v1/envelope_pb.js";
+import { ReasonCode } from "../gen/es/selene/kernel/v1/reason_pb.js";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "../services/runtime/boundary-validator.js";
+import { CURRENT_CONTRACT_VERSION } from "../services/runtime/contract-version.js";
+import { bytes, lenField, tag, utf8, varint, varintField } from "./wire.js";
 
 /** The EngineService methods. */
 export const ENGINE_METHODS = ["Describe", "Invoke", "Simulate", "Commit"] as const;

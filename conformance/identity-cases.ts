@@ -7,9 +7,9 @@
  */
 import { existsSync } from "node:fs";
 import { status } from "@grpc/grpc-js";
-import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import { pkiFiles } from "../../services/runtime/tls-credentials.js";
-import { IDENTITIES } from "../../services/runtime/workload-identities.js";
+import { ReasonCode } from "../gen/es/selene/kernel/v1/reason_pb.js";
+import { pkiFiles } from "../services/runtime/tls-credentials.js";
+import { IDENTITIES } from "../services/runtime/workload-identities.js";
 import { checkRefusal } from "./boundary-cases.js";
 import { type ConformanceCase, check } from "./conformance-case.js";
 import { describeOutcome, enginePath } from "./engine-caller.js";

@@ -8,9 +8,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ChannelCredentials, Client, credentials, Metadata, status } from "@grpc/grpc-js";
-import type { ErrorDetail } from "../../gen/es/selene/kernel/v1/error_pb.js";
-import { decodeStatusDetails, STATUS_DETAILS_KEY } from "../../services/runtime/error-status.js";
-import { clientCredentials } from "../../services/runtime/tls-credentials.js";
+import type { ErrorDetail } from "../gen/es/selene/kernel/v1/error_pb.js";
+import { decodeStatusDetails, STATUS_DETAILS_KEY } from "../services/runtime/error-status.js";
+import { clientCredentials } from "../services/runtime/tls-credentials.js";
 
 /** The engine under test. */
 export interface EngineTarget {

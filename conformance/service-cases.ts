@@ -4,9 +4,9 @@
  * calls cut off by their deadlines leaving the engine serving.
  */
 import { status } from "@grpc/grpc-js";
-import { CapabilityKind, DescribeResponseSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
-import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
-import { CURRENT_CONTRACT_VERSION, formatVersion } from "../../services/runtime/contract-version.js";
+import { CapabilityKind, DescribeResponseSchema } from "../gen/es/selene/engine/v1/engine_pb.js";
+import { createBoundaryValidator } from "../services/runtime/boundary-validator.js";
+import { CURRENT_CONTRACT_VERSION, formatVersion } from "../services/runtime/contract-version.js";
 import { type ConformanceCase, check } from "./conformance-case.js";
 import { DEFAULT_TIMEOUT_MS, describeOutcome, enginePath } from "./engine-caller.js";
 import { wellFormedRequest } from "./engine-requests.js";

@@ -4,7 +4,8 @@
  * not apply to the engine (no sample input for a capability), and passes
  * otherwise.
  */
-import type { DescribeResponse } from "../../gen/es/selene/engine/v1/engine_pb.js";
+import type { DescribeResponse } from "../gen/es/selene/engine/v1/engine_pb.js";
+import type { EngineCatalog } from "../services/runtime/policy/engine-catalog.js";
 import type { ConformanceSamples } from "./conformance-samples.js";
 import type { EngineCaller, EngineTarget } from "./engine-caller.js";
 
@@ -18,8 +19,16 @@ export interface CaseContext {
   /** The engine's Describe, read once before the cases run; undefined when it could not be read. */
   readonly description: DescribeResponse | undefined;
   readonly samples: ConformanceSamples;
+  /** The engine catalog Describe must agree with (--catalog); undefined skips that case. */
+  readonly catalog: ConformanceCatalog | undefined;
   /** A fresh token for idempotency keys and ids, unique to this run. */
   fresh(label: string): string;
+}
+
+/** An engine catalog and the file it was read from. */
+export interface ConformanceCatalog {
+  readonly file: string;
+  readonly catalog: EngineCatalog;
 }
 
 /** A case that does not apply, and why. */

@@ -3,9 +3,9 @@
  * Invoke answers an UNDERSTAND or READ capability with a result of its kind;
  * Simulate is free of side effects (twice gives the same preview and digest,
  * and a commit under the simulation's key afterwards is not a replay); Commit
- * is idempotent by key (twice: one effect, the same answer), refuses fields
- * that do not match the digest, and a commit cut off by its deadline and
- * retried under its key gives one effect.
+ * is idempotent by key (twice: one effect, the same answer), refuses another
+ * request under a used key, refuses fields that do not match the digest, and a
+ * commit cut off by its deadline and retried under its key gives one effect.
  */
 import { create, type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { status } from "@grpc/grpc-js";
@@ -20,9 +20,9 @@ import {
   InvokeResponseSchema,
   SimulateRequestSchema,
   SimulateResponseSchema,
-} from "../../gen/es/selene/engine/v1/engine_pb.js";
-import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
+} from "../gen/es/selene/engine/v1/engine_pb.js";
+import { ReasonCode } from "../gen/es/selene/kernel/v1/reason_pb.js";
+import { createBoundaryValidator } from "../services/runtime/boundary-validator.js";
 import { type CaseContext, type CaseSkip, type ConformanceCase, check } from "./conformance-case.js";
 import type { CapabilitySample } from "./conformance-samples.js";
 import { type CallOutcome, describeOutcome, type EngineCaller, enginePath } from "./engine-caller.js";
@@ -106,6 +106,35 @@ function commit(
   return router.call(enginePath("Commit"), toBinary(CommitRequestSchema, request), timeoutMs);
 }
 
+/**
+ * Fields other than the sample's that the engine accepts for `name`: the sample with " again"
+ * appended to one field (tried in name order) that Simulate answers with another digest.
+ */
+async function otherFields(
+  { router, fresh }: CaseContext,
+  name: string,
+  fields: Record<string, string>,
+  digest: string,
+): Promise<{ fields: Record<string, string>; digest: string } | undefined> {
+  for (const field of Object.keys(fields).sort()) {
+    const changed = { ...fields, [field]: `${fields[field]} again` };
+    const request = create(SimulateRequestSchema, {
+      envelope: anEnvelope(fresh("other")),
+      capability: name,
+      fields: changed,
+    });
+    const outcome = await router.call(enginePath("Simulate"), toBinary(SimulateRequestSchema, request));
+    if (outcome.code !== status.OK) continue;
+    const response = answered(SimulateResponseSchema, outcome, `Simulate ${name} with another ${field}`);
+    if (response.effectDigest !== digest) return { fields: changed, digest: response.effectDigest };
+  }
+  return undefined;
+}
+
+/** The reason and field path of a refusal, for messages. */
+const detailText = ({ detail }: CallOutcome) =>
+  detail === undefined ? "" : ` (${ReasonCode[detail.reason]} at "${detail.fieldPath}")`;
+
 /** The committed answer in words, for messages. */
 const commitText = (r: CommitResponse) => `effect ${r.effectId}${r.deduplicated ? " (replay)" : ""}: ${r.summary}`;
 
@@ -178,6 +207,34 @@ function effectCases(capability: Capability): ConformanceCase[] {
         );
       },
     ),
+    {
+      group: "commit",
+      name: `Commit ${name} refuses another request under a used idempotency key with FAILED_PRECONDITION, IDEMPOTENCY_KEY_REUSED at envelope.idempotency_key`,
+      async run(context) {
+        const found = subject(context, name, "fields");
+        if (isSkip(found)) return found;
+        const fields = { ...("fields" in found.sample ? found.sample.fields : {}) };
+        const key = context.fresh("reuse");
+        const { response } = await simulate(context.router, name, fields, key);
+        answered(
+          CommitResponseSchema,
+          await commit(context.router, name, fields, key, response.effectDigest),
+          `Commit ${name}`,
+        );
+        const other = await otherFields(context, name, fields, response.effectDigest);
+        if (other === undefined) {
+          return { skipped: `Simulate accepts no other fields than the sample's ("<value> again" in one field)` };
+        }
+        const reused = await commit(context.router, name, other.fields, key, other.digest);
+        check(
+          reused.code === status.FAILED_PRECONDITION &&
+            reused.detail?.reason === ReasonCode.IDEMPOTENCY_KEY_REUSED &&
+            reused.detail.fieldPath === "envelope.idempotency_key",
+          `expected FAILED_PRECONDITION, IDEMPOTENCY_KEY_REUSED at envelope.idempotency_key; got ${describeOutcome(reused)}${detailText(reused)}`,
+        );
+        return undefined;
+      },
+    },
     effectCase(
       "commit",
       `Commit ${name} refuses fields that do not match the simulated digest with FAILED_PRECONDITION, SIMULATION_DIGEST_MISMATCH`,

@@ -4,7 +4,7 @@
  * same refused bytes always give the same error bytes.
  */
 import { status } from "@grpc/grpc-js";
-import { reasonInfo } from "../../services/runtime/reason-catalog.js";
+import { reasonInfo } from "../services/runtime/reason-catalog.js";
 import { CaseFailure, type ConformanceCase, check } from "./conformance-case.js";
 import { type CallOutcome, describeOutcome, enginePath } from "./engine-caller.js";
 import { ENGINE_METHODS, type EngineMethod, type ExpectedRefusal, spoiledRequests } from "./engine-requests.js";

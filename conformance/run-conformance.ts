@@ -5,11 +5,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { status } from "@grpc/grpc-js";
-import { type DescribeResponse, DescribeResponseSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
-import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
+import { type DescribeResponse, DescribeResponseSchema } from "../gen/es/selene/engine/v1/engine_pb.js";
+import { createBoundaryValidator } from "../services/runtime/boundary-validator.js";
 import { boundaryCases } from "./boundary-cases.js";
 import { capabilityCases } from "./capability-cases.js";
-import type { CaseContext, CaseResult, ConformanceCase } from "./conformance-case.js";
+import { catalogCase } from "./catalog-case.js";
+import type { CaseContext, CaseResult, ConformanceCase, ConformanceCatalog } from "./conformance-case.js";
 import type { ConformanceSamples } from "./conformance-samples.js";
 import { connectAs, type EngineCaller, type EngineTarget, enginePath } from "./engine-caller.js";
 import { wellFormedRequest } from "./engine-requests.js";
@@ -20,6 +21,8 @@ import { serviceCases } from "./service-cases.js";
 export interface ConformanceOptions {
   readonly target: EngineTarget;
   readonly samples: ConformanceSamples;
+  /** The engine catalog Describe must agree with; without one that case is skipped. */
+  readonly catalog?: ConformanceCatalog;
   /** Receives one line per case as it ends. */
   readonly progress?: (line: string) => void;
 }
@@ -46,6 +49,7 @@ export function conformanceCases(description: DescribeResponse | undefined): Con
   const [describe, health, reflection, deadline] = serviceCases();
   return [
     describe!,
+    catalogCase,
     health!,
     reflection!,
     ...boundaryCases(),
@@ -87,6 +91,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       router,
       description,
       samples: options.samples,
+      catalog: options.catalog,
       connectAs(identity) {
         const caller = connectAs(options.target, identity);
         others.push(caller);
