@@ -203,7 +203,7 @@ function methodBoundary(
       logFailure(logger, error, !(e instanceof SeleneError));
       return { ok: false, error };
     }
-    const checked = validator.validate(method.output, bytes);
+    const checked = validator.validateBuilt(method.output, message, bytes);
     if (!checked.ok) {
       const cause = checked.error;
       const error = new SeleneError(ReasonCode.INTERNAL, "the server produced an invalid response", { cause });
