@@ -233,7 +233,8 @@ function methodBoundary(
       logFailure(logger(), error, false);
       return { ok: false, error };
     }
-    if (negotiated.warnings.length > 0) logger().info({ warnings: negotiated.warnings }, "rpc used deprecated contract");
+    if (negotiated.warnings.length > 0)
+      logger().info({ warnings: negotiated.warnings }, "rpc used deprecated contract");
     else if (base.isLevelEnabled("debug")) logger().debug("rpc ok");
     return { ok: true, message: shaped.message, bytes: shaped.bytes, warnings: negotiated.warnings };
   }
