@@ -6,9 +6,11 @@
  * as cheap as it gets and the ratio is conservative), at 1 and 50 in flight.
  */
 import { fork } from "node:child_process";
-import { toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { InvokeResponseSchema } from "../gen/es/selene/engine/v1/engine_pb.js";
 import { SubmitTurnRequestSchema } from "../gen/es/selene/os/v1/turn_pb.js";
+import { read } from "../services/engines/tools/read.js";
 import { createBoundaryValidator } from "../services/runtime/boundary-validator.js";
 import { CURRENT_CONTRACT_VERSION } from "../services/runtime/contract-version.js";
 import { measureAsync, measureSync, type RunResult, table } from "./bench-harness.js";
@@ -45,9 +47,26 @@ async function main(): Promise<void> {
   if (!validator.validate(SubmitTurnRequestSchema, valid).ok) throw new Error("fixture must be valid");
   if (validator.validate(SubmitTurnRequestSchema, invalid).ok) throw new Error("fixture must be invalid");
 
+  // A server's response is checked as built (validateBuilt); a client checks the bytes it received.
+  const readResult = read("tools.lookup", { query: "what is the capital of france" }, new Date());
+  const response = create(InvokeResponseSchema, { result: { case: "readResult", value: readResult! } });
+  const responseBytes = toBinary(InvokeResponseSchema, response);
+  if (!validator.validateBuilt(InvokeResponseSchema, response, responseBytes).ok)
+    throw new Error("response must be valid");
+
   const results: RunResult[] = [
     measureSync("validate: valid envelope", () => void validator.validate(SubmitTurnRequestSchema, valid), SECONDS),
     measureSync("validate: invalid envelope", () => void validator.validate(SubmitTurnRequestSchema, invalid), SECONDS),
+    measureSync(
+      "validate: tools read response, received bytes",
+      () => void validator.validate(InvokeResponseSchema, responseBytes),
+      SECONDS,
+    ),
+    measureSync(
+      "validateBuilt: tools read response, as built",
+      () => void validator.validateBuilt(InvokeResponseSchema, response, responseBytes),
+      SECONDS,
+    ),
   ];
 
   const child = fork(new URL(import.meta.url).pathname, ["--echo-server"], { stdio: "inherit" });

@@ -44,6 +44,16 @@ export interface BoundaryValidator {
     bytes: Uint8Array,
     unknownOutside?: readonly Violation[],
   ): Verdict<MessageShape<Desc>>;
+  /**
+   * Validates a message this process built, given with its encoding `bytes`: the same checks and
+   * verdicts as `validate` on those bytes, without decoding them again (decoding one's own
+   * encoding gives back the message). A server's response takes this path.
+   */
+  validateBuilt<Desc extends DescMessage>(
+    schema: Desc,
+    message: MessageShape<Desc>,
+    bytes: Uint8Array,
+  ): Verdict<MessageShape<Desc>>;
   /** The size limit in force. */
   readonly maxMessageBytes: number;
   /** The contract versions accepted. */
@@ -61,22 +71,23 @@ export function createBoundaryValidator(options: BoundaryOptions = {}): Boundary
     bytes: Uint8Array,
     unknownOutside: readonly Violation[] = [],
   ): Verdict<MessageShape<Desc>> {
-    try {
-      return { ok: true, message: check(schema, bytes, unknownOutside) };
-    } catch (e) {
-      if (e instanceof SeleneError) return { ok: false, error: e };
-      // A fault in the validator itself: say nothing about internals on the wire.
-      return {
-        ok: false,
-        error: new SeleneError(ReasonCode.INTERNAL, "internal error while validating the message", { cause: e }),
-      };
-    }
+    return verdictOf(() => check(schema, bytes, unknownOutside, () => decode(schema, bytes)));
   }
 
+  function validateBuilt<Desc extends DescMessage>(
+    schema: Desc,
+    message: MessageShape<Desc>,
+    bytes: Uint8Array,
+  ): Verdict<MessageShape<Desc>> {
+    return verdictOf(() => check(schema, bytes, [], () => message));
+  }
+
+  /** `decoded` gives the message of `bytes`: decoded from them, or the one they were encoded from. */
   function check<Desc extends DescMessage>(
     schema: Desc,
     bytes: Uint8Array,
     unknownOutside: readonly Violation[],
+    decoded: () => MessageShape<Desc>,
   ): MessageShape<Desc> {
     if (bytes.length > maxMessageBytes) {
       throw new SeleneError(
@@ -86,7 +97,7 @@ export function createBoundaryValidator(options: BoundaryOptions = {}): Boundary
       );
     }
     const unknown = scan(schema, bytes);
-    const message = decode(schema, bytes);
+    const message = decoded();
     checkVersion(schema, message, versions);
     if (unknown.length > 0 || unknownOutside.length > 0) {
       const violations = unknown.map((u) => ({
@@ -100,7 +111,20 @@ export function createBoundaryValidator(options: BoundaryOptions = {}): Boundary
     return message;
   }
 
-  return { validate, maxMessageBytes, versions };
+  return { validate, validateBuilt, maxMessageBytes, versions };
+}
+
+function verdictOf<T>(check: () => T): Verdict<T> {
+  try {
+    return { ok: true, message: check() };
+  } catch (e) {
+    if (e instanceof SeleneError) return { ok: false, error: e };
+    // A fault in the validator itself: say nothing about internals on the wire.
+    return {
+      ok: false,
+      error: new SeleneError(ReasonCode.INTERNAL, "internal error while validating the message", { cause: e }),
+    };
+  }
 }
 
 function scan(schema: DescMessage, bytes: Uint8Array) {

@@ -126,6 +126,26 @@ describe("audit ledger", () => {
     expect(second.next).to.equal(undefined);
   });
 
+  it("stores a digest only as sha256: and 64 lower-case hex digits (the database's check)", async () => {
+    const hex = "0123456789abcdef".repeat(4);
+    const bad = [
+      `sha256:${hex.toUpperCase()}`,
+      `sha256:${hex.slice(1)}`,
+      `sha256:${hex}0`,
+      `sha256:${hex.slice(1)}g`,
+      `sha256:${hex.slice(1)}é`,
+      `sha256:${hex.slice(1)}\n`,
+      `sha512:${hex}`,
+      ` sha256:${hex.slice(1)}`,
+    ];
+    for (const inputDigest of bad) {
+      const error = await ledger.append([anEntry("chain-digest", { inputDigest })]).catch((e: unknown) => e);
+      expect((error as { code?: string }).code, inputDigest).to.equal("23514"); // check_violation
+    }
+    const [stored] = await ledger.append([anEntry("chain-digest", { inputDigest: `sha256:${hex}` })]);
+    expect(stored!.sequence).to.equal(1n);
+  });
+
   it("refuses UPDATE, DELETE and TRUNCATE on the events", async () => {
     for (const sql of ["update audit.events set reason = 1", "delete from audit.events", "truncate audit.events"]) {
       const error = await pool.query(sql).catch((e: unknown) => e);

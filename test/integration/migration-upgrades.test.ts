@@ -46,8 +46,32 @@ const OUTBOX_KEPT = [
   "select event_id, effect_id, from_state, to_state, attempt from outbox.effect_events order by event_id",
 ];
 
+/** Records as the audit service appends them: the trigger chains them over the placeholders. */
+const AUDIT_SEED = `
+insert into audit.events (tenant_id, sequence, event_id, correlation_id, turn_id, gate, decision, reason, input_digest,
+  payload, attributes, actor, contract_version, occurred_at, recorded_at, prev_hash, hash)
+select 'acme', 0, 'router/t-' || n, 'c-1', 't-' || n, 1, 1, 0, case when n = 1 then '' else '${DIGEST}' end, '\\x7b7d',
+  '{"intent": "kb.lookup"}', 'spiffe://selene.local/ns/selene/sa/router', '1.1', now(), now(), '${DIGEST}', '${DIGEST}'
+from generate_series(1, 3) n order by n;`;
+
 const UPGRADES: readonly Upgrade[] = [
-  ...["0001_effects", "0002_narrow_pending_index", "0003_audit_relay"].map((from) => ({
+  ...["0001_events", "0002_ledger_guard"].map((from) => ({
+    service: "audit",
+    from,
+    seed: AUDIT_SEED,
+    kept: [
+      "select tenant_id, sequence, event_id, input_digest, prev_hash, hash from audit.events order by sequence",
+      "select tenant_id, sequence, hash from audit.chain_heads",
+    ],
+    after: [
+      [
+        "select count(*)::int as n from pg_constraint where conrelid in ('audit.events'::regclass, " +
+          "'audit.chain_heads'::regclass) and pg_get_constraintdef(oid) like '%{64}%'",
+        [{ n: 0 }],
+      ],
+    ] as const,
+  })),
+  ...["0001_effects", "0002_narrow_pending_index", "0003_audit_relay", "0004_history_ledger"].map((from) => ({
     service: "outbox",
     from,
     seed: OUTBOX_SEED,
@@ -118,7 +142,7 @@ describe("migrations over the previous schema with data in it", function () {
   it("covers every migration that follows another", async () => {
     const covered = new Set(UPGRADES.map((u) => `${u.service}/${u.from}`));
     const missing: string[] = [];
-    for (const service of ["outbox", "reminders", "router"]) {
+    for (const service of ["audit", "outbox", "reminders", "router"]) {
       const versions = await migrationVersions(service);
       for (const before of versions.slice(0, -1)) {
         if (!covered.has(`${service}/${before}`)) missing.push(`${service}/${before}`);

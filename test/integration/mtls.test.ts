@@ -109,6 +109,35 @@ describe("mtls", () => {
     expect(engine.peers.at(-1)).to.equal(router);
   });
 
+  it("reads a TLS 1.3 connection's client certificate at its first call only", async () => {
+    const client = new Client(engine.address, clientCredentials(dir, "router", nlp), CHANNEL_OPTIONS);
+    const call = () =>
+      new Promise<void>((resolve, reject) => {
+        client.makeUnaryRequest(ECHO_PATH, identity, identity, Buffer.from("ping"), (error) =>
+          error ? reject(error) : resolve(),
+        );
+      });
+    const read = tls.TLSSocket.prototype.getPeerCertificate;
+    let reads = 0;
+    tls.TLSSocket.prototype.getPeerCertificate = function (this: tls.TLSSocket, ...args: [boolean?]) {
+      reads++;
+      return read.apply(this, args);
+    } as typeof read;
+    try {
+      await call();
+      const readsAtConnect = reads;
+      const before = engine.peers.length;
+      await call();
+      await call();
+      await call();
+      expect(reads - readsAtConnect).to.equal(0);
+      expect(engine.peers.slice(before)).to.deep.equal([router, router, router]);
+    } finally {
+      tls.TLSSocket.prototype.getPeerCertificate = read;
+      client.close();
+    }
+  });
+
   it("refuses a client that presents no certificate before the handler runs", async () => {
     const calls = engine.peers.length;
     const { ca } = tlsContextOptions(dir, "router");

@@ -51,8 +51,28 @@ function declaredVersion(request: unknown): Version | undefined {
   return version === undefined ? undefined : { major: version.major, minor: version.minor };
 }
 
+/** Per request schema: whether any field the walk below can reach is deprecated. */
+const mayHoldDeprecated = new WeakMap<DescMessage, boolean>();
+
+/** Whether `schema`, or a message it nests (as the walk below descends), has a deprecated field. */
+function hasDeprecatedField(schema: DescMessage): boolean {
+  let known = mayHoldDeprecated.get(schema);
+  if (known !== undefined) return known;
+  const seen = new Set<DescMessage>();
+  const reach = (desc: DescMessage): boolean => {
+    if (seen.has(desc)) return false;
+    seen.add(desc);
+    return desc.fields.some((f) => f.deprecated || (f.fieldKind === "message" && reach(f.message)));
+  };
+  known = reach(schema);
+  mayHoldDeprecated.set(schema, known);
+  return known;
+}
+
 /** The paths of the deprecated fields `message` sets, at any depth, in field order. */
 export function deprecatedFieldsSet(schema: DescMessage, message: MessageShape<DescMessage>): string[] {
+  // Most requests have no deprecated field anywhere: no need to reflect over every call's message.
+  if (!hasDeprecatedField(schema)) return [];
   const out: string[] = [];
   const walk = (desc: DescMessage, value: MessageShape<DescMessage>, path: string) => {
     const r = reflect(desc, value);

@@ -191,8 +191,21 @@ function methodBoundary(
     }
     const negotiated = negotiate(path, method.input, verdict.message);
     const correlationId = correlationOf(verdict.message, call.metadata);
-    const logger = base.child({ correlation_id: correlationId, caller, protocol });
-    const context: CallContext = { caller, correlationId, deadline: call.deadline, logger, metadata: call.metadata };
+    // The call's child logger is made when a line is written: most calls write none.
+    let callLogger: Logger | undefined;
+    const logger = () => {
+      callLogger ??= base.child({ correlation_id: correlationId, caller, protocol });
+      return callLogger;
+    };
+    const context: CallContext = {
+      caller,
+      correlationId,
+      deadline: call.deadline,
+      get logger() {
+        return logger();
+      },
+      metadata: call.metadata,
+    };
     let message: MessageShape<DescMessage>;
     let bytes: Uint8Array;
     try {
@@ -200,14 +213,14 @@ function methodBoundary(
       bytes = toBinary(method.output, message);
     } catch (e) {
       const error = toSeleneError(e);
-      logFailure(logger, error, !(e instanceof SeleneError));
+      logFailure(logger(), error, !(e instanceof SeleneError));
       return { ok: false, error };
     }
-    const checked = validator.validate(method.output, bytes);
+    const checked = validator.validateBuilt(method.output, message, bytes);
     if (!checked.ok) {
       const cause = checked.error;
       const error = new SeleneError(ReasonCode.INTERNAL, "the server produced an invalid response", { cause });
-      logFailure(logger, error, false);
+      logFailure(logger(), error, false);
       return { ok: false, error };
     }
     let shaped: { readonly message: MessageShape<DescMessage>; readonly bytes: Uint8Array };
@@ -217,11 +230,12 @@ function methodBoundary(
       const error = new SeleneError(ReasonCode.INTERNAL, "the response could not be shaped for the caller's version", {
         cause: e,
       });
-      logFailure(logger, error, false);
+      logFailure(logger(), error, false);
       return { ok: false, error };
     }
-    if (negotiated.warnings.length > 0) logger.info({ warnings: negotiated.warnings }, "rpc used deprecated contract");
-    else logger.debug("rpc ok");
+    if (negotiated.warnings.length > 0)
+      logger().info({ warnings: negotiated.warnings }, "rpc used deprecated contract");
+    else if (base.isLevelEnabled("debug")) logger().debug("rpc ok");
     return { ok: true, message: shaped.message, bytes: shaped.bytes, warnings: negotiated.warnings };
   }
 

@@ -1,8 +1,9 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import fc from "fast-check";
-import { InvokeResponseSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
+import { type InvokeResponse, InvokeResponseSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnRequestSchema } from "../../../gen/es/selene/os/v1/turn_pb.js";
 import {
@@ -73,6 +74,45 @@ describe("boundary validator", () => {
         supported_min: "1.0",
         supported_max: "1.1",
       });
+    });
+  });
+
+  describe("validateBuilt (a message this process built, with its encoding)", () => {
+    const same = (message: InvokeResponse) => {
+      const bytes = toBinary(InvokeResponseSchema, message);
+      const built = validator.validateBuilt(InvokeResponseSchema, message, bytes);
+      expect(fingerprint(built)).to.equal(fingerprint(validator.validate(InvokeResponseSchema, bytes)));
+      return built;
+    };
+
+    it("accepts a valid response and returns the message it was given, not a decoded copy", () => {
+      const message = aReadResponse();
+      const verdict = same(message);
+      if (!verdict.ok) expect.fail(verdict.error.message);
+      expect(verdict.message).to.equal(message);
+    });
+
+    it("refuses a response that breaks a rule as validate does (no provenance)", () => {
+      const verdict = same(create(InvokeResponseSchema, { result: { case: "readResult", value: { text: "Paris" } } }));
+      if (verdict.ok) expect.fail("accepted a response without provenance");
+      expect(verdict.error.reason).to.equal(ReasonCode.FIELD_INVALID);
+      expect(verdict.error.violations.map((v) => v.fieldPath)).to.include("read_result.provenance");
+    });
+
+    it("refuses a response that carries unknown fields in its encoding", () => {
+      const message = aReadResponse();
+      message.$unknown = [{ no: 99, wireType: WireType.Varint, data: Uint8Array.of(1) }];
+      const verdict = same(message);
+      if (verdict.ok) expect.fail("accepted an unknown field");
+      expect(verdict.error.reason).to.equal(ReasonCode.UNKNOWN_FIELD);
+    });
+
+    it("refuses a response over the size limit", () => {
+      const small = createBoundaryValidator({ maxMessageBytes: 64 });
+      const message = aReadResponse();
+      const verdict = small.validateBuilt(InvokeResponseSchema, message, toBinary(InvokeResponseSchema, message));
+      if (verdict.ok) expect.fail("accepted an oversized response");
+      expect(verdict.error.reason).to.equal(ReasonCode.MESSAGE_TOO_LARGE);
     });
   });
 
