@@ -1,9 +1,9 @@
 /**
- * A fault proxy at the gRPC stream level, for the link from the router to one engine: it ends the
- * router's mTLS with the engine's own certificate, opens its own mTLS session to the engine with
- * the router's, and forwards every HTTP/2 stream (headers, messages, trailers, the deadline in
+ * A fault proxy at the gRPC stream level, for the link from the router to one engine or the outbox:
+ * it ends the router's mTLS with that server's own certificate, opens its own mTLS session to the
+ * server with the router's, and forwards every HTTP/2 stream (headers, messages, trailers, the deadline in
  * `grpc-timeout`) untouched. Under its fault it fails every n-th stream itself, with UNAVAILABLE,
- * before anything reaches the engine, and forwards the others: a call fails or succeeds on its own,
+ * before anything reaches the server, and forwards the others: a call fails or succeeds on its own,
  * on a connection that stays up, which a TCP proxy cannot do (one connection carries every call).
  */
 import {
@@ -60,14 +60,14 @@ function failStream(stream: ServerHttp2Stream, code: number, message: string): v
 
 const UNAVAILABLE = 14;
 
-/** Starts a stream proxy for `engine` on 127.0.0.1 (a free port) forwarding to `target` (host:port). */
-export async function startStreamFaultProxy(engine: string, target: string): Promise<StreamFaultProxy> {
+/** Starts a stream proxy for `workload` (an engine or the outbox) on 127.0.0.1 (a free port) forwarding to `target` (host:port). */
+export async function startStreamFaultProxy(workload: string, target: string): Promise<StreamFaultProxy> {
   let every: number | undefined;
   let streams = 0;
   let failed = 0;
   let upstream: ClientHttp2Session | undefined;
   let clientTls: ReturnType<typeof tlsContextOptions> | undefined;
-  const checkServerIdentity = serverIdentityCheck(spiffeIdOf(engine));
+  const checkServerIdentity = serverIdentityCheck(spiffeIdOf(workload));
 
   const session = (): ClientHttp2Session => {
     if (upstream !== undefined && !upstream.closed && !upstream.destroyed) return upstream;
@@ -93,14 +93,14 @@ export async function startStreamFaultProxy(engine: string, target: string): Pro
     streams++;
     if (every !== undefined && streams % every === 0) {
       failed++;
-      failStream(stream, UNAVAILABLE, `${engine}: stream failed by the chaos stream fault`);
+      failStream(stream, UNAVAILABLE, `${workload}: stream failed by the chaos stream fault`);
       return;
     }
     let up: ReturnType<ClientHttp2Session["request"]>;
     try {
       up = session().request(forwardable(headers, [":method", ":path", ":authority", ":scheme"]));
     } catch {
-      failStream(stream, UNAVAILABLE, `${engine}: not reachable`);
+      failStream(stream, UNAVAILABLE, `${workload}: not reachable`);
       return;
     }
     let trailers: IncomingHttpHeaders | undefined;
@@ -120,10 +120,10 @@ export async function startStreamFaultProxy(engine: string, target: string): Pro
     up.on("end", () => {
       if (!stream.destroyed && stream.headersSent && !stream.writableEnded) stream.end();
     });
-    up.on("error", () => failStream(stream, UNAVAILABLE, `${engine}: upstream stream failed`));
+    up.on("error", () => failStream(stream, UNAVAILABLE, `${workload}: upstream stream failed`));
     stream.on("data", (chunk: Buffer) => up.write(chunk));
     stream.on("end", () => up.end());
-    // The router gave up (deadline, cancellation): so does the engine.
+    // The router gave up (deadline, cancellation): so does the server.
     stream.on("close", () => {
       if (!up.closed) up.close(constants.NGHTTP2_CANCEL);
     });
@@ -137,7 +137,7 @@ export async function startStreamFaultProxy(engine: string, target: string): Pro
   return {
     address: `127.0.0.1:${port}`,
     arm(pkiDir) {
-      server.setSecureContext(tlsContextOptions(pkiDir, engine));
+      server.setSecureContext(tlsContextOptions(pkiDir, workload));
       clientTls = tlsContextOptions(pkiDir, "router");
     },
     failEvery(n) {
