@@ -44,11 +44,16 @@ export interface ProxyFaultSpec {
   readonly mode: "pass" | "reset" | "blackhole" | "half-open";
 }
 
-/** The link's calls fail one in `failEvery` (2: half of them), each on its own, the connection up. */
+/**
+ * The link's calls fail one in `failEvery` (2: half of them), or one in `delayEvery` is held
+ * `delayMs` (a latency spike on a share of the calls), each call on its own, the connection up.
+ */
 export interface StreamFaultSpec {
   readonly kind: "streams";
   readonly link: StreamLink;
-  readonly failEvery: number;
+  readonly failEvery: number | undefined;
+  readonly delayEvery: number | undefined;
+  readonly delayMs: number | undefined;
 }
 
 /** The links from the router to an engine (a stream fault needs an engine at the other end). */
@@ -146,8 +151,19 @@ function optionalDuration(fields: Fields, key: string): number | undefined {
 function readFault(f: Fields): FaultSpec {
   const kind = enumField(f, "kind", ["proxy", "streams", "process", "postgres"] as const);
   if (kind === "streams") {
-    onlyKeys(f, ["kind", "link", "fail_every"]);
-    return { kind, link: enumField(f, "link", STREAM_LINKS), failEvery: numberField(f, "fail_every", 2, 1000) };
+    onlyKeys(f, ["kind", "link", "fail_every", "delay_every", "delay"]);
+    const spec: StreamFaultSpec = {
+      kind,
+      link: enumField(f, "link", STREAM_LINKS),
+      failEvery: optionalNumberField(f, "fail_every", 2, 1000),
+      delayEvery: optionalNumberField(f, "delay_every", 1, 1000),
+      delayMs: optionalDuration(f, "delay"),
+    };
+    if ((spec.delayEvery === undefined) !== (spec.delayMs === undefined))
+      throw new UsageError(f.at, "delay_every and delay go together");
+    if (spec.failEvery === undefined && spec.delayEvery === undefined)
+      throw new UsageError(f.at, "a streams fault needs fail_every, or delay_every and delay");
+    return spec;
   }
   if (kind === "proxy") {
     onlyKeys(f, ["kind", "link", "latency", "jitter", "bandwidth", "mode"]);

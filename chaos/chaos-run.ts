@@ -6,7 +6,7 @@
 import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { type CallRecord, codeName } from "../bench/load/call-record.js";
-import { buildGhzReport, type GhzReport } from "../bench/load/ghz-report.js";
+import { buildGhzReport, type GhzReport, sliceStats } from "../bench/load/ghz-report.js";
 import { runLoadSession } from "../bench/load/load-session.js";
 import type { SloBudget } from "../bench/load/slo-budgets.js";
 import type { TurnCorpus } from "../bench/load/turn-corpus.js";
@@ -63,6 +63,8 @@ export interface ChaosReport {
   readonly events: ReadonlyArray<{ readonly atS: number; readonly what: string }>;
   /** The run's load in ghz's report shape, without the per-call details. */
   readonly load: Omit<GhzReport, "details">;
+  /** The calls started in the fault window, per step (the outcome each had to end in): what the fault cost each kind of turn. */
+  readonly faultWindowSteps: Record<string, { calls: number; errors: number; p50Ms: number; p99Ms: number }>;
   /** The calls started after the fault cleared that failed (the first 50): what recovery waited on. */
   readonly failuresAfterFault: ReadonlyArray<{ atS: number; step: string; code: string; error: string }>;
 }
@@ -270,6 +272,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       verdicts,
       events: events.map((e) => ({ atS: rel(e.atMs) / 1000, what: e.what })),
       load: loadReport,
+      faultWindowSteps: byStep(records.filter((r) => r.startMs >= rel(faultFromMs) && r.startMs < rel(faultToMs))),
       failuresAfterFault: records
         .filter((r) => r.error !== "" && r.startMs >= rel(faultToMs))
         .slice(0, 50)
@@ -285,10 +288,24 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
     for (const f of profile.faults)
       if (f.kind === "process" && f.action === "stop") mesh.bench.mesh.signal(f.target, "SIGCONT");
     await context.postgres.start();
-    if (context.keepLogsDir !== undefined)
+    if (context.keepLogsDir !== undefined) {
+      // Stopped first, so that every process has written its last lines.
+      await mesh.bench.mesh.stop();
       cpSync(mesh.bench.logDir, join(context.keepLogsDir, `${profile.name}-logs`), { recursive: true });
+    }
     await mesh.stop();
   }
+}
+
+/** Calls, failures and the successful calls' p50 and p99 per step. */
+function byStep(records: readonly CallRecord[]): ChaosReport["faultWindowSteps"] {
+  const steps = [...new Set(records.map((r) => r.step))].sort();
+  return Object.fromEntries(
+    steps.map((step) => {
+      const stats = sliceStats(records.filter((r) => r.step === step));
+      return [step, { calls: stats.count, errors: stats.errors, p50Ms: stats.p50 / 1e6, p99Ms: stats.p99 / 1e6 }];
+    }),
+  );
 }
 
 function scaledBudget(budget: SloBudget, factor: number): SloBudget {

@@ -25,11 +25,20 @@ export interface StreamFaultProxy {
   readonly address: string;
   /** Loads the certificates from the mesh's PKI: until then no handshake succeeds. */
   arm(pkiDir: string): void;
-  /** Fails every `n`-th stream from now on (2: half of them); undefined: forwards all. */
-  failEvery(n: number | undefined): void;
-  /** Streams seen and streams failed since the last `failEvery`. */
-  stats(): { streams: number; failed: number };
+  /** Applies `fault` from now on; undefined: forwards every stream at once. */
+  setFault(fault: StreamFault | undefined): void;
+  /** Streams seen, failed and delayed since the last `setFault`. */
+  stats(): { streams: number; failed: number; delayed: number };
   close(): Promise<void>;
+}
+
+/** What a stream proxy does to the calls: counted per stream, so two runs treat the same calls alike. */
+export interface StreamFault {
+  /** Fails every n-th stream with UNAVAILABLE (2: half of them). */
+  readonly failEvery?: number;
+  /** Holds every m-th stream (of those not failed) `delayMs` before forwarding it. */
+  readonly delayEvery?: number;
+  readonly delayMs?: number;
 }
 
 // Connection-level headers HTTP/2 forbids forwarding, and pseudo-headers set anew.
@@ -62,9 +71,10 @@ const UNAVAILABLE = 14;
 
 /** Starts a stream proxy for `workload` (an engine or the outbox) on 127.0.0.1 (a free port) forwarding to `target` (host:port). */
 export async function startStreamFaultProxy(workload: string, target: string): Promise<StreamFaultProxy> {
-  let every: number | undefined;
+  let fault: StreamFault | undefined;
   let streams = 0;
   let failed = 0;
+  let delayed = 0;
   let upstream: ClientHttp2Session | undefined;
   let clientTls: ReturnType<typeof tlsContextOptions> | undefined;
   const checkServerIdentity = serverIdentityCheck(spiffeIdOf(workload));
@@ -91,11 +101,25 @@ export async function startStreamFaultProxy(workload: string, target: string): P
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {});
     streams++;
-    if (every !== undefined && streams % every === 0) {
+    if (fault?.failEvery !== undefined && streams % fault.failEvery === 0) {
       failed++;
       failStream(stream, UNAVAILABLE, `${workload}: stream failed by the chaos stream fault`);
       return;
     }
+    if (fault?.delayEvery !== undefined && streams % fault.delayEvery === 0 && (fault.delayMs ?? 0) > 0) {
+      delayed++;
+      // Held before anything reaches the server: a call the router cancels meanwhile never does.
+      const timer = setTimeout(() => {
+        if (!stream.closed && !stream.destroyed) forward(stream, headers);
+      }, fault.delayMs);
+      stream.on("close", () => clearTimeout(timer));
+      return;
+    }
+    forward(stream, headers);
+  });
+
+  /** Forwards one stream to the server, both ways. */
+  function forward(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     let up: ReturnType<ClientHttp2Session["request"]>;
     try {
       up = session().request(forwardable(headers, [":method", ":path", ":authority", ":scheme"]));
@@ -127,7 +151,7 @@ export async function startStreamFaultProxy(workload: string, target: string): P
     stream.on("close", () => {
       if (!up.closed) up.close(constants.NGHTTP2_CANCEL);
     });
-  });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: "127.0.0.1", port: 0, exclusive: true }, () => resolve());
@@ -140,12 +164,13 @@ export async function startStreamFaultProxy(workload: string, target: string): P
       server.setSecureContext(tlsContextOptions(pkiDir, workload));
       clientTls = tlsContextOptions(pkiDir, "router");
     },
-    failEvery(n) {
-      every = n;
+    setFault(f) {
+      fault = f;
       streams = 0;
       failed = 0;
+      delayed = 0;
     },
-    stats: () => ({ streams, failed }),
+    stats: () => ({ streams, failed, delayed }),
     async close() {
       upstream?.destroy();
       for (const s of sessions) s.destroy();
