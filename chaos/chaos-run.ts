@@ -65,6 +65,8 @@ export interface ChaosReport {
   readonly load: Omit<GhzReport, "details">;
   /** The calls started in the fault window, per step (the outcome each had to end in): what the fault cost each kind of turn. */
   readonly faultWindowSteps: Record<string, { calls: number; errors: number; p50Ms: number; p99Ms: number }>;
+  /** The same for the calls started in the 5 s after the fault cleared: what recovery looked like. */
+  readonly afterFaultSteps: ChaosReport["faultWindowSteps"];
   /** The calls started after the fault cleared that failed (the first 50): what recovery waited on. */
   readonly failuresAfterFault: ReadonlyArray<{ atS: number; step: string; code: string; error: string }>;
 }
@@ -273,6 +275,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       events: events.map((e) => ({ atS: rel(e.atMs) / 1000, what: e.what })),
       load: loadReport,
       faultWindowSteps: byStep(records.filter((r) => r.startMs >= rel(faultFromMs) && r.startMs < rel(faultToMs))),
+      afterFaultSteps: byStep(records.filter((r) => r.startMs >= rel(faultToMs) && r.startMs < rel(faultToMs) + 5000)),
       failuresAfterFault: records
         .filter((r) => r.error !== "" && r.startMs >= rel(faultToMs))
         .slice(0, 50)
