@@ -6,7 +6,7 @@
  * bad flag or profile).
  *
  * Usage: npm run chaos -- [--profile smoke,engine-latency] [--list] [--port-offset=-19000] (negative numbers need the = form)
- *   [--output DIR] [--corpus FILE] [--slo FILE]
+ *   [--output DIR] [--corpus FILE] [--slo FILE] [--keep-logs]  (the processes' logs, beside the reports)
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,6 +35,7 @@ const FLAGS = {
   output: { type: "string", short: "o" },
   corpus: { type: "string" },
   slo: { type: "string" },
+  "keep-logs": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -53,7 +54,9 @@ function profilesNamed(names: string | undefined): ChaosProfile[] {
 async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, FLAGS);
   if (values.help) {
-    say("usage: npm run chaos -- [--profile NAME[,NAME...]|all] [--list] [--port-offset N] [--output DIR]");
+    say(
+      "usage: npm run chaos -- [--profile NAME[,NAME...]|all] [--list] [--port-offset N] [--output DIR] [--keep-logs]",
+    );
     return 0;
   }
   if (positionals.length > 0) throw new UsageError("arguments", `unexpected ${positionals.join(" ")}`);
@@ -91,6 +94,7 @@ async function main(argv: readonly string[]): Promise<number> {
         tags: runTags("chaos-local", { corpus: `v${corpus.version}` }),
         say,
         signal: abort.signal,
+        keepLogsDir: values["keep-logs"] ? outDir : undefined,
       });
       reports.push(report);
       writeFileSync(join(outDir, `${profile.name}.json`), `${JSON.stringify(report, null, 2)}\n`);

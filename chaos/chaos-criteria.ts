@@ -48,6 +48,26 @@ export function recoverySeconds(
 }
 
 /**
+ * Seconds from `fromMs` to the start of the first window of `steadySeconds` (windows start every
+ * 250 ms) in which every read turn started succeeded, by the engine, a retry or a fallback, and
+ * there was at least one; undefined when none did before `endMs`.
+ */
+export function readsRecoverySeconds(
+  records: readonly CallRecord[],
+  fromMs: number,
+  endMs: number,
+  steadySeconds: number,
+): number | undefined {
+  const reads = records.filter((r) => r.step === "answer");
+  const width = steadySeconds * 1000;
+  for (let start = fromMs; start + width <= endMs; start += 250) {
+    const window = reads.filter((r) => r.startMs >= start && r.startMs < start + width);
+    if (window.length > 0 && window.every((r) => r.error === "")) return (start - fromMs) / 1000;
+  }
+  return undefined;
+}
+
+/**
  * Whether the budget held over the calls that ended before the fault began (a busy host or a slow
  * mesh fails here, not in recovery; a call the fault cut short is the fault's).
  */
@@ -64,6 +84,8 @@ export interface RunFacts {
   readonly unhealthy: readonly string[];
   /** Seconds from the restarted process serving again to the SLO holding again; undefined: never. */
   readonly recoveryAfterServingS?: number | undefined;
+  /** Seconds from the fault clearing (a restarted process serving) to read turns all succeeding again; undefined: never. */
+  readonly readsRecoveryS?: number | undefined;
   /** The faulted engine's attempts per call in the fault window (router metrics). */
   readonly attempts?: {
     readonly engine: string;
@@ -132,6 +154,15 @@ export function judge(criteria: ChaosCriteria, facts: RunFacts): CriterionVerdic
       limit: `<= ${criteria.recoverWithinAfterServingS} s (${criteria.steadySeconds} s steady)`,
       actual: r === undefined ? "never" : `${r.toFixed(2)} s`,
       pass: r !== undefined && r <= criteria.recoverWithinAfterServingS,
+    });
+  }
+  if (criteria.readsRecoverWithinS !== undefined) {
+    const r = facts.readsRecoveryS;
+    verdicts.push({
+      name: "reads recovered",
+      limit: `<= ${criteria.readsRecoverWithinS} s (${criteria.steadySeconds} s with every read answered)`,
+      actual: r === undefined ? "never" : `${r.toFixed(2)} s`,
+      pass: r !== undefined && r <= criteria.readsRecoverWithinS,
     });
   }
   if (criteria.maxAttemptsPerCall !== undefined) {

@@ -3,13 +3,14 @@
  * database) on the chaos run's owned PostgreSQL, with a fault proxy on every link a profile can
  * break. The router reaches each engine, the outbox and PostgreSQL through its proxy, and the
  * outbox reaches PostgreSQL through its own; every proxy forwards untouched until a fault is set.
- * A link a profile fails call by call gets a stream proxy behind its TCP proxy.
+ * A link a profile fails call by call (to an engine or the outbox) gets a stream proxy behind its
+ * TCP proxy.
  */
 
 import { type BenchMesh, startBenchMesh } from "../bench/mesh-setup.js";
 import { grpcAddress } from "../deploy/mesh-processes.js";
 import { addressVariable } from "../services/runtime/service-config.js";
-import { CHAOS_ENGINES, type EngineLink, type ProxyLink } from "./chaos-profile.js";
+import { CHAOS_ENGINES, type ProxyLink, type StreamLink } from "./chaos-profile.js";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
 import type { OwnedPostgres } from "./owned-postgres.js";
 import { type StreamFaultProxy, startStreamFaultProxy } from "./stream-fault-proxy.js";
@@ -19,7 +20,7 @@ export interface ChaosMesh {
   readonly bench: BenchMesh;
   readonly proxies: ReadonlyMap<ProxyLink, FaultProxy>;
   /** The stream proxies, on the links `streamLinks` named. */
-  readonly streamProxies: ReadonlyMap<EngineLink, StreamFaultProxy>;
+  readonly streamProxies: ReadonlyMap<StreamLink, StreamFaultProxy>;
   stop(): Promise<void>;
 }
 
@@ -37,27 +38,26 @@ export async function startChaosMesh(options: {
   readonly clientTenants: string;
   readonly say: (line: string) => void;
   /** Links between the TCP proxy and the engine of which a stream proxy sits (for stream faults). */
-  readonly streamLinks?: readonly EngineLink[];
+  readonly streamLinks?: readonly StreamLink[];
 }): Promise<ChaosMesh> {
   const proxies = new Map<ProxyLink, FaultProxy>();
-  const streamProxies = new Map<EngineLink, StreamFaultProxy>();
+  const streamProxies = new Map<StreamLink, StreamFaultProxy>();
   const add = async (link: ProxyLink, target: string) => proxies.set(link, await startFaultProxy(link, target));
   const closeAll = async () => {
     for (const p of proxies.values()) await p.close();
     for (const p of streamProxies.values()) await p.close();
   };
   try {
-    for (const engine of CHAOS_ENGINES) {
-      const link = `router-${engine}` as const;
-      let target = grpcAddress(engine, options.portOffset);
+    for (const server of [...CHAOS_ENGINES, "outbox"] as const) {
+      const link = `router-${server}` as const;
+      let target = grpcAddress(server, options.portOffset);
       if (options.streamLinks?.includes(link)) {
-        const streams = await startStreamFaultProxy(engine, target);
+        const streams = await startStreamFaultProxy(server, target);
         streamProxies.set(link, streams);
         target = streams.address;
       }
       await add(link, target);
     }
-    await add("router-outbox", grpcAddress("outbox", options.portOffset));
     await add("router-postgres", options.postgres.address);
     await add("outbox-postgres", options.postgres.address);
     const proxy = (link: ProxyLink) => proxies.get(link)!;

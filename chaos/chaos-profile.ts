@@ -44,18 +44,26 @@ export interface ProxyFaultSpec {
   readonly mode: "pass" | "reset" | "blackhole" | "half-open";
 }
 
-/** The link's calls fail one in `failEvery` (2: half of them), each on its own, the connection up. */
+/**
+ * The link's calls fail one in `failEvery` (2: half of them), or one in `delayEvery` is held
+ * `delayMs` (a latency spike on a share of the calls), each call on its own, the connection up.
+ */
 export interface StreamFaultSpec {
   readonly kind: "streams";
-  readonly link: EngineLink;
-  readonly failEvery: number;
+  readonly link: StreamLink;
+  readonly failEvery: number | undefined;
+  readonly delayEvery: number | undefined;
+  readonly delayMs: number | undefined;
 }
 
 /** The links from the router to an engine (a stream fault needs an engine at the other end). */
 export const ENGINE_LINKS = ["router-nlp", "router-tools", "router-reminders", "router-calc"] as const;
 
-/** A link from the router to an engine. */
-export type EngineLink = (typeof ENGINE_LINKS)[number];
+/** The links a stream fault can sit on: the router's gRPC links to the engines and to the outbox. */
+export const STREAM_LINKS = [...ENGINE_LINKS, "router-outbox"] as const;
+
+/** A link whose calls a stream fault can fail one by one. */
+export type StreamLink = (typeof STREAM_LINKS)[number];
 
 /** A process fault: kill (SIGKILL, started again when the window ends), stop (SIGSTOP, then SIGCONT), restart (SIGTERM and start at once). */
 export interface ProcessFaultSpec {
@@ -95,6 +103,12 @@ export interface ChaosCriteria {
    * `steadySeconds`); undefined: not judged. Its start-up time is the process's, not the mesh's.
    */
   readonly recoverWithinAfterServingS: number | undefined;
+  /**
+   * Seconds after the fault clears (after a restarted process serves again) by which every read
+   * turn succeeds again, answered by its engine, a retry or its fallback, for `steadySeconds` in a
+   * row; undefined: not judged.
+   */
+  readonly readsRecoverWithinS: number | undefined;
   /** The faulted engine's breaker must open during the fault and close after it. */
   readonly breakerOpensAndCloses: boolean;
   /** Failed calls over calls started in the fault window, of the turns that do not read (clarify, confirm, execute). */
@@ -137,8 +151,19 @@ function optionalDuration(fields: Fields, key: string): number | undefined {
 function readFault(f: Fields): FaultSpec {
   const kind = enumField(f, "kind", ["proxy", "streams", "process", "postgres"] as const);
   if (kind === "streams") {
-    onlyKeys(f, ["kind", "link", "fail_every"]);
-    return { kind, link: enumField(f, "link", ENGINE_LINKS), failEvery: numberField(f, "fail_every", 2, 1000) };
+    onlyKeys(f, ["kind", "link", "fail_every", "delay_every", "delay"]);
+    const spec: StreamFaultSpec = {
+      kind,
+      link: enumField(f, "link", STREAM_LINKS),
+      failEvery: optionalNumberField(f, "fail_every", 2, 1000),
+      delayEvery: optionalNumberField(f, "delay_every", 1, 1000),
+      delayMs: optionalDuration(f, "delay"),
+    };
+    if ((spec.delayEvery === undefined) !== (spec.delayMs === undefined))
+      throw new UsageError(f.at, "delay_every and delay go together");
+    if (spec.failEvery === undefined && spec.delayEvery === undefined)
+      throw new UsageError(f.at, "a streams fault needs fail_every, or delay_every and delay");
+    return spec;
   }
   if (kind === "proxy") {
     onlyKeys(f, ["kind", "link", "latency", "jitter", "bandwidth", "mode"]);
@@ -189,6 +214,7 @@ export function loadProfile(path: string): ChaosProfile {
     "latency_budget_factor",
     "max_attempts_per_call",
     "recover_within_after_serving",
+    "reads_recover_within",
     "breaker_opens_and_closes",
     "max_other_error_rate_during_fault",
     "max_deadline_overrun_ms",
@@ -216,6 +242,7 @@ export function loadProfile(path: string): ChaosProfile {
       latencyBudgetFactor: numberField(criteria, "latency_budget_factor", 1, 100, 1),
       maxAttemptsPerCall: optionalNumberField(criteria, "max_attempts_per_call", 1, 10),
       recoverWithinAfterServingS: optionalDurationS(criteria, "recover_within_after_serving"),
+      readsRecoverWithinS: optionalDurationS(criteria, "reads_recover_within"),
       breakerOpensAndCloses: booleanField(criteria, "breaker_opens_and_closes", false),
       maxOtherErrorRateDuringFault: optionalNumberField(criteria, "max_other_error_rate_during_fault", 0, 1),
       maxDeadlineOverrunMs: optionalNumberField(criteria, "max_deadline_overrun_ms", 0, 10_000),

@@ -3,8 +3,10 @@
  * (before, fault, after), the faults applied and cleared on schedule, then the effect ledger, the
  * health of every process, and the verdicts.
  */
-import type { CallRecord } from "../bench/load/call-record.js";
-import { buildGhzReport, type GhzReport } from "../bench/load/ghz-report.js";
+import { cpSync } from "node:fs";
+import { join } from "node:path";
+import { type CallRecord, codeName } from "../bench/load/call-record.js";
+import { buildGhzReport, type GhzReport, sliceStats } from "../bench/load/ghz-report.js";
 import { runLoadSession } from "../bench/load/load-session.js";
 import type { SloBudget } from "../bench/load/slo-budgets.js";
 import type { TurnCorpus } from "../bench/load/turn-corpus.js";
@@ -19,6 +21,7 @@ import {
   errorRateBetween,
   judge,
   otherErrorRateBetween,
+  readsRecoverySeconds,
   recoverySeconds,
 } from "./chaos-criteria.js";
 import { startChaosMesh } from "./chaos-mesh.js";
@@ -60,6 +63,12 @@ export interface ChaosReport {
   readonly events: ReadonlyArray<{ readonly atS: number; readonly what: string }>;
   /** The run's load in ghz's report shape, without the per-call details. */
   readonly load: Omit<GhzReport, "details">;
+  /** The calls started in the fault window, per step (the outcome each had to end in): what the fault cost each kind of turn. */
+  readonly faultWindowSteps: Record<string, { calls: number; errors: number; p50Ms: number; p99Ms: number }>;
+  /** The same for the calls started in the 5 s after the fault cleared: what recovery looked like. */
+  readonly afterFaultSteps: ChaosReport["faultWindowSteps"];
+  /** The calls started after the fault cleared that failed (the first 50): what recovery waited on. */
+  readonly failuresAfterFault: ReadonlyArray<{ atS: number; step: string; code: string; error: string }>;
 }
 
 /** What a run needs from the command line. */
@@ -71,6 +80,8 @@ export interface RunContext {
   readonly tags: Record<string, string>;
   readonly say: (line: string) => void;
   readonly signal: AbortSignal;
+  /** Copy the mesh's process logs here (a directory per profile) before the mesh is removed. */
+  readonly keepLogsDir?: string | undefined;
 }
 
 /** Waits `ms`, or less when the run is aborted. */
@@ -186,6 +197,13 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       budget,
       profile.criteria.steadySeconds,
     );
+    // Reads: from the fault clearing, or from the restarted process serving when that came later.
+    const readsRecovery = readsRecoverySeconds(
+      records,
+      rel(Math.max(serving, faultToMs)),
+      loadEndMs,
+      profile.criteria.steadySeconds,
+    );
     say("    counting effects ...");
     const ledger = await readEffectLedger(bench.databaseUrl, [...warmupAcknowledged, ...run.acknowledged], 30_000);
     const unhealthy: string[] = [];
@@ -200,6 +218,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       faultErrorRate,
       recoveryS: recovery,
       recoveryAfterServingS: recoveryAfterServing,
+      readsRecoveryS: readsRecovery,
       unhealthy,
       otherErrorRate: otherErrorRateBetween(records, rel(faultFromMs), rel(faultToMs)),
       deadlineOverrun: worstOverrun(atEnd),
@@ -255,14 +274,41 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       verdicts,
       events: events.map((e) => ({ atS: rel(e.atMs) / 1000, what: e.what })),
       load: loadReport,
+      faultWindowSteps: byStep(records.filter((r) => r.startMs >= rel(faultFromMs) && r.startMs < rel(faultToMs))),
+      afterFaultSteps: byStep(records.filter((r) => r.startMs >= rel(faultToMs) && r.startMs < rel(faultToMs) + 5000)),
+      failuresAfterFault: records
+        .filter((r) => r.error !== "" && r.startMs >= rel(faultToMs))
+        .slice(0, 50)
+        .map((r) => ({
+          atS: (r.startMs - rel(faultToMs)) / 1000,
+          step: r.step,
+          code: codeName(r.code),
+          error: r.error.slice(0, 200),
+        })),
     };
   } finally {
     // A stopped process must be continued before it can be stopped for good.
     for (const f of profile.faults)
       if (f.kind === "process" && f.action === "stop") mesh.bench.mesh.signal(f.target, "SIGCONT");
     await context.postgres.start();
+    if (context.keepLogsDir !== undefined) {
+      // Stopped first, so that every process has written its last lines.
+      await mesh.bench.mesh.stop();
+      cpSync(mesh.bench.logDir, join(context.keepLogsDir, `${profile.name}-logs`), { recursive: true });
+    }
     await mesh.stop();
   }
+}
+
+/** Calls, failures and the successful calls' p50 and p99 per step. */
+function byStep(records: readonly CallRecord[]): ChaosReport["faultWindowSteps"] {
+  const steps = [...new Set(records.map((r) => r.step))].sort();
+  return Object.fromEntries(
+    steps.map((step) => {
+      const stats = sliceStats(records.filter((r) => r.step === step));
+      return [step, { calls: stats.count, errors: stats.errors, p50Ms: stats.p50 / 1e6, p99Ms: stats.p99 / 1e6 }];
+    }),
+  );
 }
 
 function scaledBudget(budget: SloBudget, factor: number): SloBudget {

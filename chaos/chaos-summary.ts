@@ -8,6 +8,9 @@ export function profileSummary(r: ChaosReport): string {
     `  faults: ${r.faults.join("; ")} (from ${r.faultWindowS.from.toFixed(1)} s to ${r.faultWindowS.to.toFixed(1)} s)`,
     `  load: ${r.calls} calls, ${r.errors} failed, ${r.load.rps.toFixed(1)}/s, p50 ${(r.load.selene.overall.p50 / 1e6).toFixed(1)} ms, p99 ${(r.load.selene.overall.p99 / 1e6).toFixed(1)} ms`,
     `  effects: ${r.ledger.acknowledged} acknowledged, ${r.ledger.performed} performed, ${r.ledger.performedUnacknowledged} performed but unacknowledged, ${r.ledger.undrained} undrained`,
+    `  fault window by step: ${Object.entries(r.faultWindowSteps)
+      .map(([step, s]) => `${step} ${s.errors}/${s.calls} failed, p99 ${s.p99Ms.toFixed(0)} ms`)
+      .join("; ")}`,
     ...r.verdicts.map((v) => `  ${v.pass ? "ok  " : "FAIL"} ${v.name.padEnd(34)} ${v.actual}  (limit ${v.limit})`),
   ];
   const errors = Object.entries(r.errorDistribution).sort((a, b) => b[1] - a[1]);

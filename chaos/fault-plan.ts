@@ -18,7 +18,13 @@ export interface FaultEvent {
 export function describeFault(f: FaultSpec): string {
   if (f.kind === "postgres") return "postgres restart";
   if (f.kind === "process") return `${f.action} ${f.target}`;
-  if (f.kind === "streams") return `${f.link}: 1 call in ${f.failEvery} fails (UNAVAILABLE)`;
+  if (f.kind === "streams") {
+    const parts = [
+      f.failEvery !== undefined ? `1 call in ${f.failEvery} fails (UNAVAILABLE)` : "",
+      f.delayEvery !== undefined ? `1 call in ${f.delayEvery} held ${f.delayMs} ms` : "",
+    ].filter((p) => p !== "");
+    return `${f.link}: ${parts.join(", ")}`;
+  }
   const parts = [
     f.mode !== "pass" ? f.mode : "",
     f.latencyMs !== undefined ? `latency ${f.latencyMs} ms` : "",
@@ -39,7 +45,10 @@ export async function applyFaults(
   for (const f of faults) {
     log(`apply ${describeFault(f)}`);
     if (f.kind === "streams") {
-      mesh.streamProxies.get(f.link)!.failEvery(f.failEvery);
+      mesh.streamProxies.get(f.link)!.setFault({
+        ...(f.failEvery !== undefined ? { failEvery: f.failEvery } : {}),
+        ...(f.delayEvery !== undefined ? { delayEvery: f.delayEvery, delayMs: f.delayMs ?? 0 } : {}),
+      });
     } else if (f.kind === "proxy") {
       mesh.proxies.get(f.link)!.setFault({
         mode: f.mode,
@@ -76,9 +85,9 @@ export async function clearFaults(
     log(`clear ${describeFault(f)}`);
     if (f.kind === "streams") {
       const proxy = mesh.streamProxies.get(f.link)!;
-      const { streams, failed } = proxy.stats();
-      proxy.failEvery(undefined);
-      log(`${f.link}: ${failed} of ${streams} calls failed`);
+      const { streams, failed, delayed } = proxy.stats();
+      proxy.setFault(undefined);
+      log(`${f.link}: ${failed} of ${streams} calls failed, ${delayed} held`);
     } else if (f.kind === "proxy") mesh.proxies.get(f.link)!.clear();
     else if (f.kind === "process") {
       const supervisor = mesh.bench.mesh;

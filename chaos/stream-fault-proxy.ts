@@ -1,9 +1,9 @@
 /**
- * A fault proxy at the gRPC stream level, for the link from the router to one engine: it ends the
- * router's mTLS with the engine's own certificate, opens its own mTLS session to the engine with
- * the router's, and forwards every HTTP/2 stream (headers, messages, trailers, the deadline in
+ * A fault proxy at the gRPC stream level, for the link from the router to one engine or the outbox:
+ * it ends the router's mTLS with that server's own certificate, opens its own mTLS session to the
+ * server with the router's, and forwards every HTTP/2 stream (headers, messages, trailers, the deadline in
  * `grpc-timeout`) untouched. Under its fault it fails every n-th stream itself, with UNAVAILABLE,
- * before anything reaches the engine, and forwards the others: a call fails or succeeds on its own,
+ * before anything reaches the server, and forwards the others: a call fails or succeeds on its own,
  * on a connection that stays up, which a TCP proxy cannot do (one connection carries every call).
  */
 import {
@@ -25,11 +25,20 @@ export interface StreamFaultProxy {
   readonly address: string;
   /** Loads the certificates from the mesh's PKI: until then no handshake succeeds. */
   arm(pkiDir: string): void;
-  /** Fails every `n`-th stream from now on (2: half of them); undefined: forwards all. */
-  failEvery(n: number | undefined): void;
-  /** Streams seen and streams failed since the last `failEvery`. */
-  stats(): { streams: number; failed: number };
+  /** Applies `fault` from now on; undefined: forwards every stream at once. */
+  setFault(fault: StreamFault | undefined): void;
+  /** Streams seen, failed and delayed since the last `setFault`. */
+  stats(): { streams: number; failed: number; delayed: number };
   close(): Promise<void>;
+}
+
+/** What a stream proxy does to the calls: counted per stream, so two runs treat the same calls alike. */
+export interface StreamFault {
+  /** Fails every n-th stream with UNAVAILABLE (2: half of them). */
+  readonly failEvery?: number;
+  /** Holds every m-th stream (of those not failed) `delayMs` before forwarding it. */
+  readonly delayEvery?: number;
+  readonly delayMs?: number;
 }
 
 // Connection-level headers HTTP/2 forbids forwarding, and pseudo-headers set anew.
@@ -60,14 +69,15 @@ function failStream(stream: ServerHttp2Stream, code: number, message: string): v
 
 const UNAVAILABLE = 14;
 
-/** Starts a stream proxy for `engine` on 127.0.0.1 (a free port) forwarding to `target` (host:port). */
-export async function startStreamFaultProxy(engine: string, target: string): Promise<StreamFaultProxy> {
-  let every: number | undefined;
+/** Starts a stream proxy for `workload` (an engine or the outbox) on 127.0.0.1 (a free port) forwarding to `target` (host:port). */
+export async function startStreamFaultProxy(workload: string, target: string): Promise<StreamFaultProxy> {
+  let fault: StreamFault | undefined;
   let streams = 0;
   let failed = 0;
+  let delayed = 0;
   let upstream: ClientHttp2Session | undefined;
   let clientTls: ReturnType<typeof tlsContextOptions> | undefined;
-  const checkServerIdentity = serverIdentityCheck(spiffeIdOf(engine));
+  const checkServerIdentity = serverIdentityCheck(spiffeIdOf(workload));
 
   const session = (): ClientHttp2Session => {
     if (upstream !== undefined && !upstream.closed && !upstream.destroyed) return upstream;
@@ -91,16 +101,30 @@ export async function startStreamFaultProxy(engine: string, target: string): Pro
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {});
     streams++;
-    if (every !== undefined && streams % every === 0) {
+    if (fault?.failEvery !== undefined && streams % fault.failEvery === 0) {
       failed++;
-      failStream(stream, UNAVAILABLE, `${engine}: stream failed by the chaos stream fault`);
+      failStream(stream, UNAVAILABLE, `${workload}: stream failed by the chaos stream fault`);
       return;
     }
+    if (fault?.delayEvery !== undefined && streams % fault.delayEvery === 0 && (fault.delayMs ?? 0) > 0) {
+      delayed++;
+      // Held before anything reaches the server: a call the router cancels meanwhile never does.
+      const timer = setTimeout(() => {
+        if (!stream.closed && !stream.destroyed) forward(stream, headers);
+      }, fault.delayMs);
+      stream.on("close", () => clearTimeout(timer));
+      return;
+    }
+    forward(stream, headers);
+  });
+
+  /** Forwards one stream to the server, both ways. */
+  function forward(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     let up: ReturnType<ClientHttp2Session["request"]>;
     try {
       up = session().request(forwardable(headers, [":method", ":path", ":authority", ":scheme"]));
     } catch {
-      failStream(stream, UNAVAILABLE, `${engine}: not reachable`);
+      failStream(stream, UNAVAILABLE, `${workload}: not reachable`);
       return;
     }
     let trailers: IncomingHttpHeaders | undefined;
@@ -120,14 +144,14 @@ export async function startStreamFaultProxy(engine: string, target: string): Pro
     up.on("end", () => {
       if (!stream.destroyed && stream.headersSent && !stream.writableEnded) stream.end();
     });
-    up.on("error", () => failStream(stream, UNAVAILABLE, `${engine}: upstream stream failed`));
+    up.on("error", () => failStream(stream, UNAVAILABLE, `${workload}: upstream stream failed`));
     stream.on("data", (chunk: Buffer) => up.write(chunk));
     stream.on("end", () => up.end());
-    // The router gave up (deadline, cancellation): so does the engine.
+    // The router gave up (deadline, cancellation): so does the server.
     stream.on("close", () => {
       if (!up.closed) up.close(constants.NGHTTP2_CANCEL);
     });
-  });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: "127.0.0.1", port: 0, exclusive: true }, () => resolve());
@@ -137,15 +161,16 @@ export async function startStreamFaultProxy(engine: string, target: string): Pro
   return {
     address: `127.0.0.1:${port}`,
     arm(pkiDir) {
-      server.setSecureContext(tlsContextOptions(pkiDir, engine));
+      server.setSecureContext(tlsContextOptions(pkiDir, workload));
       clientTls = tlsContextOptions(pkiDir, "router");
     },
-    failEvery(n) {
-      every = n;
+    setFault(f) {
+      fault = f;
       streams = 0;
       failed = 0;
+      delayed = 0;
     },
-    stats: () => ({ streams, failed }),
+    stats: () => ({ streams, failed, delayed }),
     async close() {
       upstream?.destroy();
       for (const s of sessions) s.destroy();

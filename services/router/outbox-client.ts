@@ -6,6 +6,32 @@ import { type CredentialOptions, clientCredentials } from "../runtime/tls-creden
 import { createUnaryClient, type UnaryClient } from "../runtime/unary-client.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 
+/**
+ * grpc-js's own retries (the service config's retry policy, gRPC proposal A6) for the outbox calls
+ * that are safe to repeat: Enqueue (keyed by the simulation), Ack, Nack (idempotent by their lease
+ * token) and GetEffect (a read). Without them one lost ack left a performed effect leased until its
+ * lease lapsed (30 s), and its confirmation failing meanwhile. Lease is not retried: its lost
+ * answer would lease effects nobody performs. Only UNAVAILABLE is retried (the call never reached
+ * the outbox or the connection broke), at most 3 attempts, 10 ms doubling to 100 ms; throttling
+ * (one token taken per failure, one given back per success) stops the retries once more calls fail
+ * than succeed, so an outbox that is down is not hit harder.
+ */
+export const OUTBOX_SERVICE_CONFIG = JSON.stringify({
+  methodConfig: [
+    {
+      name: ["Enqueue", "Ack", "Nack", "GetEffect"].map((method) => ({ service: OutboxService.typeName, method })),
+      retryPolicy: {
+        maxAttempts: 3,
+        initialBackoff: "0.01s",
+        maxBackoff: "0.1s",
+        backoffMultiplier: 2,
+        retryableStatusCodes: ["UNAVAILABLE"],
+      },
+    },
+  ],
+  retryThrottling: { maxTokens: 10, tokenRatio: 1 },
+});
+
 /** A client of the outbox. */
 export type OutboxClient = UnaryClient<(typeof OutboxService)["method"]>;
 
@@ -21,6 +47,7 @@ export function createOutboxClient(
     serverName: "outbox",
     credentials: clientCredentials(pkiDir, "router", spiffeIdOf("outbox"), tls),
     validator,
+    channelOptions: { "grpc.service_config": OUTBOX_SERVICE_CONFIG },
     faults: {
       unavailable: ReasonCode.DEPENDENCY_UNAVAILABLE,
       deadlineExceeded: ReasonCode.DEADLINE_EXCEEDED,

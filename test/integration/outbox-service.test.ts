@@ -7,6 +7,7 @@ import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import pg from "pg";
 import { pino } from "pino";
+import { startStreamFaultProxy } from "../../chaos/stream-fault-proxy.js";
 import { ROLES } from "../../deploy/grants-matrix.js";
 import { ensurePki } from "../../deploy/pki.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
@@ -14,6 +15,7 @@ import { EffectState, OutboxService } from "../../gen/es/selene/outbox/v1/outbox
 import { createEffectStore } from "../../services/outbox/effect-store.js";
 import { outboxServiceImplementation } from "../../services/outbox/outbox-service.js";
 import { DEFAULT_RETRY_POLICIES } from "../../services/outbox/retry-policy.js";
+import { createOutboxClient } from "../../services/router/outbox-client.js";
 import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
 import { sha256Digest } from "../../services/runtime/content-digest.js";
 import { CURRENT_CONTRACT_VERSION } from "../../services/runtime/contract-version.js";
@@ -167,6 +169,42 @@ describe("outbox service over mTLS", () => {
       router.call("getEffect", { envelope: otherTenant, effectId: lease!.effect!.effectId }, withDeadline()),
     );
     expect(hidden.reason).to.equal(ReasonCode.EFFECT_NOT_FOUND);
+  });
+
+  it("retries the router's idempotent calls a broken link failed, never a lease", async () => {
+    // Every second call on the link is answered UNAVAILABLE before it reaches the outbox.
+    const proxy = await startStreamFaultProxy("outbox", `127.0.0.1:${server.port}`);
+    proxy.arm(pkiDir);
+    const client = createOutboxClient(proxy.address, pkiDir, createBoundaryValidator());
+    try {
+      proxy.setFault({ failEvery: 2 });
+      const request = anEnqueue();
+      // The 1st stream passes, the 2nd fails and is retried as the 3rd: the same key, one effect.
+      const enqueued = await client.call("enqueue", request, withDeadline());
+      const replay = await client.call("enqueue", request, withDeadline());
+      expect(replay.effect!.effectId).to.equal(enqueued.effect!.effectId);
+      expect(proxy.stats()).to.include({ streams: 3, failed: 1 });
+      // The 4th stream (a lease) fails and is not retried; the 5th leases.
+      const lease = () =>
+        client.call(
+          "lease",
+          { envelope: SYSTEM, executorId: "router-retry", maxEffects: 100, leaseDuration: durationFromMs(30_000) },
+          withDeadline(),
+        );
+      expect((await errorOf(lease())).reason).to.equal(ReasonCode.DEPENDENCY_UNAVAILABLE);
+      const leased = (await lease()).leases.find((l) => l.effect!.effectId === enqueued.effect!.effectId)!;
+      // The 6th stream (the ack) fails and is retried as the 7th: the effect is done, not left leased.
+      const acked = await client.call(
+        "ack",
+        { envelope: SYSTEM, effectId: leased.effect!.effectId, leaseToken: leased.leaseToken, resultId: "r-2" },
+        withDeadline(),
+      );
+      expect(acked.effect!.state).to.equal(EffectState.DONE);
+      expect(proxy.stats()).to.include({ streams: 7, failed: 3 });
+    } finally {
+      client.close();
+      await proxy.close();
+    }
   });
 
   it("refuses a payload digest that does not cover the payload, and a reused key with another payload", async () => {

@@ -69,13 +69,36 @@ describe("chaos stream fault proxy (real mTLS, real HTTP/2)", () => {
 
   it("fails exactly every second call with UNAVAILABLE under its fault, the others reach the engine", async () => {
     const reached = peers.length;
-    proxy.failEvery(2);
+    proxy.setFault({ failEvery: 2 });
     const codes: number[] = [];
     for (let i = 0; i < 6; i++) codes.push((await call("Echo", String(i))).code);
     expect(codes).to.deep.equal([0, 14, 0, 14, 0, 14]);
     expect(peers.length - reached).to.equal(3);
-    expect(proxy.stats()).to.deep.equal({ streams: 6, failed: 3 });
-    proxy.failEvery(undefined);
+    expect(proxy.stats()).to.deep.equal({ streams: 6, failed: 3, delayed: 0 });
+    proxy.setFault(undefined);
     for (let i = 0; i < 4; i++) expect((await call("Echo", "x")).code).to.equal(status.OK);
+  });
+
+  it("holds exactly every third call for the delay under a latency fault, and forwards it whole", async () => {
+    proxy.setFault({ delayEvery: 3, delayMs: 300 });
+    const took: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const started = Date.now();
+      expect(await call("Echo", String(i))).to.deep.equal({ code: status.OK, body: `echo:${i}` });
+      took.push(Date.now() - started);
+    }
+    const slow = took.map((ms) => ms >= 300);
+    expect(slow).to.deep.equal([false, false, true, false, false, true]);
+    expect(proxy.stats()).to.deep.equal({ streams: 6, failed: 0, delayed: 2 });
+    proxy.setFault(undefined);
+  });
+
+  it("never forwards a held call the client gave up on meanwhile", async () => {
+    const reached = peers.length;
+    proxy.setFault({ delayEvery: 1, delayMs: 300 });
+    expect((await call("Echo", "late", 100)).code).to.equal(status.DEADLINE_EXCEEDED);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(peers.length).to.equal(reached);
+    proxy.setFault(undefined);
   });
 });

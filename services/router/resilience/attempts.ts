@@ -31,7 +31,7 @@ export interface AttemptsPlan {
 }
 
 /** Time an attempt needs at least to be worth starting, ms. */
-const MIN_ATTEMPT_MS = 5;
+export const MIN_ATTEMPT_MS = 5;
 
 /** The backoff before retry `n` (1 = the first retry), ms. */
 export function backoffMs(policy: RetryPolicy, n: number): number {

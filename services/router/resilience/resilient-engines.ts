@@ -9,6 +9,7 @@
  * every attempt. A read whose engine cannot answer falls back as declared:
  * to another engine's capability, or to its last good answer marked stale.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { type BulkheadPolicy, BulkheadRejectedError, bulkhead } from "cockatiel";
 import type { EngineService, InvokeResponse } from "../../../gen/es/selene/engine/v1/engine_pb.js";
@@ -17,7 +18,7 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SeleneError } from "../../runtime/selene-error.js";
 import type { CallOptions } from "../../runtime/unary-client.js";
 import type { EngineRegistry, RegisteredCapability } from "../engine-registry.js";
-import { type AttemptKind, runAttempts } from "./attempts.js";
+import { type AttemptKind, MIN_ATTEMPT_MS, runAttempts } from "./attempts.js";
 import { type EngineBreakers, isEngineFault } from "./engine-breakers.js";
 import type { LastGoodAnswers } from "./last-good-answers.js";
 import type { ResilienceMetrics } from "./resilience-metrics.js";
@@ -71,6 +72,9 @@ export interface ResilientEnginesDeps {
 
 /** How long a breaker's probe waits at most for the engine's channel to connect: its longest reconnect backoff. */
 const PROBE_READY_MS = 500;
+
+/** How often a commit the router shed looks again whether the breaker or the bulkhead lets it through, ms at most. */
+const SHED_COMMIT_POLL_MS = 100;
 
 /** Thrown by an attempt cancelled because another attempt answered: never counted against the engine. */
 class AttemptCancelled extends Error {}
@@ -143,7 +147,8 @@ export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEng
     const slots = bulkheads.get(engine)!;
     deps.metrics.call(engine);
 
-    const attempt = (kind: AttemptKind, signal: AbortSignal) => {
+    /** One try of an attempt; `sent.engine` tells whether it reached the engine (not shed by a breaker or the bulkhead). */
+    const once = (kind: AttemptKind, signal: AbortSignal, sent: { engine: boolean }) => {
       // The guard under the policy's own rule: whatever a policy says, a commit is never sent twice without its key.
       if (method === "commit" && kind !== "first" && key === "") {
         return Promise.reject(
@@ -158,6 +163,7 @@ export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEng
           return await slots.execute(() => {
             // Counted here: an attempt the breaker or the bulkhead refused never reached the engine.
             deps.metrics.attempt(engine, kind);
+            sent.engine = true;
             return client.call(method, request, { deadline, correlationId: options.correlationId, signal });
           });
         } catch (e) {
@@ -176,6 +182,26 @@ export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEng
           throw e;
         }
       });
+    };
+
+    // A commit is a confirmed effect the outbox hands out: shed by this router (an open breaker, a
+    // full bulkhead) it never reached the engine, so it waits for the breaker or a slot within its
+    // deadline instead of failing. Failing would nack the effect and spend one of the outbox's
+    // attempts on nothing: through a fault that keeps a breaker open, effects ran out of attempts
+    // (dead-lettered) or were scheduled seconds past the fault's end. Turn calls still fail fast.
+    const attempt = async (kind: AttemptKind, signal: AbortSignal) => {
+      for (;;) {
+        const sent = { engine: false };
+        try {
+          return await once(kind, signal, sent);
+        } catch (e) {
+          const hint = e instanceof SeleneError ? e.retryAfterMs : undefined;
+          if (method !== "commit" || sent.engine || hint === undefined || signal.aborted) throw e;
+          const wait = Math.min(hint, SHED_COMMIT_POLL_MS);
+          if (now() + wait >= deadline - MIN_ATTEMPT_MS) throw e;
+          await sleep(wait);
+        }
+      }
     };
 
     const attempts = runAttempts(

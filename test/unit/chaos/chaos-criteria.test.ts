@@ -1,7 +1,13 @@
 import { expect } from "chai";
 import type { CallRecord } from "../../../bench/load/call-record.js";
 import type { SloBudget } from "../../../bench/load/slo-budgets.js";
-import { baselineHolds, errorRateBetween, judge, recoverySeconds } from "../../../chaos/chaos-criteria.js";
+import {
+  baselineHolds,
+  errorRateBetween,
+  judge,
+  readsRecoverySeconds,
+  recoverySeconds,
+} from "../../../chaos/chaos-criteria.js";
 
 const BUDGET: SloBudget = {
   rpc: "selene.os.v1.TurnService.SubmitTurn",
@@ -60,6 +66,18 @@ describe("chaos criteria", () => {
     expect(recoverySeconds(slow, 10_000, 30_000, BUDGET, 3)).to.equal(undefined);
   });
 
+  it("measures reads recovered from the first window in which every read turn succeeded", () => {
+    // Reads fail until 11.5 s; another step's failure later does not hold reads back.
+    const records = callsPerSecond(0, 30, (s) => s >= 5 && s < 11).concat(
+      callsPerSecond(11, 12, () => true).filter((r) => r.startMs < 11_500),
+      [{ ...callsPerSecond(20, 21, () => true)[0]!, step: "executed" }],
+    );
+    expect(readsRecoverySeconds(records, 10_000, 30_000, 3)).to.equal(1.5);
+    // A window without any read proves nothing.
+    const noReads = callsPerSecond(0, 30, () => false).map((r) => ({ ...r, step: "clarify" as const }));
+    expect(readsRecoverySeconds(noReads, 10_000, 30_000, 3)).to.equal(undefined);
+  });
+
   it("judges the baseline on calls that ended before the fault began", () => {
     const records = callsPerSecond(0, 10, () => false);
     // A call started just before the fault and cut short by it belongs to the fault.
@@ -92,6 +110,7 @@ describe("chaos criteria", () => {
       latencyBudgetFactor: 1,
       maxAttemptsPerCall: 1.1,
       recoverWithinAfterServingS: 1,
+      readsRecoverWithinS: 1,
       breakerOpensAndCloses: true,
       maxOtherErrorRateDuringFault: 0.05,
       maxDeadlineOverrunMs: 5,
@@ -99,6 +118,7 @@ describe("chaos criteria", () => {
     Object.assign(facts, {
       attempts: { engine: "tools", calls: 400, ratio: 1.05 },
       recoveryAfterServingS: 0.5,
+      readsRecoveryS: 0.75,
       breaker: { engine: "tools", opened: 1, closed: 1 },
       otherErrorRate: { calls: 100, rate: 0.01 },
       deadlineOverrun: { engine: "tools", ms: 4.9 },
@@ -117,6 +137,8 @@ describe("chaos criteria", () => {
       "attempts per call to the engine",
     ]);
     expect(failed({ recoveryAfterServingS: 1.5 })).to.deep.equal(["recovery after serving again"]);
+    expect(failed({ readsRecoveryS: 1.25 })).to.deep.equal(["reads recovered"]);
+    expect(failed({ readsRecoveryS: undefined })).to.deep.equal(["reads recovered"]);
     expect(failed({ breaker: { engine: "tools", opened: 1, closed: 0 } })).to.deep.equal(["breaker opens and closes"]);
     expect(failed({ otherErrorRate: { calls: 100, rate: 0.2 } })).to.deep.equal([
       "other turns' error rate in the fault",

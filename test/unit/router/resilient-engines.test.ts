@@ -411,6 +411,54 @@ describe("commit retries", () => {
     );
   });
 
+  it("waits out an open breaker for a commit within its deadline, without spending an attempt; a dry run fails fast", async () => {
+    const policy = aPolicy((p) => {
+      p.engines.reminders.breaker = { failureRatio: 0.5, windowMs: 1000, minimumRps: 5, halfOpenAfterMs: 60 };
+      p.engines.reminders.tenantBreaker = null;
+    });
+    let healthy = false;
+    const { registry, keys } = committing(Number.POSITIVE_INFINITY);
+    const engineCalls = () => keys.length;
+    const client = registry.client("reminders");
+    const healing: EngineRegistry = {
+      ...registry,
+      client: () =>
+        ({
+          ...client,
+          call: async (method: string, request: unknown, o: unknown) => {
+            if (method === "simulate") throw new SeleneError(ReasonCode.ENGINE_UNAVAILABLE, "down");
+            if (healthy) return create(CommitResponseSchema, { effectId: "r-1" });
+            return (client.call as (m: string, r: unknown, o: unknown) => Promise<unknown>)(method, request, o);
+          },
+        }) as unknown as EngineClient,
+    };
+    const { engines, changes } = resilientEnginesOver(healing, policy);
+    const simulate = () =>
+      reasonOf(
+        engines.call(
+          REMIND,
+          "simulate",
+          { envelope: anEnvelope(), capability: "reminders.create", fields: {} },
+          options(),
+        ),
+      );
+    for (let i = 0; i < 40 && (await simulate()) !== ReasonCode.ENGINE_CIRCUIT_OPEN; i++);
+    expect(changes.at(-1)?.to).to.equal("open");
+    const before = engineCalls();
+    const started = Date.now();
+    const commit = engines.call(REMIND, "commit", commitRequest("effect-9"), options());
+    setTimeout(() => (healthy = true), 20);
+    expect(await simulate()).to.equal(ReasonCode.ENGINE_CIRCUIT_OPEN); // a turn's call still fails fast
+    expect((await commit).effectId).to.equal("r-1"); // the commit waited for the probe instead of failing
+    expect(Date.now() - started).to.be.below(1000);
+    expect(engineCalls()).to.equal(before); // it reached the engine only once healthy (the healthy path records no key)
+    // Within its deadline only: a commit shed until its deadline fails with the breaker's reason.
+    healthy = false;
+    for (let i = 0; i < 40 && (await simulate()) !== ReasonCode.ENGINE_CIRCUIT_OPEN; i++);
+    const shed = await reasonOf(engines.call(REMIND, "commit", commitRequest("effect-10"), options(40)));
+    expect(shed).to.equal(ReasonCode.ENGINE_CIRCUIT_OPEN);
+  });
+
   it("allows a commit one attempt without its key, and the policy's attempts with it", () => {
     const policy = shippedPolicy().capabilities.get("reminders.create")!;
     expect(maxAttemptsOf("commit", policy, "")).to.equal(1);
