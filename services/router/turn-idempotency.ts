@@ -18,11 +18,16 @@ import {
 import { sha256Digest } from "../runtime/content-digest.js";
 import { decodeStatusDetails, encodeStatusDetails, fromErrorDetail } from "../runtime/error-status.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import type { TurnRun } from "./turn.js";
+import type { Turn, TurnRun } from "./turn.js";
 import type { TurnRecords } from "./turn-records.js";
 
 /** Settings of the wrapper. */
 export interface TurnIdempotencyOptions {
+  /**
+   * Work made durable together with a turn's stored outcome (its audit records): both are
+   * written at the same time, and the answer goes out once both have ended.
+   */
+  readonly alongside?: (turn: Turn) => Promise<void>;
   /** How long a claim outlives the turn's deadline before another request may take it over, ms. */
   readonly claimMarginMs: number;
   /** How long a duplicate waits for the first request before ABORTED, ms. */
@@ -93,7 +98,12 @@ export function withTurnIdempotency(run: TurnRun, records: TurnRecords, options:
     try {
       const response = await run(turn);
       const bytes = toBinary(SubmitTurnResponseSchema, create(SubmitTurnResponseSchema, response));
-      await records.complete(tenantId, key, { response: bytes });
+      // The answer waits for both; a failed write of the outcome fails the turn, as before.
+      const [completed] = await Promise.allSettled([
+        records.complete(tenantId, key, { response: bytes }),
+        options.alongside?.(turn),
+      ]);
+      if (completed.status === "rejected") throw completed.reason;
       return response;
     } catch (e) {
       if (e instanceof SeleneError && !e.retryable) {

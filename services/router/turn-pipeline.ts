@@ -8,6 +8,10 @@
  *   text:          understand -> clarify -> [access policy: to come] -> answer (read) | simulate (effect)
  *   confirmation:  confirm -> commit
  *
+ * Two steps overlap to save round trips: a text turn's understanding call is sent while its
+ * idempotency claim is written (the gates, which record and act, run once the claim is the
+ * turn's), and its last records are appended while its outcome is stored.
+ *
  * Each gate records its own decisions. Policy outcomes are REFUSED outcomes
  * with a reason code; faults (an engine down or too slow, a bad response) are
  * gRPC errors with a reason code, recorded here as FAIL at the gate they
@@ -31,7 +35,7 @@ import { type CommitGateDeps, createCommitGate } from "./gates/commit-gate.js";
 import { createConfirmGate } from "./gates/confirm-gate.js";
 import { createIdentityGate } from "./gates/identity-gate.js";
 import { createSimulateGate } from "./gates/simulate-gate.js";
-import { createUnderstandGate } from "./gates/understand-gate.js";
+import { type Asked, askUnderstanding, createUnderstandGate } from "./gates/understand-gate.js";
 import { validateGate } from "./gates/validate-gate.js";
 import type { OutboxClient } from "./outbox-client.js";
 import type { ResilientEngines } from "./resilience/resilient-engines.js";
@@ -87,6 +91,7 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
   const now = deps.now ?? Date.now;
   const identity = createIdentityGate(deps.clientTenants);
   const understand = createUnderstandGate(deps.registry, deps.engines);
+  const ask = askUnderstanding(deps.registry, deps.engines);
   const clarify = createClarifyGate(deps.clarifyPolicy);
   const answer = createAnswerGate(deps.engines, deps.readPolicies, now);
   const simulate = createSimulateGate(deps);
@@ -118,8 +123,19 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
     }
   }
 
-  /** The gates, in order. */
-  async function decide(turn: Turn): Promise<Outcome> {
+  /**
+   * The understanding engine's call of a text turn whose tenant claim holds, sent while the turn's
+   * claim is being written: it reads nothing the claim guards, and what it answers is recorded
+   * and acted on only by the gates, which run once the claim is the turn's.
+   */
+  function askAhead(turn: Turn): Promise<Asked> | undefined {
+    const input = turn.request.input;
+    if (input.case !== "text" || !identity.holds(turn)) return undefined;
+    return ask(turn, input.value);
+  }
+
+  /** The gates, in order; `asked`: the understanding engine's answer, asked ahead. */
+  async function decide(turn: Turn, asked: Promise<Asked> | undefined): Promise<Outcome> {
     await at(turn, Gate.VALIDATE, () => validateGate(turn));
     await at(turn, Gate.IDENTITY, () => identity(turn));
     const input = turn.request.input;
@@ -128,7 +144,7 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
       if ("refused" in confirmed) return confirmed.refused;
       return at(turn, Gate.COMMIT, () => commit(turn, confirmed));
     }
-    const understood = await at(turn, Gate.UNDERSTAND, () => understand(turn, input.value ?? ""));
+    const understood = await at(turn, Gate.UNDERSTAND, () => understand(turn, input.value ?? "", asked));
     if ("refused" in understood) return understood.refused;
     const question = await at(turn, Gate.CLARIFY, () => clarify(turn, understood));
     if (question !== undefined) return question;
@@ -137,19 +153,24 @@ export function createTurnPipeline(deps: TurnPipelineDeps): TurnHandler {
       : at(turn, Gate.ANSWER, () => answer(turn, understood));
   }
 
-  const run = withTurnIdempotency(
-    async (turn) => {
-      const outcome = await decide(turn);
-      // Effectful steps flushed before they acted (simulate, confirm): what is left is best effort,
-      // within what is left of the turn.
-      await turn.trail.flush(false, Math.max(turn.deadline - FLUSH_RESERVE_MS, now() + 1));
-      const reason = outcome.case === "refused" ? ReasonCode[outcome.value.reason ?? 0] : undefined;
-      turn.logger.info({ outcome: outcome.case, reason, tenant_id: turn.envelope.tenantId }, "turn decided");
-      return { turnId: turn.envelope.turnId, correlationId: turn.envelope.correlationId, outcome };
-    },
-    deps.idempotency.records,
-    deps.idempotency,
-  );
+  /** A claimed turn: its gates, then its log line; its records are appended alongside its outcome. */
+  async function respond(turn: Turn, asked: Promise<Asked> | undefined): Promise<TurnResponse> {
+    const outcome = await decide(turn, asked);
+    const reason = outcome.case === "refused" ? ReasonCode[outcome.value.reason ?? 0] : undefined;
+    turn.logger.info({ outcome: outcome.case, reason, tenant_id: turn.envelope.tenantId }, "turn decided");
+    return { turnId: turn.envelope.turnId, correlationId: turn.envelope.correlationId, outcome };
+  }
+
+  const idempotency: TurnIdempotencyOptions = {
+    ...deps.idempotency,
+    // Effectful steps flushed before they acted (simulate, confirm): what is left is best effort,
+    // within what is left of the turn, written while the turn's outcome is stored.
+    alongside: (turn) => turn.trail.flush(false, Math.max(turn.deadline - FLUSH_RESERVE_MS, now() + 1)),
+  };
   const start: TurnStart = { defaultDeadlineMs: deps.defaultTurnDeadlineMs, audit: deps.audit, now: deps.now };
-  return (request, call) => run(startTurn(request, call, start));
+  return (request, call) => {
+    const turn = startTurn(request, call, start);
+    const asked = askAhead(turn);
+    return withTurnIdempotency((claimed) => respond(claimed, asked), deps.idempotency.records, idempotency)(turn);
+  };
 }

@@ -194,8 +194,10 @@ describe("load tool against a real mesh: ghz report and ghz-web ingest", functio
       "router db turn complete",
     ])
       expect(labels, step).to.include(step);
-    // The steps ran in the turn's order, and the engines' served calls carry their CPU time.
-    expect(labels.indexOf("router db turn claim")).to.be.lessThan(labels.indexOf("router -> nlp Invoke"));
+    // The steps ran in the turn's order (the nlp call goes out while the claim is written, the tools
+    // call after both), and the engines' served calls carry their CPU time.
+    expect(labels.indexOf("router db turn claim")).to.be.lessThan(labels.indexOf("tools Invoke"));
+    expect(labels.indexOf("router -> nlp Invoke")).to.be.lessThan(labels.indexOf("tools Invoke"));
     expect(labels.indexOf("nlp Invoke")).to.be.lessThan(labels.indexOf("router db turn complete"));
     expect(answer.rows.find((r) => r.label === "nlp Invoke")!.cpuUs).to.be.greaterThan(0);
     expect(answer.cpuUs).to.be.greaterThan(0);

@@ -8,6 +8,7 @@ import type { AuditEntry } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import type { SubmitTurnRequest } from "../../gen/es/selene/os/v1/turn_pb.js";
 import type { TurnResponse } from "../../services/router/turn.js";
 import { createTurnPipeline } from "../../services/router/turn-pipeline.js";
+import type { TurnRecords } from "../../services/router/turn-records.js";
 import { type ClarifyPolicy, projectClarifyPolicy } from "../../services/runtime/policy/clarify-policy.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
 import {
@@ -26,7 +27,14 @@ import { type FakeSimulationStore, fakeSimulationStore } from "./fake-simulation
 import { fakeTurnRecords } from "./fake-turn-records.js";
 import { projectReadPolicies } from "./read-policies.js";
 import { resilientEnginesOver } from "./test-resilience.js";
-import { ACME_APP, aCallContext, aRecordingLedger, DEFAULT_DEADLINE_MS, decisionsOf } from "./turn-builder.js";
+import {
+  ACME_APP,
+  aCallContext,
+  aRecordingLedger,
+  DEFAULT_DEADLINE_MS,
+  decisionsOf,
+  type RecordingLedger,
+} from "./turn-builder.js";
 
 /**
  * An nlp engine with four readings: "lookup ..." a lookup, "send ..." a message (no engine serves
@@ -66,12 +74,19 @@ export interface PipelineFixture {
   readonly simulations: FakeSimulationStore;
 }
 
+/** What a pipeline may run on instead of its defaults (turn records and a ledger a test holds back). */
+export interface PipelineParts {
+  readonly records?: TurnRecords;
+  readonly ledger?: RecordingLedger;
+}
+
 /** The pipeline over fake engines (nlp, tools, reminders, unless `engines` says otherwise) and a clarify policy. */
 export function aPipeline(
   engines?: Parameters<typeof fakeEngineRegistry>[0],
   clarifyPolicy: ClarifyPolicy = projectClarifyPolicy(),
+  parts: PipelineParts = {},
 ): PipelineFixture {
-  const ledger = aRecordingLedger();
+  const ledger = parts.ledger ?? aRecordingLedger();
   const registry = fakeEngineRegistry(
     engines ?? {
       nlp: FAKE_NLP,
@@ -93,7 +108,7 @@ export function aPipeline(
     crash: () => {},
     executor: fakeExecutor(),
     audit: ledger.sink,
-    idempotency: { records: fakeTurnRecords(), claimMarginMs: 100, duplicateWaitMs: 100 },
+    idempotency: { records: parts.records ?? fakeTurnRecords(), claimMarginMs: 100, duplicateWaitMs: 100 },
     now: () => FIXED_MS,
   });
   let turns = 0;

@@ -10,7 +10,11 @@ import { SeleneError } from "../../runtime/selene-error.js";
 import type { Turn } from "../turn.js";
 
 /** Checks a turn's tenant claim; throws CALLER_NOT_ALLOWED or TENANT_MISMATCH. */
-export type IdentityGate = (turn: Turn) => void;
+export interface IdentityGate {
+  (turn: Turn): void;
+  /** Whether the turn's tenant claim holds, recording nothing: may work start before the gate has run. */
+  holds(turn: Turn): boolean;
+}
 
 /** The refusal of `caller` claiming `tenantId`, or undefined when the claim holds. */
 function claimRefusal(clientTenants: ReadonlyMap<string, string>, caller: string, tenantId: string) {
@@ -28,7 +32,7 @@ function claimRefusal(clientTenants: ReadonlyMap<string, string>, caller: string
 
 /** Creates the gate over the client app -> tenant bindings. */
 export function createIdentityGate(clientTenants: ReadonlyMap<string, string>): IdentityGate {
-  return (turn) => {
+  const gate = (turn: Turn) => {
     const attributes = { caller: turn.caller };
     const refusal = claimRefusal(clientTenants, turn.caller, turn.envelope.tenantId);
     if (refusal !== undefined) {
@@ -38,4 +42,6 @@ export function createIdentityGate(clientTenants: ReadonlyMap<string, string>): 
     }
     turn.trail.record(Gate.IDENTITY, Decision.PASS, { attributes });
   };
+  const holds = (turn: Turn) => claimRefusal(clientTenants, turn.caller, turn.envelope.tenantId) === undefined;
+  return Object.assign(gate, { holds });
 }

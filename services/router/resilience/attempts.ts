@@ -12,8 +12,11 @@ import type { RetryBudget } from "./retry-budget.js";
 /** Why an attempt was made. */
 export type AttemptKind = "first" | "retry" | "hedge";
 
-/** One attempt: `signal` aborts it when another attempt has answered. */
-export type Attempt<T> = (kind: AttemptKind, signal: AbortSignal) => Promise<T>;
+/**
+ * One attempt: `signal` aborts it when another attempt has answered; undefined when the call
+ * cannot hedge (attempts then never overlap, so none is ever cancelled).
+ */
+export type Attempt<T> = (kind: AttemptKind, signal: AbortSignal | undefined) => Promise<T>;
 
 /** What the attempts of one call need. */
 export interface AttemptsPlan {
@@ -44,6 +47,7 @@ export function runAttempts<T>(plan: AttemptsPlan, attempt: Attempt<T>): Promise
   plan.budget.recordCall();
   return new Promise<T>((resolve, reject) => {
     const aborts: AbortController[] = [];
+    const hedges = plan.hedgeAfterMs !== undefined && plan.retry.maxAttempts > 1;
     let started = 0;
     let inFlight = 0;
     let retries = 0;
@@ -51,7 +55,7 @@ export function runAttempts<T>(plan: AttemptsPlan, attempt: Attempt<T>): Promise
     let hedgeTimer: NodeJS.Timeout | undefined;
 
     /** Settles the call once; every attempt still out but `winner` is cancelled. */
-    const finish = (fn: () => void, winner?: AbortController) => {
+    const finish = (fn: () => void, winner: AbortController | undefined) => {
       if (settled) return;
       settled = true;
       clearTimeout(hedgeTimer);
@@ -61,11 +65,12 @@ export function runAttempts<T>(plan: AttemptsPlan, attempt: Attempt<T>): Promise
     const timeLeft = () => plan.deadline - now() > MIN_ATTEMPT_MS;
 
     function start(kind: AttemptKind): void {
-      const abort = new AbortController();
-      aborts.push(abort);
+      // A controller (and its listener on the call) only where an attempt can be beaten by another.
+      const abort = hedges ? new AbortController() : undefined;
+      if (abort !== undefined) aborts.push(abort);
       started += 1;
       inFlight += 1;
-      attempt(kind, abort.signal).then(
+      attempt(kind, abort?.signal).then(
         (value) => finish(() => resolve(value), abort),
         (error: unknown) => {
           inFlight -= 1;
@@ -81,12 +86,12 @@ export function runAttempts<T>(plan: AttemptsPlan, attempt: Attempt<T>): Promise
       const worth =
         started < plan.retry.maxAttempts && plan.retryable(error) && now() + wait < plan.deadline - MIN_ATTEMPT_MS;
       if (!worth) {
-        finish(() => reject(error));
+        finish(() => reject(error), undefined);
         return;
       }
       if (!plan.budget.tryRetry()) {
         plan.onBudgetSpent?.();
-        finish(() => reject(error));
+        finish(() => reject(error), undefined);
         return;
       }
       retries += 1;
@@ -95,7 +100,7 @@ export function runAttempts<T>(plan: AttemptsPlan, attempt: Attempt<T>): Promise
       }, wait);
     }
 
-    if (plan.hedgeAfterMs !== undefined && plan.retry.maxAttempts > 1) {
+    if (hedges) {
       hedgeTimer = setTimeout(() => {
         if (settled || inFlight === 0 || started >= plan.retry.maxAttempts || !timeLeft()) return;
         if (!plan.budget.tryRetry()) {

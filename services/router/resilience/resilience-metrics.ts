@@ -80,9 +80,21 @@ export function resilienceMetrics(): ResilienceMetrics {
     registers,
   });
   const worstOverrun = new Map<string, number>();
+  // Labelled children kept per engine: every engine call counts twice, and prom-client hashes the
+  // labels of every inc() given as an object.
+  const callsOf = new Map<string, Counter.Internal>();
+  const attemptsOf = new Map<string, Counter.Internal>();
+  const child = (cache: Map<string, Counter.Internal>, key: string, make: () => Counter.Internal) => {
+    let found = cache.get(key);
+    if (found === undefined) {
+      found = make();
+      cache.set(key, found);
+    }
+    return found;
+  };
   metrics = {
-    call: (engine) => calls.inc({ engine }),
-    attempt: (engine, kind) => attempts.inc({ engine, kind }),
+    call: (engine) => child(callsOf, engine, () => calls.labels({ engine })).inc(),
+    attempt: (engine, kind) => child(attemptsOf, `${engine}\n${kind}`, () => attempts.labels({ engine, kind })).inc(),
     budgetSpent: (engine) => spent.inc({ engine }),
     bulkheadRejected: (engine) => rejected.inc({ engine }),
     breaker(change) {
@@ -92,9 +104,10 @@ export function resilienceMetrics(): ResilienceMetrics {
     },
     fallback: (capability, kind) => fallbacks.inc({ capability, kind }),
     ended(engine, overrunMs) {
-      const worst = Math.max(worstOverrun.get(engine) ?? Number.NEGATIVE_INFINITY, overrunMs);
-      worstOverrun.set(engine, worst);
-      overrun.set({ engine }, worst);
+      const before = worstOverrun.get(engine);
+      if (before !== undefined && overrunMs <= before) return;
+      worstOverrun.set(engine, overrunMs);
+      overrun.set({ engine }, overrunMs);
     },
   };
   return metrics;

@@ -148,7 +148,7 @@ export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEng
     deps.metrics.call(engine);
 
     /** One try of an attempt; `sent.engine` tells whether it reached the engine (not shed by a breaker or the bulkhead). */
-    const once = (kind: AttemptKind, signal: AbortSignal, sent: { engine: boolean }) => {
+    const once = (kind: AttemptKind, signal: AbortSignal | undefined, sent: { engine: boolean }) => {
       // The guard under the policy's own rule: whatever a policy says, a commit is never sent twice without its key.
       if (method === "commit" && kind !== "first" && key === "") {
         return Promise.reject(
@@ -178,7 +178,7 @@ export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEng
               },
             );
           }
-          if (signal.aborted) throw new AttemptCancelled("another attempt answered");
+          if (signal?.aborted) throw new AttemptCancelled("another attempt answered");
           throw e;
         }
       });
@@ -189,14 +189,14 @@ export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEng
     // deadline instead of failing. Failing would nack the effect and spend one of the outbox's
     // attempts on nothing: through a fault that keeps a breaker open, effects ran out of attempts
     // (dead-lettered) or were scheduled seconds past the fault's end. Turn calls still fail fast.
-    const attempt = async (kind: AttemptKind, signal: AbortSignal) => {
+    const attempt = async (kind: AttemptKind, signal: AbortSignal | undefined) => {
       for (;;) {
         const sent = { engine: false };
         try {
           return await once(kind, signal, sent);
         } catch (e) {
           const hint = e instanceof SeleneError ? e.retryAfterMs : undefined;
-          if (method !== "commit" || sent.engine || hint === undefined || signal.aborted) throw e;
+          if (method !== "commit" || sent.engine || hint === undefined || signal?.aborted) throw e;
           const wait = Math.min(hint, SHED_COMMIT_POLL_MS);
           if (now() + wait >= deadline - MIN_ATTEMPT_MS) throw e;
           await sleep(wait);

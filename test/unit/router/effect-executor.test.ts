@@ -7,15 +7,7 @@ import type { EngineRegistry } from "../../../services/router/engine-registry.js
 import type { OutboxClient } from "../../../services/router/outbox-client.js";
 import type { ResilientEngines } from "../../../services/router/resilience/resilient-engines.js";
 import { createLogger } from "../../../services/runtime/logger.js";
-
-/** A promise and its resolver. */
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
+import { deferred } from "../../support/deferred.js";
 
 const anEffect = (simulationId: string) =>
   create(LeasedEffectSchema, {
