@@ -36,8 +36,10 @@ export interface AppliedCatalog {
 /** A catalog version the router refused, and the fault that refused it. */
 export interface RefusedCatalog {
   readonly file: string;
-  /** Where in the file (a JSON path and, when known, the line), "" for the whole file. */
+  /** Where in the file (a JSON path), "" for the whole file. */
   readonly at: string;
+  /** The line of the file it is on, when known. */
+  readonly line: number | undefined;
   readonly error: string;
 }
 
@@ -152,7 +154,7 @@ export function createCatalogEvents(append: AppendEntries | undefined, logger: L
     refused(version) {
       counters().reloads.inc({ result: "refused" });
       logger.error(
-        { file: version.file, at: version.at, error: version.error },
+        { file: version.file, line: version.line, at: version.at, error: version.error },
         "engine catalog refused; the previous one stays",
       );
       record("catalog", {
@@ -162,6 +164,7 @@ export function createCatalogEvents(append: AppendEntries | undefined, logger: L
         attributes: {
           change: "catalog_refused",
           file: clip(version.file),
+          line: String(version.line ?? ""),
           at: clip(version.at),
           error: clip(version.error),
         },

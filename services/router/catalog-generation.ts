@@ -13,7 +13,7 @@ import {
   type EngineCatalog,
   parseEngineCatalog,
 } from "../runtime/policy/engine-catalog.js";
-import { readPolicyFile } from "../runtime/policy/policy-file.js";
+import { checkedWithLines, readPolicyFile } from "../runtime/policy/policy-file.js";
 import type { EngineChannels } from "./engine-channels.js";
 import type { EngineClient } from "./engine-client.js";
 import { type CapabilityChange, createEngineRegistry, type EngineRegistry } from "./engine-registry.js";
@@ -45,13 +45,17 @@ export interface CatalogVersion {
 /** An engine's address: its override (SELENE_<NAME>_ADDR), or the catalog's. */
 export type EngineAddress = (engine: string, catalogAddress: string) => string;
 
-/** Reads and checks both files, the policy against the catalog; throws PolicyError naming the file and the place. */
+/** Reads and checks both files, the policy against the catalog; throws PolicyError naming the file, the line and the place. */
 export function readCatalogVersion(files: CatalogFiles, address: EngineAddress): CatalogVersion {
   const catalogFile = readPolicyFile(files.catalog);
-  const catalog = parseEngineCatalog(catalogFile.json, files.catalog, catalogFile.digest);
+  const catalog = checkedWithLines(files.catalog, catalogFile, () =>
+    parseEngineCatalog(catalogFile.json, files.catalog, catalogFile.digest),
+  );
   const declared = declaredCapabilities(catalog);
   const policyFile = readPolicyFile(files.resilience);
-  const policy = parseResiliencePolicy(policyFile.json, declared, files.resilience);
+  const policy = checkedWithLines(files.resilience, policyFile, () =>
+    parseResiliencePolicy(policyFile.json, declared, files.resilience),
+  );
   const addresses = new Map(catalog.engines.map((e) => [e.name, address(e.name, e.address)]));
   return { catalog, declared, policy, policyDigest: policyFile.digest, addresses };
 }

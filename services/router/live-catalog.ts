@@ -100,7 +100,7 @@ export async function startLiveCatalog(
       next = createCatalogGeneration(version, deps, previous);
     } catch (e) {
       if (!(e instanceof PolicyError)) throw e;
-      deps.events.refused({ file: e.file, at: e.path, error: e.message });
+      deps.events.refused({ file: e.file, line: e.line, at: e.path, error: e.message });
       return "refused";
     }
     await next.registry.describeAll(logger, Date.now() + deps.describeMs);

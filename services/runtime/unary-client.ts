@@ -92,7 +92,8 @@ export interface UnaryClient<T extends GenServiceMethods> {
   /**
    * Calls `listener` each time the channel is connected after it was not (the peer came back,
    * perhaps restarted as another build); the first connection counts when the channel was not
-   * connected at registration.
+   * connected at registration. From then on the channel keeps itself connected (reconnecting on
+   * its backoff) instead of idling until the next call.
    */
   onReconnect(listener: () => void): void;
   close(): void;
@@ -135,6 +136,9 @@ export function createUnaryClient<T extends GenServiceMethods>(
       if (next === connectivityState.READY && state !== connectivityState.READY) {
         for (const listener of reconnectListeners) listener();
       }
+      // An idle channel connects again at once: a peer that came back is noticed without waiting
+      // for a call (which might never come while its capabilities are withdrawn).
+      if (next === connectivityState.IDLE) channel.getConnectivityState(true);
       follow(next);
     });
   };

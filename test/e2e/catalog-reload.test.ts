@@ -324,7 +324,7 @@ describe("mesh end to end: the engine catalog reloaded", function () {
 
     // Every turn answered: no gRPC error, whatever the switch did.
     const errors = results.filter((r) => r.error !== undefined);
-    expect(errors.map((r) => `${r.text}: ${(r.error as Error).message}`)).to.deep.equal([]);
+    expect(errors.map((r) => `${r.text} at ${r.at} ms: ${(r.error as Error).message}`)).to.deep.equal([]);
     const outcomes = (text: string) =>
       results
         .filter((r) => r.text === text)

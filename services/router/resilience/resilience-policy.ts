@@ -10,7 +10,7 @@
  */
 import { CapabilityKind } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { CAPABILITY_KINDS, type DeclaredCapability, kindName } from "../../runtime/policy/engine-catalog.js";
-import { PolicyError, readPolicyFile } from "../../runtime/policy/policy-file.js";
+import { checkedWithLines, PolicyError, readPolicyFile } from "../../runtime/policy/policy-file.js";
 
 /** The policy file's format version this router reads. */
 export const POLICY_VERSION = 1;
@@ -281,5 +281,6 @@ function capabilityPolicies(value: unknown, declared: readonly DeclaredCapabilit
 
 /** Reads and checks the policy file at `path`. */
 export function loadResiliencePolicy(path: string, declared: readonly DeclaredCapability[]): ResiliencePolicy {
-  return parseResiliencePolicy(readPolicyFile(path).json, declared, path);
+  const document = readPolicyFile(path);
+  return checkedWithLines(path, document, () => parseResiliencePolicy(document.json, declared, path));
 }

@@ -9,7 +9,15 @@
 import { CapabilityKind } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { addressVariable, type Env, readAddress } from "../service-config.js";
 import { findIdentity, TRUST_DOMAIN } from "../workload-identities.js";
-import { objectAt, onlyKeys, PolicyError, policyPath, readPolicyFile, stringAt } from "./policy-file.js";
+import {
+  checkedWithLines,
+  objectAt,
+  onlyKeys,
+  PolicyError,
+  policyPath,
+  readPolicyFile,
+  stringAt,
+} from "./policy-file.js";
 
 /** The catalog format version this code reads. */
 export const ENGINE_CATALOG_VERSION = 1;
@@ -135,8 +143,8 @@ export function parseEngineCatalog(json: unknown, file: string, digest = ""): En
 
 /** Reads and checks the catalog at `path` (default policy/engines.json). */
 export function loadEngineCatalog(path = policyPath("engines")): EngineCatalog {
-  const { json, digest } = readPolicyFile(path);
-  return parseEngineCatalog(json, path, digest);
+  const document = readPolicyFile(path);
+  return checkedWithLines(path, document, () => parseEngineCatalog(document.json, path, document.digest));
 }
 
 /** Every capability of the catalog as (name, engine, kind), in file order. */

@@ -27,7 +27,7 @@ describe("catalog events", () => {
       DIGEST,
     );
     events.applied({ catalog: DIGEST, resilience: DIGEST, previous: DIGEST, added: ["notes"], removed: ["calc"] });
-    events.refused({ file: "policy/engines.json", at: ".engines[0].name", error: "must be a DNS label" });
+    events.refused({ file: "policy/engines.json", line: 5, at: ".engines[0].name", error: "must be a DNS label" });
     await new Promise((resolve) => setImmediate(resolve));
     const [withdrawn, restored, applied, refused] = appended;
 
@@ -58,7 +58,11 @@ describe("catalog events", () => {
       decision: Decision.DENY,
       reason: ReasonCode.FIELD_INVALID,
     });
-    expect(refused!.event!.attributes).to.deep.include({ change: "catalog_refused", at: ".engines[0].name" });
+    expect(refused!.event!.attributes).to.deep.include({
+      change: "catalog_refused",
+      line: "5",
+      at: ".engines[0].name",
+    });
     expect(new Set(appended.map((e) => e.event!.eventId)).size).to.equal(4);
     // Each keeps the contract's rules: the ledger takes it.
     const validator = createBoundaryValidator();

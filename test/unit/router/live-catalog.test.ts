@@ -154,6 +154,7 @@ describe("live engine catalog", () => {
     expect(await live.reload()).to.equal("refused");
     expect(refused).to.have.length(1);
     expect(refused[0]!.at).to.equal(".engines[4].capabilities[0].name");
+    expect(refused[0]!.line).to.equal(1); // the test writes the catalog on one line
     expect(refused[0]!.error).to.include('"tools.time" is already at .engines[1].capabilities[1].name');
     expect(live.current()).to.equal(before);
     expect(live.routes.lookup("tools.time")).to.deep.include({ engine: "tools" });
