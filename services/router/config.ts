@@ -22,7 +22,7 @@ export interface RouterConfig extends ServiceConfig {
   readonly catalogPath: string;
   /** An engine's address: SELENE_<NAME>_ADDR, or the catalog's (for the engines of every catalog version). */
   readonly engineAddress: (engine: string, catalogAddress: string) => string;
-  /** SELENE_CATALOG_DRAIN_MS: how long the channel of an engine a reloaded catalog dropped stays open, ms (default 30 s). */
+  /** SELENE_CATALOG_DRAIN_MS: how long the channel of an engine a reloaded catalog dropped must be idle before it closes, ms (default 30 s). */
   readonly catalogDrainMs: number;
   /** Client SPIFFE id -> the tenant it acts for. */
   readonly clientTenants: ReadonlyMap<string, string>;

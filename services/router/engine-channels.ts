@@ -2,8 +2,8 @@
  * The router's channels to its engines across catalog versions: one client per engine, identity
  * and address, kept while a catalog version names them, so a reload that leaves an engine as it
  * was keeps its connection. A client no version names any more is retired: new turns no longer
- * reach it, and it is closed after `drainMs`, long enough for the turns that started on it to end
- * (grpc-js lets the calls in flight at close finish too).
+ * reach it, turns that started on it still do, and it is closed once no call is in flight and none
+ * has started for `drainMs`.
  */
 import type { BoundaryValidator } from "../runtime/boundary-validator.js";
 import type { CatalogEngine } from "../runtime/policy/engine-catalog.js";
@@ -42,12 +42,51 @@ export function createEngineChannels(options: EngineChannelOptions): EngineChann
   const create = options.create ?? createEngineClient;
   const open = new Map<string, { readonly engine: string; readonly client: EngineClient; followed: boolean }>();
   const draining = new Map<EngineClient, NodeJS.Timeout>();
+  const usage = new WeakMap<EngineClient, { inFlight: number; lastStarted: number; retiredAt: number }>();
+
+  /** A client that counts its calls, so a retired one closes only once it is idle. */
+  function counted(client: EngineClient): EngineClient {
+    const use = { inFlight: 0, lastStarted: 0, retiredAt: 0 };
+    const wrapped: EngineClient = {
+      call(method, request, callOptions) {
+        use.inFlight += 1;
+        use.lastStarted = Date.now();
+        const call = client.call(method, request, callOptions);
+        void call.then(
+          () => (use.inFlight -= 1),
+          () => (use.inFlight -= 1),
+        );
+        return call;
+      },
+      ready: (deadline) => client.ready(deadline),
+      onReconnect: (listener) => client.onReconnect(listener),
+      close: () => client.close(),
+    };
+    usage.set(wrapped, use);
+    return wrapped;
+  }
+
+  /** Closes a retired client once it is idle, else looks again when it may be. */
+  function drain(client: EngineClient): void {
+    const use = usage.get(client)!;
+    // Idle since the last call, or since it was retired: a turn may have looked it up just before.
+    const idleFor = Date.now() - Math.max(use.lastStarted, use.retiredAt);
+    if (use.inFlight === 0 && idleFor >= options.drainMs) {
+      draining.delete(client);
+      client.close();
+      return;
+    }
+    const timer = setTimeout(() => drain(client), Math.max(options.drainMs - idleFor, 100));
+    timer.unref();
+    draining.set(client, timer);
+  }
+
   return {
     client(engine, address) {
       const key = `${engine.name} ${engine.spiffeId} ${address}`;
       let entry = open.get(key);
       if (entry === undefined) {
-        const client = create(engine, address, options.pkiDir, options.validator, options.tls);
+        const client = counted(create(engine, address, options.pkiDir, options.validator, options.tls));
         entry = { engine: engine.name, client, followed: false };
         open.set(key, entry);
       }
@@ -65,12 +104,8 @@ export function createEngineChannels(options: EngineChannelOptions): EngineChann
       for (const [key, { client }] of open) {
         if (keep.has(client)) continue;
         open.delete(key);
-        const timer = setTimeout(() => {
-          draining.delete(client);
-          client.close();
-        }, options.drainMs);
-        timer.unref();
-        draining.set(client, timer);
+        usage.get(client)!.retiredAt = Date.now();
+        drain(client);
       }
     },
     size: () => open.size + draining.size,

@@ -203,7 +203,8 @@ describe("live engine catalog", () => {
     release();
     await inFlight;
     expect(notes.calls).to.deep.equal(["describe", "invoke notes.count"]);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(notes.closed, "open while a turn may still use it").to.equal(false);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(notes.closed).to.equal(true);
     // The engines both versions name kept their channel.
     expect(engines.get("tools@127.0.0.1:50062")!.closed).to.equal(false);
