@@ -13,7 +13,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { EngineService } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import type { Logger } from "../runtime/logger.js";
-import type { DeclaredCapability } from "../runtime/policy/engine-catalog.js";
 import { PolicyError } from "../runtime/policy/policy-file.js";
 import type { CallOptions } from "../runtime/unary-client.js";
 import type { CatalogEvents } from "./catalog-events.js";
@@ -25,9 +24,8 @@ import {
   type GenerationDeps,
   readCatalogVersion,
 } from "./catalog-generation.js";
-import type { EngineChannels } from "./engine-channels.js";
+import type { EngineClient } from "./engine-client.js";
 import type { CapabilityRoutes, RegisteredCapability } from "./engine-registry.js";
-import type { BreakerChange } from "./resilience/engine-breakers.js";
 import type { ReadAnswer, ResilientEngines } from "./resilience/resilient-engines.js";
 
 type Methods = (typeof EngineService)["method"];
@@ -45,27 +43,24 @@ export interface LiveCatalog {
   current(): CatalogGeneration;
   /** Reads the files again and switches to them when they changed and pass their checks. */
   reload(): Promise<ReloadResult>;
+  /** Told by the channels that `engine`'s channel is connected again: its Describe is read again. */
+  reconnected(engine: string, client: EngineClient): void;
   /** Closes every engine channel. */
   close(): void;
 }
 
-/** What the live catalog needs. */
-export interface LiveCatalogDeps extends Omit<GenerationDeps, "channels" | "onBreaker"> {
+/** What the live catalog needs: what its versions run on, and where they come from. */
+export interface LiveCatalogDeps extends GenerationDeps {
   readonly files: CatalogFiles;
   readonly address: EngineAddress;
-  /** The channels; their onReconnect must call the returned catalog's `reconnected` (main wires it). */
-  readonly channels: EngineChannels;
   readonly events: CatalogEvents;
-  readonly onBreaker: (declared: readonly DeclaredCapability[]) => (change: BreakerChange) => void;
   readonly logger: Logger;
   /** How long Describe may take when a version starts or an engine reconnects, ms. */
   readonly describeMs: number;
 }
 
 /** Reads the catalog, asks every engine to Describe, and serves it; a bad file at start throws PolicyError. */
-export async function startLiveCatalog(
-  deps: LiveCatalogDeps,
-): Promise<LiveCatalog & { reconnected(engine: string, client: unknown): void }> {
+export async function startLiveCatalog(deps: LiveCatalogDeps): Promise<LiveCatalog> {
   const logger = deps.logger;
   const build = (previous?: CatalogGeneration) =>
     createCatalogGeneration(readCatalogVersion(deps.files, deps.address), deps, previous);

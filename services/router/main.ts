@@ -29,7 +29,7 @@ import { readRouterConfig } from "./config.js";
 import { crashHook } from "./crash-points.js";
 import { startEffectExecutor } from "./effect-executor.js";
 import { createEngineChannels } from "./engine-channels.js";
-import { startLiveCatalog } from "./live-catalog.js";
+import { type LiveCatalog, startLiveCatalog } from "./live-catalog.js";
 import { createOutboxClient } from "./outbox-client.js";
 import { createBreakerAudit } from "./resilience/breaker-audit.js";
 import { createLastGoodAnswers } from "./resilience/last-good-answers.js";
@@ -69,7 +69,7 @@ const catalogEvents = createCatalogEvents(
   logger.child({ component: "catalog" }),
   spiffeIdOf("router"),
 );
-let live: Awaited<ReturnType<typeof startLiveCatalog>> | undefined;
+let live: LiveCatalog | undefined;
 const catalog = await startLiveCatalog({
   files: { catalog: config.catalogPath, resilience: config.resiliencePolicyPath },
   address: config.engineAddress,
