@@ -1,6 +1,6 @@
 /** The router's configuration: the only reader of its environment; validated and frozen. */
 import { LOCAL_CONNECT_PORT, LOCAL_PORTS } from "../runtime/local-ports.js";
-import { type EngineCatalog, engineAddresses, loadEngineCatalog } from "../runtime/policy/engine-catalog.js";
+import { engineAddressIn } from "../runtime/policy/engine-catalog.js";
 import { policyPath } from "../runtime/policy/policy-file.js";
 import {
   addressVariable,
@@ -18,10 +18,12 @@ import { CRASH_POINTS, type CrashPoint } from "./crash-points.js";
 export interface RouterConfig extends ServiceConfig {
   /** host:port of the Connect (JSON over HTTPS) port. */
   readonly connectAddress: string;
-  /** SELENE_ENGINE_CATALOG: the engine catalog (default policy/engines.json), read and checked. */
-  readonly catalog: EngineCatalog;
-  /** Engine addresses by catalog name: the catalog's, or SELENE_<NAME>_ADDR. */
-  readonly engines: ReadonlyMap<string, string>;
+  /** SELENE_ENGINE_CATALOG: the engine catalog file (default policy/engines.json), watched and reloaded. */
+  readonly catalogPath: string;
+  /** An engine's address: SELENE_<NAME>_ADDR, or the catalog's (for the engines of every catalog version). */
+  readonly engineAddress: (engine: string, catalogAddress: string) => string;
+  /** SELENE_CATALOG_DRAIN_MS: how long the channel of an engine a reloaded catalog dropped must be idle before it closes, ms (default 30 s). */
+  readonly catalogDrainMs: number;
   /** Client SPIFFE id -> the tenant it acts for. */
   readonly clientTenants: ReadonlyMap<string, string>;
   /** Postgres connection string. */
@@ -87,12 +89,12 @@ export function readRouterConfig(env: Env): RouterConfig {
   const base = readServiceConfig(env, "router");
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) throw new ConfigError("DATABASE_URL must be set for the router (npm start sets it)");
-  const catalog = loadEngineCatalog(env.SELENE_ENGINE_CATALOG || policyPath("engines"));
   return Object.freeze({
     ...base,
     connectAddress: readAddress(env, "SELENE_ROUTER_CONNECT_ADDR", `127.0.0.1:${LOCAL_CONNECT_PORT}`),
-    catalog,
-    engines: engineAddresses(catalog, env),
+    catalogPath: env.SELENE_ENGINE_CATALOG || policyPath("engines"),
+    engineAddress: engineAddressIn(env),
+    catalogDrainMs: readPositiveMs(env, "SELENE_CATALOG_DRAIN_MS", 30_000),
     clientTenants: readClientTenants(env),
     databaseUrl,
     defaultTurnDeadlineMs: readPositiveMs(env, "SELENE_TURN_DEADLINE_MS", 5000),

@@ -18,7 +18,7 @@ import type { Logger } from "../runtime/logger.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import type { CrashHook } from "./crash-points.js";
 import { createEffectWatches, type EffectWatch } from "./effect-watches.js";
-import type { EngineRegistry } from "./engine-registry.js";
+import type { CapabilityRoutes } from "./engine-registry.js";
 import type { OutboxClient } from "./outbox-client.js";
 import type { ResilientEngines } from "./resilience/resilient-engines.js";
 
@@ -51,7 +51,7 @@ const OUTBOX_WAIT_MS = 1000;
 /** Starts the executor loop. */
 export function startEffectExecutor(
   outbox: OutboxClient,
-  registry: EngineRegistry,
+  registry: CapabilityRoutes,
   engines: ResilientEngines,
   logger: Logger,
   options: ExecutorOptions,

@@ -1,23 +1,21 @@
 /**
- * The router's engine registry: capability -> the engine that serves it, the
- * capability's kind, and the fields its engine requires (the clarify rule asks
- * for them too, after the clarify policy's blocking fields). The
- * capability table is the engine catalog (policy/engines.json: the router
- * decides which engine may do what); each engine's Describe, read at start,
- * supplies the required fields and must agree with the catalog (the
- * capability listed, of the same kind), or the capability is withdrawn:
- * logged and counted (selene_capabilities_withdrawn_total). Describe also
- * says which contract versions the engine speaks; the router then calls it at
- * the highest one both accept (engine-versions.ts), so an engine still at N-1
- * keeps being routed.
+ * The router's engine registry of one catalog version: capability -> the engine that serves it,
+ * the capability's kind, and the fields its engine requires (the clarify rule asks for them too,
+ * after the clarify policy's blocking fields). The capability table is the engine catalog
+ * (policy/engines.json: the router decides which engine may do what); each engine's Describe
+ * supplies the required fields and must agree with the catalog (the capability listed, of the same
+ * kind), or the capability is withdrawn. Describe is read at start, for every engine of a reloaded
+ * catalog, and again whenever an engine's channel is ready after it was not (the engine restarted,
+ * perhaps as another build): each reading judges the engine's capabilities anew, so a capability
+ * is withdrawn, or restored, and every change is told to `onChange` (log, counter, audit). Describe
+ * also says which contract versions the engine speaks; the router then calls it at the highest one
+ * both accept (engine-versions.ts), so an engine still at N-1 keeps being routed.
  */
 
-import { Counter } from "prom-client";
 import { CapabilityKind } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { formatRange, formatVersion, isAtLeast, supportedRange, type Version } from "../runtime/contract-version.js";
 import type { Logger } from "../runtime/logger.js";
-import { metricsRegistry } from "../runtime/metrics-registry.js";
 import { declaredCapabilities, type EngineCatalog } from "../runtime/policy/engine-catalog.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import type { EngineClient } from "./engine-client.js";
@@ -35,61 +33,86 @@ export interface RegisteredCapability {
 /** Why a catalog capability was withdrawn. */
 export type WithdrawnBecause = "kind" | "not_described" | "contract_version";
 
-let withdrawals: Counter<"engine" | "capability" | "reason"> | undefined;
-
-/** Counts a withdrawn capability (one counter per process, in the shared registry). */
-function countWithdrawn(engine: string, capability: string, reason: WithdrawnBecause): void {
-  withdrawals ??= new Counter({
-    name: "selene_capabilities_withdrawn_total",
-    help: "Catalog capabilities withdrawn because the engine's Describe disagreed with the catalog",
-    labelNames: ["engine", "capability", "reason"],
-    registers: [metricsRegistry()],
-  });
-  withdrawals.inc({ engine, capability, reason });
+/** A catalog capability withdrawn (`withdrawn` says why) or restored (`withdrawn` undefined). */
+export interface CapabilityChange {
+  readonly engine: string;
+  readonly capability: string;
+  readonly kind: CapabilityKind;
+  readonly withdrawn: WithdrawnBecause | undefined;
 }
 
-/** The registry. */
-export interface EngineRegistry {
+/** What the router knows of one catalog capability: routed (with its fields) or withdrawn. */
+export interface CapabilityState {
+  readonly capability: RegisteredCapability;
+  readonly withdrawn: WithdrawnBecause | undefined;
+}
+
+/** The routes a turn looks up: what the gates and the executor need of a registry. */
+export interface CapabilityRoutes {
   /** The capability, or undefined when no engine serves it. */
   lookup(capability: string): RegisteredCapability | undefined;
   /** The UNDERSTAND capability (the catalog holds at most one), or undefined when none is routed. */
   understander(): RegisteredCapability | undefined;
+}
+
+/** The registry. */
+export interface EngineRegistry extends CapabilityRoutes {
   /** The client of an engine. */
   client(engine: string): EngineClient;
-  /** Reads every engine's Describe; engines that do not answer keep the catalog's table. */
+  /** Reads every engine's Describe; engines that do not answer keep what the registry knew. */
   describeAll(logger: Logger, deadline: number): Promise<void>;
+  /** Reads one engine's Describe again and judges its capabilities anew. */
+  describe(engine: string, logger: Logger, deadline: number): Promise<void>;
+  /** Every catalog capability's state, by name: what a registry of the next catalog version starts from. */
+  states(): ReadonlyMap<string, CapabilityState>;
   close(): void;
+}
+
+/** What a registry starts from: the previous catalog version's registry's states and spoken versions. */
+export interface RegistryStart {
+  readonly states: ReadonlyMap<string, CapabilityState>;
+  readonly spoken: ReadonlyMap<string, Version>;
 }
 
 /** Creates the registry of `catalog` over the router's engine clients (one per catalog engine). */
 export function createEngineRegistry(
   catalog: EngineCatalog,
   clients: ReadonlyMap<string, EngineClient>,
-  onWithdrawn: (engine: string, capability: string, reason: WithdrawnBecause) => void = countWithdrawn,
-): EngineRegistry {
-  const capabilities = new Map<string, RegisteredCapability>(
-    declaredCapabilities(catalog).map(([name, engine, kind]) => [name, { name, engine, kind, requiredFields: [] }]),
-  );
+  onChange: (change: CapabilityChange) => void = () => {},
+  start?: RegistryStart,
+): EngineRegistry & { spoken(): ReadonlyMap<string, Version> } {
+  const states = new Map<string, CapabilityState>();
+  // A capability the previous version routed at the same engine keeps what was known of it until
+  // its engine describes itself again; everything else starts as the catalog's table.
+  for (const [name, engine, kind] of declaredCapabilities(catalog)) {
+    const before = start?.states.get(name);
+    const same = before !== undefined && before.capability.engine === engine && before.capability.kind === kind;
+    states.set(name, same ? before : { capability: { name, engine, kind, requiredFields: [] }, withdrawn: undefined });
+  }
+  const spoken = new Map<string, Version>([...(start?.spoken ?? [])].filter(([engine]) => clients.has(engine)));
+  const versioned = new Map<string, EngineClient>();
   const clientOf = (engine: string): EngineClient => {
     const client = clients.get(engine);
     if (client === undefined) throw new Error(`no client of catalog engine "${engine}"`);
     return client;
   };
-  const withdraw = (engine: string, capability: string, reason: WithdrawnBecause) => {
-    capabilities.delete(capability);
-    onWithdrawn(engine, capability, reason);
-  };
 
-  const spoken = new Map<string, Version>();
-  const versioned = new Map<string, EngineClient>();
+  /** Sets a capability's state, telling a change of routed/withdrawn. */
+  function judge(capability: RegisteredCapability, withdrawn: WithdrawnBecause | undefined): void {
+    const before = states.get(capability.name);
+    states.set(capability.name, { capability, withdrawn });
+    if (before?.withdrawn !== withdrawn) {
+      onChange({ engine: capability.engine, capability: capability.name, kind: capability.kind, withdrawn });
+    }
+  }
 
   /** Describe at N; an engine that refuses N names its versions, and is asked again at its highest in the window. */
   async function describeAt(engine: string, version: Version, deadline: number, retry: boolean) {
     try {
       return await clientOf(engine).call(
         "describe",
-        { envelope: { contractVersion: version, correlationId: "router-start" } },
-        { deadline, correlationId: "router-start" },
+        { envelope: { contractVersion: version, correlationId: "router-describe" } },
+        { deadline, correlationId: "router-describe" },
       );
     } catch (e) {
       const refused = e instanceof SeleneError && e.reason === ReasonCode.UNSUPPORTED_CONTRACT_VERSION;
@@ -100,12 +123,14 @@ export function createEngineRegistry(
     }
   }
 
+  const owned = (engine: string) => [...states.values()].filter((s) => s.capability.engine === engine);
+
   async function describe(engine: string, logger: Logger, deadline: number): Promise<void> {
     const { max } = supportedRange();
     const response = await describeAt(engine, max, deadline, true);
     const version = commonVersion(response.supportedVersions);
     if (version === undefined) {
-      for (const [name, cap] of capabilities) if (cap.engine === engine) withdraw(engine, name, "contract_version");
+      for (const { capability } of owned(engine)) judge(capability, "contract_version");
       logger.error(
         { engine, announced: response.supportedVersions.map(formatVersion), supported: formatRange(supportedRange()) },
         "engine speaks no contract version the router accepts; its capabilities are withdrawn",
@@ -113,26 +138,32 @@ export function createEngineRegistry(
       return;
     }
     spoken.set(engine, version);
+    versioned.delete(engine);
     const described = new Map(response.capabilities.map((cap) => [cap.name, cap]));
     for (const cap of response.capabilities) {
-      const declared = capabilities.get(cap.name);
-      if (declared === undefined || declared.engine !== engine) {
+      if (states.get(cap.name)?.capability.engine !== engine) {
         logger.warn(
           { engine, capability: cap.name },
           "engine describes a capability the catalog does not give it; not routed",
         );
       }
     }
-    for (const declared of [...capabilities.values()].filter((c) => c.engine === engine)) {
-      const cap = described.get(declared.name);
+    for (const { capability } of owned(engine)) {
+      const cap = described.get(capability.name);
       if (cap === undefined) {
-        logger.error({ engine, capability: declared.name }, "engine does not describe a catalog capability; withdrawn");
-        withdraw(engine, declared.name, "not_described");
-      } else if (cap.kind !== declared.kind) {
-        logger.error({ engine, capability: declared.name }, "engine declares another kind than the catalog; withdrawn");
-        withdraw(engine, declared.name, "kind");
+        logger.error(
+          { engine, capability: capability.name },
+          "engine does not describe a catalog capability; withdrawn",
+        );
+        judge(capability, "not_described");
+      } else if (cap.kind !== capability.kind) {
+        logger.error(
+          { engine, capability: capability.name },
+          "engine declares another kind than the catalog; withdrawn",
+        );
+        judge(capability, "kind");
       } else {
-        capabilities.set(declared.name, { ...declared, requiredFields: Object.freeze([...cap.requiredFields]) });
+        judge({ ...capability, requiredFields: Object.freeze([...cap.requiredFields]) }, undefined);
       }
     }
     logger.info(
@@ -141,9 +172,27 @@ export function createEngineRegistry(
     );
   }
 
+  // One Describe of an engine at a time, so an older answer never overwrites a newer one.
+  const describing = new Map<string, Promise<void>>();
+  function describeInTurn(engine: string, logger: Logger, deadline: number): Promise<void> {
+    const next = (describing.get(engine) ?? Promise.resolve()).then(() => describe(engine, logger, deadline));
+    const settled = next.catch(() => undefined);
+    describing.set(engine, settled);
+    void settled.then(() => describing.get(engine) === settled && describing.delete(engine));
+    return next;
+  }
+
+  const routed = (name: string) => {
+    const state = states.get(name);
+    return state === undefined || state.withdrawn !== undefined ? undefined : state.capability;
+  };
+
   return {
-    lookup: (capability) => capabilities.get(capability),
-    understander: () => [...capabilities.values()].find((c) => c.kind === CapabilityKind.UNDERSTAND),
+    lookup: routed,
+    understander() {
+      const understand = [...states.values()].find((s) => s.capability.kind === CapabilityKind.UNDERSTAND);
+      return understand === undefined ? undefined : routed(understand.capability.name);
+    },
     client(engine) {
       const version = spoken.get(engine);
       if (version === undefined || isAtLeast(version, supportedRange().max)) return clientOf(engine);
@@ -153,21 +202,25 @@ export function createEngineRegistry(
         client = {
           call: (method, request, options) => inner.call(method, atMost(request, version), options),
           ready: (deadline) => inner.ready(deadline),
+          onReconnect: (listener) => inner.onReconnect(listener),
           close: () => inner.close(),
         };
         versioned.set(engine, client);
       }
       return client;
     },
+    describe: describeInTurn,
     async describeAll(logger, deadline) {
       await Promise.all(
         catalog.engines.map(({ name: engine }) =>
-          describe(engine, logger, deadline).catch((err: unknown) =>
-            logger.warn({ engine, err }, "engine did not describe itself; using the catalog's table"),
+          describeInTurn(engine, logger, deadline).catch((err: unknown) =>
+            logger.warn({ engine, err }, "engine did not describe itself; what the router knew of it stays"),
           ),
         ),
       );
     },
+    states: () => states,
+    spoken: () => spoken,
     close() {
       for (const client of clients.values()) client.close();
     },

@@ -2,6 +2,7 @@
  * The router's composition root: config -> logger -> tracing and metrics -> db -> engine clients ->
  * outbox client and effect executor -> serve gRPC and Connect -> drain on SIGTERM.
  */
+import type { AuditEntry } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { TurnService } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { createAuditClient } from "../runtime/audit-client.js";
 import { countUnrecorded } from "../runtime/audit-degraded.js";
@@ -16,25 +17,23 @@ import { startObservability } from "../runtime/observability.js";
 import { onShutdown } from "../runtime/on-shutdown.js";
 import { projectClarifyPolicy } from "../runtime/policy/clarify-policy.js";
 import { projectConflictPolicy } from "../runtime/policy/conflict-policy.js";
-import { declaredCapabilities } from "../runtime/policy/engine-catalog.js";
 import { projectFreshnessPolicy } from "../runtime/policy/freshness-policy.js";
 import { createRefusalAudit } from "../runtime/refusal-audit.js";
 import { assertServiceLogin } from "../runtime/service-login.js";
 import { type CredentialReload, serverCredentials } from "../runtime/tls-credentials.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { createAuditBatcher } from "./audit-batcher.js";
+import { createCatalogEvents } from "./catalog-events.js";
+import { watchCatalogFiles } from "./catalog-watch.js";
 import { readRouterConfig } from "./config.js";
 import { crashHook } from "./crash-points.js";
 import { startEffectExecutor } from "./effect-executor.js";
-import { createEngineClient } from "./engine-client.js";
-import { createEngineRegistry } from "./engine-registry.js";
+import { createEngineChannels } from "./engine-channels.js";
+import { type LiveCatalog, startLiveCatalog } from "./live-catalog.js";
 import { createOutboxClient } from "./outbox-client.js";
 import { createBreakerAudit } from "./resilience/breaker-audit.js";
-import { createEngineBreakers } from "./resilience/engine-breakers.js";
 import { createLastGoodAnswers } from "./resilience/last-good-answers.js";
 import { resilienceMetrics } from "./resilience/resilience-metrics.js";
-import { loadResiliencePolicy } from "./resilience/resilience-policy.js";
-import { createResilientEngines } from "./resilience/resilient-engines.js";
 import { createSimulationStore } from "./simulation-store.js";
 import { createTurnPipeline } from "./turn-pipeline.js";
 import { createTurnRecords } from "./turn-records.js";
@@ -45,9 +44,6 @@ const logger = createLogger("router", config.logLevel);
 // Policies are read before anything else: a broken file stops the router at start.
 const clarifyPolicy = projectClarifyPolicy();
 const readPolicies = { freshness: projectFreshnessPolicy(), conflicts: projectConflictPolicy() };
-// Checked before anything starts: a bad policy stops the router with the field it names.
-const declared = declaredCapabilities(config.catalog);
-const policy = loadResiliencePolicy(config.resiliencePolicyPath, declared);
 const observability = await startObservability(config, logger);
 const validator = createBoundaryValidator();
 const pool = createDatabasePool(config.databaseUrl, logger);
@@ -55,47 +51,63 @@ await assertServiceLogin(pool);
 
 // Every client and server re-reads its certificate files this often, so rotation needs no restart.
 const credentials = { refreshIntervalMs: config.tls.refreshIntervalMs };
-const clients = new Map(
-  config.catalog.engines.map((engine) => [
-    engine.name,
-    createEngineClient(
-      engine,
-      config.engines.get(engine.name) ?? engine.address,
-      config.pkiDir,
-      validator,
-      credentials,
-    ),
-  ]),
-);
-logger.info({ catalog: config.catalog.digest, engines: [...config.engines] }, "engine catalog read");
-const registry = createEngineRegistry(config.catalog, clients);
-await registry.describeAll(logger, Date.now() + 3000);
-
 const audit = createAuditClient(config.auditAddress, config.pkiDir, "router", validator, credentials);
+const appendEntries = (correlationId: string) => (entries: readonly AuditEntry[]) =>
+  audit
+    .call(
+      "appendEvents",
+      { envelope: { contractVersion: CURRENT_CONTRACT_VERSION, correlationId }, entries: [...entries] },
+      { deadline: Date.now() + 5000, correlationId },
+    )
+    .then(() => undefined);
 const metrics = resilienceMetrics();
-const recordBreaker = createBreakerAudit(
-  (entries) =>
-    audit
-      .call(
-        "appendEvents",
-        { envelope: { contractVersion: CURRENT_CONTRACT_VERSION, correlationId: "breakers" }, entries: [...entries] },
-        { deadline: Date.now() + 5000, correlationId: "breakers" },
-      )
-      .then(() => undefined),
-  declared,
-  logger.child({ component: "breakers" }),
+// The catalog and the resilience policy are read and checked before anything serves: a bad file
+// stops the router with the place it names; after start, a bad version is refused and the running
+// one stays (live-catalog.ts).
+const catalogEvents = createCatalogEvents(
+  config.auditEnabled ? appendEntries("catalog") : undefined,
+  logger.child({ component: "catalog" }),
   spiffeIdOf("router"),
 );
-const engines = createResilientEngines({
-  registry,
-  policy,
-  breakers: createEngineBreakers(policy.engines, (change) => {
-    metrics.breaker(change);
-    if (config.auditEnabled) recordBreaker(change);
+let live: LiveCatalog | undefined;
+const catalog = await startLiveCatalog({
+  files: { catalog: config.catalogPath, resilience: config.resiliencePolicyPath },
+  address: config.engineAddress,
+  channels: createEngineChannels({
+    pkiDir: config.pkiDir,
+    validator,
+    tls: credentials,
+    drainMs: config.catalogDrainMs,
+    onReconnect: (engine, client) => live?.reconnected(engine, client),
   }),
+  events: catalogEvents,
+  onCapability: (change, digest) => catalogEvents.capability(change, digest),
+  onBreaker: (declared) => {
+    const record = createBreakerAudit(
+      appendEntries("breakers"),
+      declared,
+      logger.child({ component: "breakers" }),
+      spiffeIdOf("router"),
+    );
+    return (change) => {
+      metrics.breaker(change);
+      if (config.auditEnabled) record(change);
+    };
+  },
   lastGood: createLastGoodAnswers(),
   metrics,
+  logger,
+  describeMs: 3000,
 });
+live = catalog;
+const watch = watchCatalogFiles(
+  [config.catalogPath, config.resiliencePolicyPath],
+  () => {
+    catalog.reload().catch((err: unknown) => logger.error({ err }, "engine catalog reload failed"));
+  },
+  logger.child({ component: "catalog" }),
+);
+const { routes: registry, engines } = catalog;
 
 const outbox = createOutboxClient(config.outboxAddress, config.pkiDir, validator, credentials);
 const crash = crashHook(config.crashAt);
@@ -172,7 +184,8 @@ onShutdown(logger, async () => {
   outbox.close();
   await refusals.flush();
   audit.close();
-  registry.close();
+  watch.close();
+  catalog.close();
   await pool.end();
   await observability.close();
 });

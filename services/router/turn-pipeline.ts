@@ -28,7 +28,7 @@ import type { ReadPolicies } from "../runtime/turn-decisions/read-decision.js";
 import type { Outcome } from "../runtime/turn-decisions/turn-decisions.js";
 import type { CallContext } from "../runtime/unary-service.js";
 import type { CrashHook } from "./crash-points.js";
-import type { EngineRegistry } from "./engine-registry.js";
+import type { CapabilityRoutes } from "./engine-registry.js";
 import { createAnswerGate } from "./gates/answer-gate.js";
 import { createClarifyGate } from "./gates/clarify-gate.js";
 import { type CommitGateDeps, createCommitGate } from "./gates/commit-gate.js";
@@ -46,7 +46,7 @@ import type { TurnRecords } from "./turn-records.js";
 
 /** What the pipeline needs. */
 export interface TurnPipelineDeps {
-  readonly registry: EngineRegistry;
+  readonly registry: CapabilityRoutes;
   /** The clarify policy (policy/clarify.json), read at start. */
   readonly clarifyPolicy: ClarifyPolicy;
   /** The freshness and conflict policies of read results (policy/freshness.json, policy/conflicts.json). */

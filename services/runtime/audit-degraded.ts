@@ -7,7 +7,7 @@ import { Counter } from "prom-client";
 import { metricsRegistry } from "./metrics-registry.js";
 
 /** What went unrecorded. */
-export type UnrecordedKind = "turn" | "refusal" | "breaker";
+export type UnrecordedKind = "turn" | "refusal" | "breaker" | "catalog";
 
 let counter: Counter<"kind"> | undefined;
 
@@ -15,7 +15,7 @@ let counter: Counter<"kind"> | undefined;
 export function countUnrecorded(kind: UnrecordedKind, n = 1): void {
   counter ??= new Counter({
     name: "selene_audit_degraded_total",
-    help: "Decisions that went unrecorded: read-only turns answered without their audit record, refused calls dropped, breaker state changes not recorded",
+    help: "Decisions that went unrecorded: read-only turns answered without their audit record, refused calls dropped, breaker state changes and catalog changes not recorded",
     labelNames: ["kind"],
     registers: [metricsRegistry()],
   });

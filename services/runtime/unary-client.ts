@@ -13,6 +13,7 @@ import {
   type ChannelCredentials,
   type ChannelOptions,
   Client,
+  connectivityState,
   Metadata,
   type ServiceError,
   status,
@@ -88,6 +89,13 @@ export interface UnaryClient<T extends GenServiceMethods> {
    * `deadline`: what a caller waits on instead of probing a peer that is down with calls.
    */
   ready(deadline: number): Promise<boolean>;
+  /**
+   * Calls `listener` each time the channel is connected after it was not (the peer came back,
+   * perhaps restarted as another build); the first connection counts when the channel was not
+   * connected at registration. From then on the channel keeps itself connected (reconnecting on
+   * its backoff) instead of idling until the next call.
+   */
+  onReconnect(listener: () => void): void;
   close(): void;
 }
 
@@ -118,6 +126,22 @@ export function createUnaryClient<T extends GenServiceMethods>(
     ...options.channelOptions,
   });
   const passThrough = (b: Buffer) => b;
+  const reconnectListeners: Array<() => void> = [];
+  /** Follows the channel's state from `state` until it shuts down, telling every connection after a loss. */
+  const follow = (state: connectivityState) => {
+    const channel = client.getChannel();
+    if (state === connectivityState.SHUTDOWN) return;
+    channel.watchConnectivityState(state, Number.POSITIVE_INFINITY, () => {
+      const next = channel.getConnectivityState(false);
+      if (next === connectivityState.READY && state !== connectivityState.READY) {
+        for (const listener of reconnectListeners) listener();
+      }
+      // An idle channel connects again at once: a peer that came back is noticed without waiting
+      // for a call (which might never come while its capabilities are withdrawn).
+      if (next === connectivityState.IDLE) channel.getConnectivityState(true);
+      follow(next);
+    });
+  };
   const recorders = new Map<string, RpcRecorder>();
   const recorderOf = (path: string) => {
     let recorder = recorders.get(path);
@@ -178,6 +202,10 @@ export function createUnaryClient<T extends GenServiceMethods>(
     },
     ready(deadline) {
       return new Promise((resolve) => client.waitForReady(deadline, (err) => resolve(err === undefined)));
+    },
+    onReconnect(listener) {
+      reconnectListeners.push(listener);
+      if (reconnectListeners.length === 1) follow(client.getChannel().getConnectivityState(false));
     },
     close() {
       client.close();

@@ -62,6 +62,7 @@ describe("router audit batcher", () => {
         return real.call(method, request, options);
       },
       ready: (deadline) => real.ready(deadline),
+      onReconnect: (listener) => real.onReconnect(listener),
       close: () => real.close(),
     };
   });

@@ -118,11 +118,11 @@ describe("selenectl engines", function () {
     }
   });
 
-  it("refuses a catalog that does not pass its checks, naming the place (exit 2)", async () => {
+  it("refuses a catalog that does not pass its checks, naming the line and the place (exit 2)", async () => {
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ version: 1, engines: [{ name: "Tools" }] }));
     const { code, err } = await run(["engines", "--catalog", bad, "--pki", dir]);
     expect(code).to.equal(2);
-    expect(err).to.include(`${bad} at .engines[0]`);
+    expect(err).to.include(`${bad}:1 at .engines[0]`);
   });
 });

@@ -55,6 +55,7 @@ export function fakeEngineRegistry(
         return handler(request);
       },
       ready: async () => true,
+      onReconnect() {},
       close() {},
     }) as unknown as EngineClient;
   return {
@@ -63,6 +64,8 @@ export function fakeEngineRegistry(
     understander: () => capabilities.find((c) => c.kind === CapabilityKind.UNDERSTAND),
     client: clientOf,
     async describeAll() {},
+    async describe() {},
+    states: () => new Map(capabilities.map((capability) => [capability.name, { capability, withdrawn: undefined }])),
     close() {},
   };
 }

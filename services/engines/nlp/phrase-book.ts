@@ -6,6 +6,7 @@
  */
 import { type ClarifyPolicy, projectClarifyPolicy } from "../../runtime/policy/clarify-policy.js";
 import {
+  checkedWithLines,
   objectAt,
   onlyKeys,
   PolicyError,
@@ -163,10 +164,12 @@ export function checkAgainstClarify(book: PhraseBook, policy: ClarifyPolicy, fil
 
 /** Reads and checks a phrase book file against the project's clarify policy. */
 export function loadPhraseBook(path: string): PhraseBook {
-  const { json, digest } = readPolicyFile(path);
-  const book = parsePhraseBook(json, path, digest);
-  checkAgainstClarify(book, projectClarifyPolicy(), path);
-  return book;
+  const document = readPolicyFile(path);
+  return checkedWithLines(path, document, () => {
+    const book = parsePhraseBook(document.json, path, document.digest);
+    checkAgainstClarify(book, projectClarifyPolicy(), path);
+    return book;
+  });
 }
 
 let projectBook: PhraseBook | undefined;

@@ -21,7 +21,7 @@ import {
   refused,
   understandingOf,
 } from "../../runtime/turn-decisions/turn-decisions.js";
-import type { EngineRegistry, RegisteredCapability } from "../engine-registry.js";
+import type { CapabilityRoutes, RegisteredCapability } from "../engine-registry.js";
 import type { ResilientEngines } from "../resilience/resilient-engines.js";
 import type { Turn } from "../turn.js";
 
@@ -56,7 +56,7 @@ export type AskUnderstanding = (turn: Turn, text: string) => Promise<Asked>;
  * The understanding engine's call, under its resilience policy: records nothing, decides nothing.
  * Never rejects: an answer asked ahead of the gate may be left unread (a replayed key).
  */
-export function askUnderstanding(registry: EngineRegistry, engines: ResilientEngines): AskUnderstanding {
+export function askUnderstanding(registry: CapabilityRoutes, engines: ResilientEngines): AskUnderstanding {
   return async (turn, text) => {
     const nlp = registry.understander();
     if (nlp === undefined) {
@@ -79,7 +79,7 @@ export function askUnderstanding(registry: EngineRegistry, engines: ResilientEng
 }
 
 /** Creates the gate over the engine registry; the understanding engine is called under its resilience policy. */
-export function createUnderstandGate(registry: EngineRegistry, engines: ResilientEngines): UnderstandGate {
+export function createUnderstandGate(registry: CapabilityRoutes, engines: ResilientEngines): UnderstandGate {
   const ask = askUnderstanding(registry, engines);
   return async (turn, text, asked) => {
     const { engine, answer } = await (asked ?? ask(turn, text));

@@ -23,7 +23,8 @@ import type { DeclaredCapability } from "./resilience-policy.js";
 /** Appends entries to the ledger. */
 export type AppendEntries = (entries: readonly AuditEntry[]) => Promise<void>;
 
-const GATE_OF_KIND: Record<CapabilityKind, Gate> = {
+/** The gate a capability of each kind is decided at: where its engine's records go. */
+export const GATE_OF_KIND: Record<CapabilityKind, Gate> = {
   [CapabilityKind.UNSPECIFIED]: Gate.UNSPECIFIED,
   [CapabilityKind.UNDERSTAND]: Gate.UNDERSTAND,
   [CapabilityKind.READ]: Gate.ANSWER,

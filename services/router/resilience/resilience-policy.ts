@@ -9,8 +9,8 @@
  * with its idempotency key, and never falls back.
  */
 import { CapabilityKind } from "../../../gen/es/selene/engine/v1/engine_pb.js";
-import type { DeclaredCapability } from "../../runtime/policy/engine-catalog.js";
-import { PolicyError, readPolicyFile } from "../../runtime/policy/policy-file.js";
+import { CAPABILITY_KINDS, type DeclaredCapability, kindName } from "../../runtime/policy/engine-catalog.js";
+import { checkedWithLines, PolicyError, readPolicyFile } from "../../runtime/policy/policy-file.js";
 
 /** The policy file's format version this router reads. */
 export const POLICY_VERSION = 1;
@@ -77,7 +77,7 @@ export interface ResiliencePolicy {
 
 export type { DeclaredCapability };
 
-/** The key of the engine entry that serves every catalog engine without one of its own. */
+/** The key of the engine entry (and of the capability entries, by kind) that serve every catalog engine and capability without one of its own. */
 const DEFAULT_ENGINE = "default";
 
 type Json = Record<string, unknown>;
@@ -243,24 +243,44 @@ export function parseResiliencePolicy(
   const root = object(value, "policy", ["version", "engines", "capabilities"]);
   if (root.version !== POLICY_VERSION) fail("policy.version", `must be ${POLICY_VERSION}`, root.version);
   const engines = enginePolicies(root.engines, [...new Set(declared.map(([, engine]) => engine))]);
-  const capabilities = object(
-    root.capabilities,
-    "policy.capabilities",
-    declared.map(([name]) => name),
+  return { version: POLICY_VERSION, engines, capabilities: capabilityPolicies(root.capabilities, declared) };
+}
+
+/**
+ * Every catalog capability's policy: its own entry, or the `default` entry of its kind (so a new
+ * engine needs no entry of its own); an entry for no catalog capability is refused.
+ */
+function capabilityPolicies(value: unknown, declared: readonly DeclaredCapability[]): Map<string, CapabilityPolicy> {
+  const path = "policy.capabilities";
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(path, "must be an object", value);
+  const o = value as Json;
+  const names = declared.map(([name]) => name);
+  for (const key of Object.keys(o)) {
+    if (key !== DEFAULT_ENGINE && !names.includes(key)) {
+      fail(fieldPath(path, key), "is not a capability of the catalog", o[key]);
+    }
+  }
+  const defaults = o[DEFAULT_ENGINE] === undefined ? {} : (o[DEFAULT_ENGINE] as Json);
+  if (typeof defaults !== "object" || defaults === null || Array.isArray(defaults)) {
+    fail(`${path}.${DEFAULT_ENGINE}`, "must be an object", defaults);
+  }
+  for (const key of Object.keys(defaults)) {
+    if (!(key in CAPABILITY_KINDS))
+      fail(`${path}.${DEFAULT_ENGINE}.${key}`, "is not a kind (UNDERSTAND, READ, EFFECT)", defaults[key]);
+  }
+  return new Map(
+    declared.map((self) => {
+      const [name] = self;
+      if (name in o) return [name, capability(o[name], fieldPath(path, name), self, declared)];
+      const kind = kindName(self[2]);
+      if (!(kind in defaults)) fail(fieldPath(path, name), `must be set (or "${DEFAULT_ENGINE}.${kind}")`, undefined);
+      return [name, capability(defaults[kind], `${path}.${DEFAULT_ENGINE}.${kind}`, self, declared)];
+    }),
   );
-  return {
-    version: POLICY_VERSION,
-    engines,
-    capabilities: new Map(
-      declared.map((self) => [
-        self[0],
-        capability(capabilities[self[0]], fieldPath("policy.capabilities", self[0]), self, declared),
-      ]),
-    ),
-  };
 }
 
 /** Reads and checks the policy file at `path`. */
 export function loadResiliencePolicy(path: string, declared: readonly DeclaredCapability[]): ResiliencePolicy {
-  return parseResiliencePolicy(readPolicyFile(path).json, declared, path);
+  const document = readPolicyFile(path);
+  return checkedWithLines(path, document, () => parseResiliencePolicy(document.json, declared, path));
 }

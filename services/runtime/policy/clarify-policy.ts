@@ -6,7 +6,15 @@
  * router's clarify rule and the nlp engine use what this returns, and the Python calc engine reads
  * the same file (services/engines/python-sdk/selene_engine/clarify_policy.py).
  */
-import { objectAt, onlyKeys, PolicyError, policyPath, readPolicyFile, stringAt } from "./policy-file.js";
+import {
+  checkedWithLines,
+  objectAt,
+  onlyKeys,
+  PolicyError,
+  policyPath,
+  readPolicyFile,
+  stringAt,
+} from "./policy-file.js";
 
 /** A question and its example answers, in one locale. */
 export interface ClarifyText {
@@ -155,8 +163,8 @@ export function parseClarifyPolicy(json: unknown, digest: string, file = "policy
 
 /** Reads and checks a clarify policy file. */
 export function loadClarifyPolicy(path: string): ClarifyPolicy {
-  const { json, digest } = readPolicyFile(path);
-  return parseClarifyPolicy(json, digest, path);
+  const document = readPolicyFile(path);
+  return checkedWithLines(path, document, () => parseClarifyPolicy(document.json, document.digest, path));
 }
 
 let projectPolicy: ClarifyPolicy | undefined;

@@ -5,7 +5,15 @@
  * naming the sources, the field, the kept source and the rule. Read and checked here only.
  */
 import { ConflictRule } from "../../../gen/es/selene/kernel/v1/provenance_pb.js";
-import { objectAt, onlyKeys, PolicyError, policyPath, readPolicyFile, stringAt } from "./policy-file.js";
+import {
+  checkedWithLines,
+  objectAt,
+  onlyKeys,
+  PolicyError,
+  policyPath,
+  readPolicyFile,
+  stringAt,
+} from "./policy-file.js";
 
 /** The policy, checked. */
 export interface ConflictPolicy {
@@ -56,8 +64,8 @@ export function parseConflictPolicy(json: unknown, digest: string, file = "polic
 
 /** Reads and checks a conflict policy file. */
 export function loadConflictPolicy(path: string): ConflictPolicy {
-  const { json, digest } = readPolicyFile(path);
-  return parseConflictPolicy(json, digest, path);
+  const document = readPolicyFile(path);
+  return checkedWithLines(path, document, () => parseConflictPolicy(document.json, document.digest, path));
 }
 
 let projectPolicy: ConflictPolicy | undefined;

@@ -9,13 +9,21 @@
 import { CapabilityKind } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { addressVariable, type Env, readAddress } from "../service-config.js";
 import { findIdentity, TRUST_DOMAIN } from "../workload-identities.js";
-import { objectAt, onlyKeys, PolicyError, policyPath, readPolicyFile, stringAt } from "./policy-file.js";
+import {
+  checkedWithLines,
+  objectAt,
+  onlyKeys,
+  PolicyError,
+  policyPath,
+  readPolicyFile,
+  stringAt,
+} from "./policy-file.js";
 
 /** The catalog format version this code reads. */
 export const ENGINE_CATALOG_VERSION = 1;
 
-/** The kinds a catalog may name, by their name in the file. */
-const KINDS: Readonly<Record<string, CapabilityKind>> = {
+/** The kinds a catalog (and every policy keyed by kind) may name, by their name in the file. */
+export const CAPABILITY_KINDS: Readonly<Record<string, CapabilityKind>> = {
   UNDERSTAND: CapabilityKind.UNDERSTAND,
   READ: CapabilityKind.READ,
   EFFECT: CapabilityKind.EFFECT,
@@ -75,9 +83,13 @@ function capabilityAt(file: string, path: string, value: unknown, seen: Map<stri
   if (previous !== undefined) throw new PolicyError(file, `${path}.name`, `"${name}" is already at ${previous}`);
   seen.set(name, `${path}.name`);
   const kindName = stringAt(file, `${path}.kind`, o.kind, 32);
-  const kind = KINDS[kindName];
+  const kind = CAPABILITY_KINDS[kindName];
   if (kind === undefined) {
-    throw new PolicyError(file, `${path}.kind`, `must be one of ${Object.keys(KINDS).join(", ")}, got "${kindName}"`);
+    throw new PolicyError(
+      file,
+      `${path}.kind`,
+      `must be one of ${Object.keys(CAPABILITY_KINDS).join(", ")}, got "${kindName}"`,
+    );
   }
   return Object.freeze({ name, kind });
 }
@@ -131,8 +143,8 @@ export function parseEngineCatalog(json: unknown, file: string, digest = ""): En
 
 /** Reads and checks the catalog at `path` (default policy/engines.json). */
 export function loadEngineCatalog(path = policyPath("engines")): EngineCatalog {
-  const { json, digest } = readPolicyFile(path);
-  return parseEngineCatalog(json, path, digest);
+  const document = readPolicyFile(path);
+  return checkedWithLines(path, document, () => parseEngineCatalog(document.json, path, document.digest));
 }
 
 /** Every capability of the catalog as (name, engine, kind), in file order. */
@@ -140,12 +152,18 @@ export function declaredCapabilities(catalog: EngineCatalog): readonly DeclaredC
   return catalog.engines.flatMap((e) => e.capabilities.map((c) => [c.name, e.name, c.kind] as const));
 }
 
+/** An engine's address: `catalogAddress`, unless SELENE_<NAME>_ADDR in `env` overrides it. */
+export function engineAddressIn(env: Env): (engine: string, catalogAddress: string) => string {
+  return (engine, catalogAddress) => readAddress(env, addressVariable(engine), catalogAddress);
+}
+
 /** Engine name -> its address: the catalog's, unless SELENE_<NAME>_ADDR overrides it. */
 export function engineAddresses(catalog: EngineCatalog, env: Env): ReadonlyMap<string, string> {
-  return new Map(catalog.engines.map((e) => [e.name, readAddress(env, addressVariable(e.name), e.address)]));
+  const address = engineAddressIn(env);
+  return new Map(catalog.engines.map((e) => [e.name, address(e.name, e.address)]));
 }
 
 /** The name of a kind as the catalog writes it. */
 export function kindName(kind: CapabilityKind): string {
-  return Object.entries(KINDS).find(([, k]) => k === kind)?.[0] ?? "UNSPECIFIED";
+  return Object.entries(CAPABILITY_KINDS).find(([, k]) => k === kind)?.[0] ?? "UNSPECIFIED";
 }

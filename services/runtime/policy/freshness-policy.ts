@@ -5,7 +5,15 @@
  * or refuse it ("refuse"). Sources the file does not name get its "default". Read and checked here
  * only, once per process.
  */
-import { objectAt, onlyKeys, PolicyError, policyPath, readPolicyFile, stringAt } from "./policy-file.js";
+import {
+  checkedWithLines,
+  objectAt,
+  onlyKeys,
+  PolicyError,
+  policyPath,
+  readPolicyFile,
+  stringAt,
+} from "./policy-file.js";
 
 /** What the router does with an answer relying on a source past its max age. */
 export type StaleAction = "stale" | "refetch" | "refuse";
@@ -68,8 +76,8 @@ export function freshnessOf(policy: FreshnessPolicy, sourceId: string): SourceFr
 
 /** Reads and checks a freshness policy file. */
 export function loadFreshnessPolicy(path: string): FreshnessPolicy {
-  const { json, digest } = readPolicyFile(path);
-  return parseFreshnessPolicy(json, digest, path);
+  const document = readPolicyFile(path);
+  return checkedWithLines(path, document, () => parseFreshnessPolicy(document.json, document.digest, path));
 }
 
 let projectPolicy: FreshnessPolicy | undefined;

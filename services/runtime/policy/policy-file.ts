@@ -8,21 +8,26 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { canonicalJson, sha256Digest } from "../content-digest.js";
+import { lineOf } from "./policy-line.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const POLICY_ROOT = [join(HERE, "..", "..", "..", "policy"), join(HERE, "..", "..", "..", "..", "policy")].find((dir) =>
   existsSync(dir),
 );
 
-/** A policy file that cannot be used; `path` is the JSON path of the fault ("" for the file). */
+/**
+ * A policy file that cannot be used; `path` is the JSON path of the fault ("" for the file), `line`
+ * the line of the file it is on (undefined until the error is located in the file's text).
+ */
 export class PolicyError extends Error {
   override readonly name = "PolicyError";
   constructor(
     readonly file: string,
     readonly path: string,
-    detail: string,
+    readonly detail: string,
+    readonly line?: number,
   ) {
-    super(`${file}${path === "" ? "" : ` at ${path}`}: ${detail}`);
+    super(`${file}${line === undefined ? "" : `:${line}`}${path === "" ? "" : ` at ${path}`}: ${detail}`);
   }
 }
 
@@ -32,21 +37,34 @@ export function policyPath(name: string): string {
   return join(POLICY_ROOT, `${name}.json`);
 }
 
-/** A parsed policy file's JSON and the digest of its canonical form (what decisions record). */
+/** A parsed policy file's JSON, its text, and the digest of its canonical form (what decisions record). */
 export interface PolicyDocument {
   readonly json: unknown;
+  readonly text: string;
   readonly digest: string;
 }
 
 /** Reads and parses a policy file. */
 export function readPolicyFile(path: string): PolicyDocument {
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
+    json = JSON.parse(text);
   } catch (e) {
     throw new PolicyError(path, "", e instanceof Error ? e.message : String(e));
   }
-  return { json, digest: sha256Digest(canonicalJson(json)) };
+  return { json, text, digest: sha256Digest(canonicalJson(json)) };
+}
+
+/** Runs `check` on a document read from `file`; a PolicyError it throws about that file names the line. */
+export function checkedWithLines<T>(file: string, document: PolicyDocument, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (!(e instanceof PolicyError) || e.file !== file || e.line !== undefined) throw e;
+    throw new PolicyError(e.file, e.path, e.detail, lineOf(document.text, e.path));
+  }
 }
 
 /** Checks that `value` is a plain object, else throws at `path`. */

@@ -44,7 +44,7 @@ describe("npm run conformance: the command line", () => {
     ).to.equal("policy/engines.json");
   });
 
-  it("exits 2 naming the place when the catalog fails its checks, before calling anything", async () => {
+  it("exits 2 naming the line and the place when the catalog fails its checks, before calling anything", async () => {
     const dir = mkdtempSync(join(tmpdir(), "selene-conformance-catalog-"));
     try {
       const file = join(dir, "engines.json");
@@ -52,7 +52,9 @@ describe("npm run conformance: the command line", () => {
       const lines: string[] = [];
       const args = ["--target", "127.0.0.1:1", "--engine", "calc", "--catalog", file];
       expect(await conformanceMain(args, (line) => lines.push(line))).to.equal(2);
-      expect(lines.join("\n")).to.include(`${file} at .engines[0].spiffeId`).and.include("usage: npm run conformance");
+      expect(lines.join("\n"))
+        .to.include(`${file}:1 at .engines[0].spiffeId`)
+        .and.include("usage: npm run conformance");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

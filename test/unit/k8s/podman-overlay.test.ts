@@ -100,7 +100,12 @@ describe("kube play phases", () => {
     const job = podman.find((o) => o.kind === "Job")!.spec as { template: { spec: IPodSpec } };
     expect(podSpec(migrations!).containers).to.deep.equal(job.template.spec.containers);
     expect(podSpec(migrations!).restartPolicy).to.equal("Never");
-    expect(phases.workloads.map((o) => o.metadata.name)).to.deep.equal(["client-tenants", ...MESH_ORDER, "toolbox"]);
+    expect(phases.workloads.map((o) => o.metadata.name)).to.deep.equal([
+      "engine-catalog",
+      "client-tenants",
+      ...MESH_ORDER,
+      "toolbox",
+    ]);
   });
 
   it("gives each pod emptyDir volumes of its own name, mounted under the new name", () => {

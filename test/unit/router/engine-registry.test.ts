@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { expect } from "chai";
 import { CapabilityKind, DescribeResponseSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import type { EngineClient } from "../../../services/router/engine-client.js";
-import { createEngineRegistry, type WithdrawnBecause } from "../../../services/router/engine-registry.js";
+import { type CapabilityChange, createEngineRegistry } from "../../../services/router/engine-registry.js";
 import { CURRENT_CONTRACT_VERSION } from "../../../services/runtime/contract-version.js";
 import { createLogger } from "../../../services/runtime/logger.js";
 import { parseEngineCatalog } from "../../../services/runtime/policy/engine-catalog.js";
@@ -43,13 +43,14 @@ function describing(capabilities?: Array<{ name: string; kind: CapabilityKind; r
       });
     },
     ready: async () => true,
+    onReconnect() {},
     close() {},
   } as unknown as EngineClient;
 }
 
 describe("engine registry over the catalog", () => {
   it("routes what Describe and the catalog agree on and withdraws the rest, counting each", async () => {
-    const withdrawn: Array<[string, string, WithdrawnBecause]> = [];
+    const withdrawn: Array<[string, string, CapabilityChange["withdrawn"]]> = [];
     const registry = createEngineRegistry(
       catalog,
       new Map([
@@ -63,7 +64,7 @@ describe("engine registry over the catalog", () => {
         ],
         ["quiet", describing(undefined)],
       ]),
-      (engine, capability, reason) => withdrawn.push([engine, capability, reason]),
+      ({ engine, capability, withdrawn: reason }) => withdrawn.push([engine, capability, reason]),
     );
     await registry.describeAll(createLogger("test", "silent"), Date.now() + 1000);
 

@@ -112,16 +112,27 @@ describe("resilience policy", () => {
     [
       "a capability the router does not declare",
       (p) => (p.capabilities["tools.weather"] = p.capabilities["tools.time"]),
-      'policy.capabilities["tools.weather"]: is not a field',
+      'policy.capabilities["tools.weather"]: is not a capability of the catalog',
     ],
     [
-      "a declared capability without an entry",
-      (p) => delete p.capabilities["tools.time"],
-      'policy.capabilities["tools.time"]: must be set',
+      "a declared capability without an entry or a default of its kind",
+      (p) => {
+        delete p.capabilities.default.READ;
+        delete p.capabilities["tools.time"];
+      },
+      'policy.capabilities["tools.time"]: must be set (or "default.READ")',
+    ],
+    [
+      "a capability default for no kind",
+      (p) => (p.capabilities.default.WRITE = p.capabilities.default.READ),
+      "policy.capabilities.default.WRITE: is not a kind",
     ],
     [
       "a catalog engine without an entry or a default",
-      (p) => delete p.engines.reminders,
+      (p) => {
+        delete p.engines.default;
+        delete p.engines.reminders;
+      },
       'policy.engines.reminders: must be set (or a "default" entry)',
     ],
     [
@@ -145,13 +156,22 @@ describe("resilience policy", () => {
 
   it("gives a catalog engine without an entry of its own the default entry", () => {
     const json = shippedJson();
-    json.engines.default = structuredClone(json.engines.reminders);
     json.engines.default.bulkhead.maxInFlight = 7;
     delete json.engines.reminders;
     const policy = parseResiliencePolicy(json, DECLARED_CAPABILITIES);
     expect(policy.engines.reminders?.bulkhead.maxInFlight).to.equal(7);
     expect(policy.engines.tools?.bulkhead.maxInFlight).to.equal(64);
     expect(Object.keys(policy.engines)).to.deep.equal(["nlp", "tools", "reminders", "calc"]);
+  });
+
+  it("gives a catalog capability without an entry of its own the default of its kind", () => {
+    const json = shippedJson();
+    json.capabilities.default.EFFECT.deadlineShare = 0.7;
+    delete json.capabilities["reminders.cancel"];
+    const policy = parseResiliencePolicy(json, DECLARED_CAPABILITIES);
+    expect(policy.capabilities.get("reminders.cancel")?.deadlineShare).to.equal(0.7);
+    expect(policy.capabilities.get("reminders.cancel")?.commit?.requireIdempotencyKey).to.equal(true);
+    expect(policy.capabilities.get("reminders.create")?.deadlineShare).to.equal(0.9);
   });
 
   it("accepts a read falling back to another engine's read", () => {
