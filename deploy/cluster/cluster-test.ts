@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   ];
   const volumesBefore = new Set((await podman("volume", "ls", "--format", "{{.Name}}")).split("\n"));
   const secretNames = [...secrets.map((s) => s.secretName), ...databaseSecrets("x", passwords).map((s) => s.name)];
-  const volumeNames = [...secretNames, ...phases.emptyDirVolumes];
+  const volumeNames = [...secretNames, ...phases.emptyDirVolumes, ...phases.configMapVolumes];
   // A run that was interrupted may have left its pods, secrets and network: start clean.
   await teardownRun(NETWORK, files, secretNames, volumeNames);
 

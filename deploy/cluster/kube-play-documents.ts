@@ -5,7 +5,9 @@
  * left out; the Secrets are created with `podman secret create` (podman-secrets.ts).
  *
  * podman 4.3 makes an emptyDir a named volume of the volume's own name, shared by every pod that uses
- * the name (each workload's `tmp` would be one directory): each is renamed after its pod here.
+ * the name (each workload's `tmp` would be one directory): each is renamed after its pod here. A
+ * ConfigMap mounted as a volume becomes a named volume of the ConfigMap's name, which `podman kube
+ * down` leaves: those names are listed too, for the teardown.
  */
 
 import { MESH_ORDER } from "../mesh-processes.js";
@@ -19,12 +21,13 @@ export interface KubeObject {
   readonly data?: unknown;
 }
 
-/** The documents of each phase, in play order, and the named volumes their emptyDirs become. */
+/** The documents of each phase, in play order, and the named volumes their emptyDirs and ConfigMap volumes become. */
 export interface KubePlayPhases {
   readonly database: KubeObject[];
   readonly migrations: KubeObject[];
   readonly workloads: KubeObject[];
   readonly emptyDirVolumes: string[];
+  readonly configMapVolumes: string[];
 }
 
 /** The Deployment that stands in for the database. */
@@ -46,15 +49,21 @@ export function jobAsPod(job: KubeObject): KubeObject {
 }
 
 interface PodSpec {
-  volumes?: { name: string; emptyDir?: unknown }[];
+  volumes?: { name: string; emptyDir?: unknown; configMap?: { name: string } }[];
   containers?: { volumeMounts?: { name: string }[] }[];
   initContainers?: { volumeMounts?: { name: string }[] }[];
 }
 
+/** The pod spec of a Pod, or of a Deployment's template. */
+function podSpecOf(object: KubeObject): PodSpec {
+  const spec = object.spec as { template?: { spec: PodSpec } } & PodSpec;
+  return object.kind === "Pod" ? spec : (spec.template?.spec ?? {});
+}
+
 /** `object` (a Pod or a Deployment) with each emptyDir volume renamed `<prefix>-<name>`; returns the new names. */
 export function uniqueEmptyDirs(object: KubeObject, prefix: string): { object: KubeObject; volumes: string[] } {
-  const copy = structuredClone(object) as KubeObject & { spec: { template?: { spec: PodSpec } } & PodSpec };
-  const pod: PodSpec = copy.kind === "Pod" ? copy.spec : (copy.spec.template?.spec ?? {});
+  const copy = structuredClone(object);
+  const pod = podSpecOf(copy);
   const renamed = new Map<string, string>();
   for (const volume of pod.volumes ?? []) {
     if (volume.emptyDir === undefined) continue;
@@ -69,10 +78,19 @@ export function uniqueEmptyDirs(object: KubeObject, prefix: string): { object: K
 
 /** Splits the rendered objects into the phases `podman kube play` runs. */
 export function kubePlayPhases(objects: readonly KubeObject[]): KubePlayPhases {
-  const phases: KubePlayPhases = { database: [], migrations: [], workloads: [], emptyDirVolumes: [] };
+  const phases: KubePlayPhases = {
+    database: [],
+    migrations: [],
+    workloads: [],
+    emptyDirVolumes: [],
+    configMapVolumes: [],
+  };
   const unique = (object: KubeObject, pod: string) => {
     const result = uniqueEmptyDirs(object, pod);
     phases.emptyDirVolumes.push(...result.volumes);
+    for (const name of configMapVolumesOf(result.object)) {
+      if (!phases.configMapVolumes.includes(name)) phases.configMapVolumes.push(name);
+    }
     return result.object;
   };
   for (const object of objects) {
@@ -93,6 +111,12 @@ export function kubePlayPhases(objects: readonly KubeObject[]): KubePlayPhases {
   if (phases.database.length !== 1) throw new Error(`expected one ${DATABASE_DEPLOYMENT} Deployment`);
   if (phases.migrations.length !== 1) throw new Error("expected one Job (the migrations)");
   return phases;
+}
+
+/** The ConfigMaps `object` (a Pod or a Deployment) mounts as volumes. */
+export function configMapVolumesOf(object: KubeObject): string[] {
+  const pod = podSpecOf(object);
+  return (pod.volumes ?? []).flatMap((volume) => (volume.configMap === undefined ? [] : [volume.configMap.name]));
 }
 
 /** The name podman gives the one pod of Deployment `name`. */

@@ -125,4 +125,10 @@ describe("kube play phases", () => {
     expect(new Set(names).size).to.equal(names.length);
     expect([...phases.emptyDirVolumes].sort()).to.deep.equal([...names].sort());
   });
+
+  it("lists the ConfigMaps mounted as volumes, which podman keeps as named volumes after kube down", () => {
+    expect(phases.configMapVolumes).to.deep.equal(["engine-catalog"]);
+    const played = new Set(phases.workloads.filter((o) => o.kind === "ConfigMap").map((o) => o.metadata.name));
+    for (const name of phases.configMapVolumes) expect(played.has(name), name).to.equal(true);
+  });
 });
