@@ -2,14 +2,18 @@
  * Version negotiation at the call boundary, after the request is admitted
  * (the boundary validator has already refused a version outside the window,
  * N and N-1, with UNSUPPORTED_CONTRACT_VERSION naming the range):
- *   - a caller at an older supported version gets the response shaped to its
- *     release's surface (release-surface.ts);
+ *   - a caller gets the response, and an error's ErrorDetail, shaped to the
+ *     surface of the release it declared (release-surface.ts): an older
+ *     supported version always, and the current one while it has values that
+ *     wait for the next release (its image, once recorded, lacks them); a
+ *     caller at a version with no recorded image (the next, unreleased)
+ *     gets everything as it is;
  *   - a caller at a deprecated version (every supported version older than N:
  *     docs/DEPRECATION.md), or setting a field marked `deprecated`, gets a
  *     `selene-deprecation` response header saying what, and
  *     selene_contract_deprecated_total{method, kind, name} counts it.
  */
-import { type DescMessage, isMessage, type MessageShape } from "@bufbuild/protobuf";
+import { type DescMessage, type FileRegistry, isMessage, type MessageShape } from "@bufbuild/protobuf";
 import { reflect } from "@bufbuild/protobuf/reflect";
 import { Counter } from "prom-client";
 import type { ContractVersion } from "../../../gen/es/selene/kernel/v1/envelope_pb.js";
@@ -38,7 +42,12 @@ export interface Negotiated {
   readonly version: Version | undefined;
   /** Warnings for the `selene-deprecation` header; empty when nothing deprecated was used. */
   readonly warnings: readonly string[];
-  /** The response as the caller's version knows it (unchanged for a caller at N). */
+  /**
+   * The surface of the caller's release, by which its answers and errors are shaped; undefined when
+   * the caller's version has no recorded image (nothing to shape by) or the request no envelope.
+   */
+  readonly surface: FileRegistry | undefined;
+  /** The response as the caller's version knows it. */
   shape<Desc extends DescMessage>(
     schema: Desc,
     message: MessageShape<Desc>,
@@ -104,16 +113,17 @@ export function negotiate(path: string, schema: DescMessage, request: MessageSha
     warnings.push(`field ${field} is deprecated`);
     deprecatedCounter().inc({ method: path, kind: "field", name: `${schema.typeName}.${field}` });
   }
+  const surface = version === undefined ? undefined : releaseSurface(version);
   return {
     version,
     warnings,
+    surface,
     shape(outputSchema, message, bytes) {
-      if (!older) return { message, bytes };
-      const surface = releaseSurface(version);
-      // Every supported version has its image (docs/DEPRECATION.md); a server without it cannot
-      // promise an old caller an answer it can read.
-      if (surface === undefined) throw new Error(`no image of release ${formatVersion(version)} in proto/releases`);
-      return shapeForRelease(outputSchema, message, surface);
+      if (surface !== undefined) return shapeForRelease(outputSchema, message, surface, bytes);
+      // Every supported version older than N has its image (docs/DEPRECATION.md); a server without
+      // it cannot promise an old caller an answer it can read.
+      if (older) throw new Error(`no image of release ${formatVersion(version)} in proto/releases`);
+      return { message, bytes };
     },
   };
 }
