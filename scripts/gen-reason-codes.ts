@@ -72,7 +72,7 @@ export function renderReasonCodes(root: string): string {
     "`REASON_CODE_<NAME>`; the `ErrorDetail` in the `grpc-status-details-bin` trailer carries it, and the",
     "`selene-reason` trailer carries `<NAME>` as text. Callers branch on the code, never on message text.",
     "A reason added after a release names its stand-in: what a caller of that release gets in its place",
-    "(docs/CONTRACTS.md, \"Enum values added after a release\"); the gRPC status stays the reason's own.",
+    '(docs/CONTRACTS.md, "Enum values added after a release"); the gRPC status stays the reason\'s own.',
     "",
   ];
   for (const [code, info] of allReasons()) {

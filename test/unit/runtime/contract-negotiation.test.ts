@@ -20,8 +20,10 @@ import { deprecatedFieldsSet } from "../../../services/runtime/boundary/contract
 import { type CallOutcome, createServiceBoundary } from "../../../services/runtime/boundary/service-boundary.js";
 import { createBoundaryValidator } from "../../../services/runtime/boundary-validator.js";
 import { CURRENT_CONTRACT_VERSION, type Version } from "../../../services/runtime/contract-version.js";
+import { decodeStatusDetails, STATUS_DETAILS_KEY, toGrpcStatus } from "../../../services/runtime/error-status.js";
 import { metricsRegistry } from "../../../services/runtime/metrics-registry.js";
 import { imageRegistry } from "../../../services/runtime/release-surface.js";
+import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { allowOnly } from "../../../services/runtime/unary-service.js";
 import { spiffeIdOf } from "../../../services/runtime/workload-identities.js";
 
@@ -66,7 +68,11 @@ const boundary = createServiceBoundary(
     appendEvents: unused,
     listChains: unused,
     verifyChain: unused,
-    async listEvents() {
+    async listEvents(request) {
+      if (request.tenantId === "open")
+        throw new SeleneError(ReasonCode.ENGINE_CIRCUIT_OPEN, "the breaker of engine tools is open", {
+          retryAfterMs: 100,
+        });
       return answer();
     },
   },
@@ -79,10 +85,10 @@ const boundary = createServiceBoundary(
 );
 const listEvents = boundary.methods.get("/selene.audit.v1.AuditService/ListEvents")!;
 
-function call(version: Version): Promise<CallOutcome> {
+function call(version: Version, tenantId = "acme"): Promise<CallOutcome> {
   const request = create(ListEventsRequestSchema, {
     envelope: { contractVersion: version, correlationId: "negotiation" },
-    tenantId: "acme",
+    tenantId,
   });
   return listEvents.serve({
     protocol: "grpc",
@@ -125,6 +131,24 @@ describe("contract version negotiation at the call boundary", () => {
     expect(today.records[0]!.recordedAt).to.equal(undefined);
     expect(today.records[0]!.hash).to.equal("1".repeat(64));
     expect(outcome.message).to.deep.equal(today);
+  });
+
+  it("hands the adapter the caller's release for an error: a reason added after it goes out as its stand-in", async () => {
+    for (const version of [
+      { major: 1, minor: 0 },
+      { major: 1, minor: 1 },
+    ]) {
+      const outcome = await call(version, "open");
+      if (outcome.ok) throw new Error("expected a refusal");
+      // The error itself (logs, metrics, spans) keeps the true reason.
+      expect(outcome.error.reason).to.equal(ReasonCode.ENGINE_CIRCUIT_OPEN);
+      expect(outcome.surface).to.not.equal(undefined);
+      const wire = toGrpcStatus(outcome.error, outcome.surface);
+      expect(wire.code).to.equal(14); // UNAVAILABLE
+      expect(decodeStatusDetails(wire.metadata?.get(STATUS_DETAILS_KEY)[0] as Buffer)?.reason).to.equal(
+        ReasonCode.ENGINE_UNAVAILABLE,
+      );
+    }
   });
 
   it("warns a caller at a deprecated version in the response and counts it", async () => {
