@@ -7,11 +7,9 @@
  * records checked. Exit 0 when every chain is intact, 1 when one is not.
  */
 import type { AuditRecord, ChainHead } from "../../gen/es/selene/audit/v1/audit_pb.js";
-import { ReasonCode, ReasonCodeSchema } from "../../gen/es/selene/kernel/v1/reason_pb.js";
+import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { type ChainVerdict, linkOfRecord, type StoredLink, verifyChain } from "../runtime/audit-chain/chain-hash.js";
 import type { AuditClient } from "../runtime/audit-client.js";
-import { CURRENT_CONTRACT_VERSION } from "../runtime/contract-version.js";
-import { releaseSurface } from "../runtime/release-surface.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import { chainHeads, RECORDS_PER_PAGE, recordPages } from "./audit-pages.js";
 import { CONNECTION_FLAGS, connectAudit, parseArgs } from "./cli-connection.js";
@@ -19,12 +17,6 @@ import { type CliOutput, type Command, EXIT, UsageError } from "./command.js";
 import { progressLine } from "./progress-line.js";
 
 const CORRELATION = "selenectl-audit-verify";
-
-/**
- * The reasons of the release this command reads at (the current version's image): a reason added
- * since comes as its stand-in, and the hash says which value the record holds.
- */
-const READ_AS = releaseSurface(CURRENT_CONTRACT_VERSION)?.getEnum(ReasonCodeSchema.typeName);
 
 /** A record the ledger cannot send (it breaks the contract: a row changed behind the service). */
 class UnreadableRecord extends Error {
@@ -91,7 +83,7 @@ async function* linkPages(audit: AuditClient, head: ChainHead): AsyncGenerator<S
   const take = (records: readonly AuditRecord[]) => {
     const upToHead = records.filter((r) => r.sequence <= head.sequence);
     if (upToHead.length > 0) after = upToHead.at(-1)!.sequence;
-    return { links: upToHead.map((r) => linkOfRecord(r, READ_AS)), end: upToHead.length < records.length };
+    return { links: upToHead.map(linkOfRecord), end: upToHead.length < records.length };
   };
   while (after < head.sequence) {
     try {

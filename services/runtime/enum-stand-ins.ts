@@ -39,35 +39,11 @@ export function resolveStandIn(enumDesc: DescEnum, value: DescEnumValue, release
  * left out (the gate test test/unit/runtime/enum-stand-ins.test.ts fails on it first).
  */
 export function standInTable(enumDesc: DescEnum, release: DescEnum): ReadonlyMap<number, number> {
-  let byEnum = tables.get(release);
-  if (byEnum === undefined) {
-    byEnum = new WeakMap();
-    tables.set(release, byEnum);
-  }
-  let table = byEnum.get(enumDesc);
-  if (table === undefined) {
-    const built = new Map<number, number>();
-    for (const value of enumDesc.values) {
-      if (release.value[value.number] !== undefined) continue;
-      const standIn = resolveStandIn(enumDesc, value, release);
-      if (standIn.ok) built.set(value.number, standIn.value.number);
-    }
-    table = built;
-    byEnum.set(enumDesc, table);
+  const table = new Map<number, number>();
+  for (const value of enumDesc.values) {
+    if (release.value[value.number] !== undefined) continue;
+    const standIn = resolveStandIn(enumDesc, value, release);
+    if (standIn.ok) table.set(value.number, standIn.value.number);
   }
   return table;
-}
-
-/** Tables by the release's enum, then today's: worked out once each. */
-const tables = new WeakMap<DescEnum, WeakMap<DescEnum, ReadonlyMap<number, number>>>();
-
-/**
- * The numbers a caller of `release` may have been shown as `shown`: `shown` itself and every value
- * the release lacks whose stand-in it is. A verifier that hashes what was stored (the audit chain)
- * tries each, so a record shaped for an older reader still verifies, and names its stored value.
- */
-export function valuesShownAs(enumDesc: DescEnum, release: DescEnum, shown: number): number[] {
-  const out = [shown];
-  for (const [from, to] of standInTable(enumDesc, release)) if (to === shown) out.push(from);
-  return out;
 }

@@ -6,10 +6,7 @@
  * numbers are big-endian; times are microseconds since the Unix epoch.
  */
 import { createHash } from "node:crypto";
-import type { DescEnum } from "@bufbuild/protobuf";
 import type { AuditRecord } from "../../../gen/es/selene/audit/v1/audit_pb.js";
-import { ReasonCodeSchema } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
-import { valuesShownAs } from "../enum-stand-ins.js";
 
 /** The stored fields of one record, as the hash reads them. */
 export interface ChainedFields {
@@ -84,17 +81,6 @@ export function recordHash(f: ChainedFields): string {
 /** A record as stored: its fields and the hash the ledger gave it. */
 export interface StoredLink extends ChainedFields {
   readonly hash: string;
-  /**
-   * The reasons the record may hold as stored besides `reason`, when it was read shaped for a
-   * release that lacks them (each a later value whose stand-in is `reason`): the hash says which.
-   */
-  readonly storedReasons?: readonly number[];
-}
-
-/** Whether `r.hash` is the hash of the record, as read or with one of the reasons it may hold as stored. */
-function hashMatches(r: StoredLink): boolean {
-  if (recordHash(r) === r.hash) return true;
-  return (r.storedReasons ?? []).some((reason) => recordHash({ ...r, reason }) === r.hash);
 }
 
 /** Where a chain first goes wrong. */
@@ -115,9 +101,10 @@ export function verifyLinks(
   for (const r of records) {
     if (r.sequence !== sequence + 1n) return { sequence: sequence + 1n, problem: "gap" };
     if (r.prevHash !== hash) return { sequence: r.sequence, problem: "prev_hash" };
-    if (!hashMatches(r)) return { sequence: r.sequence, problem: "hash" };
+    const computed = recordHash(r);
+    if (computed !== r.hash) return { sequence: r.sequence, problem: "hash" };
     sequence = r.sequence;
-    hash = r.hash;
+    hash = computed;
   }
   return { sequence, hash };
 }
@@ -160,14 +147,9 @@ export async function verifyChain(
   return { intact: true, recordsChecked: previous.sequence, firstBadSequence: 0n, problem: "" };
 }
 
-/**
- * The link of a record read over the API (selene.audit.v1.AuditRecord), by a reader whose release
- * has the reasons `release` has (undefined: every reason of today's contracts), so a reason shown
- * as its stand-in still verifies.
- */
-export function linkOfRecord(record: AuditRecord, release?: DescEnum): StoredLink {
+/** The link of a record read over the API (selene.audit.v1.AuditRecord). */
+export function linkOfRecord(record: AuditRecord): StoredLink {
   const e = record.event;
-  const reason = e?.reason ?? 0;
   const micros = (t: { seconds: bigint; nanos: number } | undefined) =>
     t === undefined ? 0n : t.seconds * 1_000_000n + BigInt(Math.floor(t.nanos / 1000));
   return {
@@ -179,7 +161,7 @@ export function linkOfRecord(record: AuditRecord, release?: DescEnum): StoredLin
     turnId: record.turnId,
     gate: e?.gate ?? 0,
     decision: e?.decision ?? 0,
-    reason,
+    reason: e?.reason ?? 0,
     inputDigest: e?.inputDigest ?? "",
     payload: e?.payload ?? new Uint8Array(),
     attributes: e?.attributes ?? {},
@@ -188,6 +170,5 @@ export function linkOfRecord(record: AuditRecord, release?: DescEnum): StoredLin
     occurredAtMicros: micros(e?.occurredAt),
     recordedAtMicros: micros(record.recordedAt),
     hash: record.hash,
-    storedReasons: release === undefined ? undefined : valuesShownAs(ReasonCodeSchema, release, reason).slice(1),
   };
 }

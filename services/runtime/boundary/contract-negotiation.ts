@@ -4,10 +4,11 @@
  * N and N-1, with UNSUPPORTED_CONTRACT_VERSION naming the range):
  *   - a caller gets the response, and an error's ErrorDetail, shaped to the
  *     surface of the release it declared (release-surface.ts): an older
- *     supported version always, and the current one while it has values that
- *     wait for the next release (its image, once recorded, lacks them); a
- *     caller at a version with no recorded image (the next, unreleased)
- *     gets everything as it is;
+ *     supported version always, and the current one while the code has
+ *     values that wait for the next release (its image lacks them), unless
+ *     the caller names this build's surface (contract-surface.ts: a client
+ *     of this code base, which knows every value); a caller at a version
+ *     with no recorded image gets everything as it is;
  *   - a caller at a deprecated version (every supported version older than N:
  *     docs/DEPRECATION.md), or setting a field marked `deprecated`, gets a
  *     `selene-deprecation` response header saying what, and
@@ -17,9 +18,11 @@ import { type DescMessage, type FileRegistry, isMessage, type MessageShape } fro
 import { reflect } from "@bufbuild/protobuf/reflect";
 import { Counter } from "prom-client";
 import type { ContractVersion } from "../../../gen/es/selene/kernel/v1/envelope_pb.js";
+import { CONTRACT_SURFACE, CONTRACT_SURFACE_KEY } from "../contract-surface.js";
 import { CURRENT_CONTRACT_VERSION, formatVersion, isAtLeast, type Version } from "../contract-version.js";
 import { metricsRegistry } from "../metrics-registry.js";
 import { releaseSurface, shapeForRelease } from "../release-surface.js";
+import type { CallMetadata } from "../unary-service.js";
 
 /** The response header that carries deprecation warnings (several joined by ", "). */
 export const DEPRECATION_HEADER = "selene-deprecation";
@@ -99,8 +102,20 @@ export function deprecatedFieldsSet(schema: DescMessage, message: MessageShape<D
   return out;
 }
 
-/** Negotiates one admitted request of method `path`. */
-export function negotiate(path: string, schema: DescMessage, request: MessageShape<DescMessage>): Negotiated {
+/** The surface to shape answers by for a caller at `version` (see the top of this file). */
+function callerSurface(version: Version | undefined, older: boolean, metadata: CallMetadata): FileRegistry | undefined {
+  if (version === undefined) return undefined;
+  if (!older && metadata.get(CONTRACT_SURFACE_KEY)[0] === CONTRACT_SURFACE) return undefined;
+  return releaseSurface(version);
+}
+
+/** Negotiates one admitted request of method `path`, with the call's request headers. */
+export function negotiate(
+  path: string,
+  schema: DescMessage,
+  request: MessageShape<DescMessage>,
+  metadata: CallMetadata,
+): Negotiated {
   const version = declaredVersion(request);
   const warnings: string[] = [];
   const older = version !== undefined && !isAtLeast(version, CURRENT_CONTRACT_VERSION);
@@ -113,7 +128,7 @@ export function negotiate(path: string, schema: DescMessage, request: MessageSha
     warnings.push(`field ${field} is deprecated`);
     deprecatedCounter().inc({ method: path, kind: "field", name: `${schema.typeName}.${field}` });
   }
-  const surface = version === undefined ? undefined : releaseSurface(version);
+  const surface = callerSurface(version, older, metadata);
   return {
     version,
     warnings,

@@ -199,7 +199,7 @@ function methodBoundary(
       else base.info({ ...fields, reason: error.reasonName, status: error.status }, "rpc refused");
       return { ok: false, error };
     }
-    const negotiated = negotiate(path, method.input, verdict.message);
+    const negotiated = negotiate(path, method.input, verdict.message, call.metadata);
     const correlationId = correlationOf(verdict.message, call.metadata);
     // The call's child logger is made when a line is written: most calls write none.
     let callLogger: Logger | undefined;

@@ -19,6 +19,7 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { deprecatedFieldsSet } from "../../../services/runtime/boundary/contract-negotiation.js";
 import { type CallOutcome, createServiceBoundary } from "../../../services/runtime/boundary/service-boundary.js";
 import { createBoundaryValidator } from "../../../services/runtime/boundary-validator.js";
+import { CONTRACT_SURFACE, CONTRACT_SURFACE_KEY } from "../../../services/runtime/contract-surface.js";
 import { CURRENT_CONTRACT_VERSION, type Version } from "../../../services/runtime/contract-version.js";
 import { decodeStatusDetails, STATUS_DETAILS_KEY, toGrpcStatus } from "../../../services/runtime/error-status.js";
 import { metricsRegistry } from "../../../services/runtime/metrics-registry.js";
@@ -85,7 +86,7 @@ const boundary = createServiceBoundary(
 );
 const listEvents = boundary.methods.get("/selene.audit.v1.AuditService/ListEvents")!;
 
-function call(version: Version, tenantId = "acme"): Promise<CallOutcome> {
+function call(version: Version, tenantId = "acme", headers: Record<string, string> = {}): Promise<CallOutcome> {
   const request = create(ListEventsRequestSchema, {
     envelope: { contractVersion: version, correlationId: "negotiation" },
     tenantId,
@@ -96,7 +97,10 @@ function call(version: Version, tenantId = "acme"): Promise<CallOutcome> {
     callerSerial: undefined,
     body: { format: "binary", bytes: toBinary(ListEventsRequestSchema, request) },
     deadline: undefined,
-    metadata: { get: () => [], keys: () => [] },
+    metadata: {
+      get: (key) => (headers[key] === undefined ? [] : [headers[key]]),
+      keys: () => Object.keys(headers),
+    },
   });
 }
 
@@ -149,6 +153,21 @@ describe("contract version negotiation at the call boundary", () => {
         ReasonCode.ENGINE_UNAVAILABLE,
       );
     }
+  });
+
+  it("answers a caller naming this build's contract surface with the true value, at the current version only", async () => {
+    const same = { [CONTRACT_SURFACE_KEY]: CONTRACT_SURFACE };
+    const reasonFor = async (version: Version, headers: Record<string, string>) => {
+      const outcome = await call(version, "open", headers);
+      if (outcome.ok) throw new Error("expected a refusal");
+      const wire = toGrpcStatus(outcome.error, outcome.surface);
+      return decodeStatusDetails(wire.metadata?.get(STATUS_DETAILS_KEY)[0] as Buffer)?.reason;
+    };
+    expect(await reasonFor(CURRENT_CONTRACT_VERSION, same)).to.equal(ReasonCode.ENGINE_CIRCUIT_OPEN);
+    expect(await reasonFor(CURRENT_CONTRACT_VERSION, { [CONTRACT_SURFACE_KEY]: "sha256:other-build" })).to.equal(
+      ReasonCode.ENGINE_UNAVAILABLE,
+    );
+    expect(await reasonFor({ major: 1, minor: 0 }, same)).to.equal(ReasonCode.ENGINE_UNAVAILABLE);
   });
 
   it("warns a caller at a deprecated version in the response and counts it", async () => {
