@@ -13,7 +13,7 @@ import { Metadata, type StatusObject } from "@grpc/grpc-js";
 import { type ErrorDetail, ErrorDetailSchema, RpcStatusSchema } from "../../gen/es/selene/kernel/v1/error_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { reasonInfo } from "./reason-catalog.js";
-import { shapeForRelease } from "./release-surface.js";
+import { messageForRelease } from "./release-surface.js";
 import { SeleneError } from "./selene-error.js";
 
 /** The trailer that carries the RpcStatus. */
@@ -56,7 +56,7 @@ export interface ShownError {
  */
 export function shownError(err: SeleneError, surface?: FileRegistry): ShownError {
   const own = toErrorDetail(err);
-  const detail = surface === undefined ? own : shapeForRelease(ErrorDetailSchema, own, surface).message;
+  const detail = surface === undefined ? own : messageForRelease(ErrorDetailSchema, own, surface);
   return { detail, reasonName: reasonInfo(detail.reason).name, message: wireMessage(err, detail.reason) };
 }
 

@@ -206,12 +206,33 @@ export function shapeForRelease<Desc extends DescMessage>(
   schema: Desc,
   message: MessageShape<Desc>,
   surface: FileRegistry,
-  bytes: Uint8Array = toBinary(schema, message),
+  bytes?: Uint8Array,
 ): { readonly message: MessageShape<Desc>; readonly bytes: Uint8Array } {
+  const shaped = shape(schema, message, surface, bytes);
+  return { message: shaped.message, bytes: shaped.bytes ?? bytes ?? toBinary(schema, message) };
+}
+
+/** `message` as a caller of `surface`'s release receives it (shapeForRelease), without its bytes. */
+export function messageForRelease<Desc extends DescMessage>(
+  schema: Desc,
+  message: MessageShape<Desc>,
+  surface: FileRegistry,
+): MessageShape<Desc> {
+  return shape(schema, message, surface, undefined).message;
+}
+
+/** The shaped message, and its bytes when it was changed (undefined: `message` as it is). */
+function shape<Desc extends DescMessage>(
+  schema: Desc,
+  message: MessageShape<Desc>,
+  surface: FileRegistry,
+  given: Uint8Array | undefined,
+): { readonly message: MessageShape<Desc>; readonly bytes: Uint8Array | undefined } {
   const { old, dropsFields, steps } = planFor(schema, surface);
-  if (old === undefined) return { message, bytes };
+  if (old === undefined) return { message, bytes: undefined };
   const mapsValues = steps.length > 0 && standIns(steps, message as unknown as Fields, false);
-  if (!dropsFields && !mapsValues) return { message, bytes };
+  if (!dropsFields && !mapsValues) return { message, bytes: undefined };
+  const bytes = given ?? toBinary(schema, message);
   if (!dropsFields) {
     const copy = fromBinary(schema, bytes);
     standIns(steps, copy as unknown as Fields, true);
