@@ -67,7 +67,6 @@ async function main(): Promise<void> {
     throw new Error("response must be valid");
 
   const results: RunResult[] = [
-    ...shapingRuns(),
     measureSync("validate: valid envelope", () => void validator.validate(SubmitTurnRequestSchema, valid), SECONDS),
     measureSync("validate: invalid envelope", () => void validator.validate(SubmitTurnRequestSchema, invalid), SECONDS),
     measureSync(
