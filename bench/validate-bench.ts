@@ -4,15 +4,27 @@
  * a typical SubmitTurnRequest (valid and invalid), and a unary grpc-js echo call
  * of the same bytes to a server in a separate process (plaintext, so the call is
  * as cheap as it gets and the ratio is conservative), at 1 and 50 in flight.
+ * Also what answering in the caller's release costs at the boundary
+ * (contract-negotiation.ts): a caller at N naming this build's surface (every
+ * hop of the mesh), and 1.1 and 1.0 callers, with and without a value to replace.
  */
 import { fork } from "node:child_process";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import { InvokeResponseSchema } from "../gen/es/selene/engine/v1/engine_pb.js";
-import { SubmitTurnRequestSchema } from "../gen/es/selene/os/v1/turn_pb.js";
+import { ContractVersionSchema } from "../gen/es/selene/kernel/v1/envelope_pb.js";
+import { ConflictRule, FreshnessState } from "../gen/es/selene/kernel/v1/provenance_pb.js";
+import { ReasonCode } from "../gen/es/selene/kernel/v1/reason_pb.js";
+import { SubmitTurnRequestSchema, SubmitTurnResponseSchema } from "../gen/es/selene/os/v1/turn_pb.js";
 import { read } from "../services/engines/tools/read.js";
+import { negotiate } from "../services/runtime/boundary/contract-negotiation.js";
 import { createBoundaryValidator } from "../services/runtime/boundary-validator.js";
+import { CONTRACT_SURFACE, CONTRACT_SURFACE_KEY } from "../services/runtime/contract-surface.js";
 import { CURRENT_CONTRACT_VERSION } from "../services/runtime/contract-version.js";
+import { shownError } from "../services/runtime/error-status.js";
+import { releaseSurface } from "../services/runtime/release-surface.js";
+import { SeleneError } from "../services/runtime/selene-error.js";
 import { measureAsync, measureSync, type RunResult, table } from "./bench-harness.js";
 import { ECHO_PATH, startEchoServer } from "./echo-server.js";
 
@@ -69,6 +81,8 @@ async function main(): Promise<void> {
     ),
   ];
 
+  results.push(...shapingRuns());
+
   const child = fork(new URL(import.meta.url).pathname, ["--echo-server"], { stdio: "inherit" });
   const port = await new Promise<number>((resolve) =>
     child.once("message", (m) => resolve((m as { port: number }).port)),
@@ -107,6 +121,77 @@ async function main(): Promise<void> {
     `CPU per echo call at 50 in flight (client + server): ${callCpuUs.toFixed(1)} µs\n` +
       `validation cost relative to that call: valid ${share(validRun.meanUs)}, invalid ${share(invalidRun.meanUs)} (target < 5%)\n`,
   );
+}
+
+/** A turn answer as the router sends it, its second conflict settled by the rule added after 1.1 when `tie`. */
+function answer(tie: boolean) {
+  const at = timestampFromMs(1_700_000_000_000);
+  const digest = `sha256:${"a".repeat(64)}`;
+  const sources = [
+    { id: "kb:a", trust: 50, retrievedAt: at, contentDigest: digest },
+    { id: "kb:b", trust: 50, retrievedAt: at, contentDigest: digest },
+  ];
+  const rule = tie ? ConflictRule.SOURCE_ID : ConflictRule.TRUST;
+  return create(SubmitTurnResponseSchema, {
+    turnId: "turn-000042",
+    correlationId: "01JD3ZQ8X4F7C2M9N6P5R1T0VW",
+    outcome: {
+      case: "answer",
+      value: {
+        intent: "tools.lookup",
+        text: "The capital of France is Paris.",
+        data: { capital: "Paris" },
+        provenance: {
+          sources,
+          retrievedAt: at,
+          contentDigest: digest,
+          freshness: { state: FreshnessState.FRESH },
+          conflicts: [{ field: "capital", sourceIds: ["kb:a", "kb:b"], chosenSourceId: "kb:a", rule }],
+        },
+      },
+    },
+  });
+}
+
+/** The boundary's answer in the caller's release: negotiation and shaping of one turn answer or error. */
+function shapingRuns(): RunResult[] {
+  const path = "/selene.os.v1.TurnService/SubmitTurn";
+  const requestAt = (version: { major: number; minor: number }) => {
+    const request = fromBinary(SubmitTurnRequestSchema, typicalRequest("acme", "user-1"));
+    request.envelope!.contractVersion = create(ContractVersionSchema, version);
+    return request;
+  };
+  const headers = (surface: boolean) => ({
+    get: (key: string) => (surface && key === CONTRACT_SURFACE_KEY ? [CONTRACT_SURFACE] : []),
+    keys: () => (surface ? [CONTRACT_SURFACE_KEY] : []),
+  });
+  const current = requestAt(CURRENT_CONTRACT_VERSION);
+  const v1_0 = requestAt({ major: 1, minor: 0 });
+  const plain = answer(false);
+  const tie = answer(true);
+  const plainBytes = toBinary(SubmitTurnResponseSchema, plain);
+  const tieBytes = toBinary(SubmitTurnResponseSchema, tie);
+  const shape = (request: typeof current, surface: boolean, message: typeof plain, bytes: Uint8Array) => () =>
+    void negotiate(path, SubmitTurnRequestSchema, request, headers(surface)).shape(
+      SubmitTurnResponseSchema,
+      message,
+      bytes,
+    );
+  const open = new SeleneError(ReasonCode.ENGINE_CIRCUIT_OPEN, "tools's circuit breaker is open", {
+    retryAfterMs: 500,
+    metadata: { engine: "tools", scope: "engine" },
+  });
+  const unreachable = new SeleneError(ReasonCode.ENGINE_UNAVAILABLE, "tools cannot be reached");
+  const v1_1 = releaseSurface({ major: 1, minor: 1 });
+  return [
+    measureSync("answer: N, this build's surface", shape(current, true, plain, plainBytes), SECONDS),
+    measureSync("answer: 1.1 caller, nothing to replace", shape(current, false, plain, plainBytes), SECONDS),
+    measureSync("answer: 1.1 caller, SOURCE_ID replaced", shape(current, false, tie, tieBytes), SECONDS),
+    measureSync("answer: 1.0 caller, SOURCE_ID replaced", shape(v1_0, false, tie, tieBytes), SECONDS),
+    measureSync("error detail: as it is", () => void shownError(open), SECONDS),
+    measureSync("error detail: 1.1 caller, stand-in", () => void shownError(open, v1_1), SECONDS),
+    measureSync("error detail: 1.1 caller, nothing to replace", () => void shownError(unreachable, v1_1), SECONDS),
+  ];
 }
 
 function cpuMicros(): number {

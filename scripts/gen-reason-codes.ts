@@ -1,6 +1,7 @@
 /**
  * Writes docs/REASON_CODES.md from the contracts: each ReasonCode's number, name,
- * gRPC status and retryability (from its reason_meta option) and its doc comment
+ * gRPC status and retryability (from its reason_meta option), the stand-in a
+ * caller of an earlier release gets (its stand_in option) and its doc comment
  * (from the source). Part of `npm run generate`; the drift check keeps it current.
  *
  * Usage: tsx scripts/gen-reason-codes.ts [--out <file>]
@@ -9,6 +10,8 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
+import { type ReasonCode, ReasonCodeSchema } from "../gen/es/selene/kernel/v1/reason_pb.js";
+import { declaredStandIn } from "../services/runtime/enum-stand-ins.js";
 import { allReasons } from "../services/runtime/reason-catalog.js";
 
 /** Where the generated catalog lives. */
@@ -52,6 +55,12 @@ function readComments(root: string): { comments: Map<number, string>; groups: Ma
   return { comments, groups };
 }
 
+/** The stand-in `code` declares, as a catalog name in backticks; "" when it declares none. */
+function standIn(code: ReasonCode): string {
+  const name = declaredStandIn(ReasonCodeSchema.value[code]!);
+  return name === undefined ? "" : `\`${name.slice("REASON_CODE_".length)}\``;
+}
+
 /** Renders the catalog as Markdown. */
 export function renderReasonCodes(root: string): string {
   const { comments, groups } = readComments(root);
@@ -62,6 +71,8 @@ export function renderReasonCodes(root: string): string {
     "Every reason Selene OS gives, from `selene.kernel.v1.ReasonCode`. On the wire the enum value is",
     "`REASON_CODE_<NAME>`; the `ErrorDetail` in the `grpc-status-details-bin` trailer carries it, and the",
     "`selene-reason` trailer carries `<NAME>` as text. Callers branch on the code, never on message text.",
+    "A reason added after a release names its stand-in: what a caller of that release gets in its place",
+    '(docs/CONTRACTS.md, "Enum values added after a release"); the gRPC status stays the reason\'s own.',
     "",
   ];
   for (const [code, info] of allReasons()) {
@@ -70,11 +81,11 @@ export function renderReasonCodes(root: string): string {
       lines.push(
         `## ${group[0]!.toUpperCase()}${group.slice(1)}`,
         "",
-        "| code | name | gRPC status | retryable | meaning |",
-        "|---:|---|---|---|---|",
+        "| code | name | gRPC status | retryable | earlier releases get | meaning |",
+        "|---:|---|---|---|---|---|",
       );
     lines.push(
-      `| ${code} | \`${info.name}\` | ${status[info.status]} | ${info.retryable ? "yes" : "no"} | ${comments.get(code) ?? ""} |`,
+      `| ${code} | \`${info.name}\` | ${status[info.status]} | ${info.retryable ? "yes" : "no"} | ${standIn(code)} | ${comments.get(code) ?? ""} |`,
     );
     const next = allReasons().find(([c]) => c > code)?.[0];
     if (next === undefined || groups.has(next)) lines.push("");

@@ -17,6 +17,7 @@ import {
   SubmitTurnResponseSchema,
   TurnService,
 } from "../../gen/es/selene/os/v1/turn_pb.js";
+import { CONTRACT_SURFACE, CONTRACT_SURFACE_KEY } from "../../services/runtime/contract-surface.js";
 import { CURRENT_CONTRACT_VERSION } from "../../services/runtime/contract-version.js";
 import { methodPath } from "../../services/runtime/raw-service-definition.js";
 import { CORRELATION_KEY } from "../../services/runtime/unary-service.js";
@@ -112,6 +113,9 @@ function send(
 ): Promise<Sent> {
   const metadata = new grpc.Metadata();
   metadata.set(CORRELATION_KEY, correlation);
+  // A client of this code base: its counts name every reason as the router gave it (ENGINE_CIRCUIT_OPEN,
+  // ENGINE_BUSY), not as a 1.1 client is told it.
+  metadata.set(CONTRACT_SURFACE_KEY, CONTRACT_SURFACE);
   if (traceparent !== undefined) metadata.set("traceparent", traceparent);
   return new Promise((resolve) =>
     channel.makeUnaryRequest(

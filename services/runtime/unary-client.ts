@@ -21,6 +21,7 @@ import {
 import { context as otelContext, trace } from "@opentelemetry/api";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { BoundaryValidator } from "./boundary-validator.js";
+import { CONTRACT_SURFACE, CONTRACT_SURFACE_KEY } from "./contract-surface.js";
 import { decodeStatusDetails, fromErrorDetail, peerMessage, STATUS_DETAILS_KEY } from "./error-status.js";
 import { methodPath } from "./raw-service-definition.js";
 import { clientRpcRecorder, type RpcRecorder } from "./rpc-metrics.js";
@@ -159,6 +160,7 @@ export function createUnaryClient<T extends GenServiceMethods>(
       const bytes = toBinary(method.input, create(method.input, request));
       const metadata = new Metadata();
       metadata.set(CORRELATION_KEY, callOptions.correlationId);
+      metadata.set(CONTRACT_SURFACE_KEY, CONTRACT_SURFACE);
       const active = otelContext.active();
       const span = startClientSpan(path, options.serverName, active);
       injectTraceContext(trace.setSpan(active, span), metadata);

@@ -16,7 +16,7 @@ import { gunzip } from "node:zlib";
 import { toJsonString } from "@bufbuild/protobuf";
 import { status } from "@grpc/grpc-js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
-import { PUSHBACK_KEY } from "../error-status.js";
+import { PUSHBACK_KEY, shownError } from "../error-status.js";
 import { type Peer, peerOfTlsSocket } from "../peer-identity.js";
 import { SeleneError } from "../selene-error.js";
 import { httpCallMetadata } from "./call-metadata.js";
@@ -136,9 +136,10 @@ function protocolError(response: ConnectResponse, httpStatus: number, code: stat
 function reply(response: ConnectResponse, method: MethodBoundary, codec: Codec, outcome: CallOutcome): void {
   if (!outcome.ok) {
     const { error } = outcome;
-    const headers: Record<string, string> = { "content-type": "application/json", "selene-reason": error.reasonName };
+    const shown = shownError(error, outcome.surface);
+    const headers: Record<string, string> = { "content-type": "application/json", "selene-reason": shown.reasonName };
     if (error.retryAfterMs !== undefined) headers[PUSHBACK_KEY] = String(Math.max(0, Math.round(error.retryAfterMs)));
-    send(response, connectHttpStatus(error.status), headers, connectErrorBody(error));
+    send(response, connectHttpStatus(error.status), headers, connectErrorBody(error, shown));
     return;
   }
   const warned: Record<string, string> =

@@ -9,7 +9,7 @@ import { toBinary, toJson } from "@bufbuild/protobuf";
 import { base64Encode } from "@bufbuild/protobuf/wire";
 import { status } from "@grpc/grpc-js";
 import { ErrorDetailSchema } from "../../../gen/es/selene/kernel/v1/error_pb.js";
-import { toErrorDetail, wireMessage } from "../error-status.js";
+import type { ShownError } from "../error-status.js";
 import type { SeleneError } from "../selene-error.js";
 
 /** Connect's name of each gRPC status code. */
@@ -62,12 +62,12 @@ export function connectHttpStatus(code: status): number {
   return HTTP_STATUS[code] ?? 500;
 }
 
-/** The Connect error body of a SeleneError. */
-export function connectErrorBody(error: SeleneError): string {
-  const detail = toErrorDetail(error);
+/** The Connect error body of a SeleneError, as `shown` to the caller (error-status.ts shownError). */
+export function connectErrorBody(error: SeleneError, shown: ShownError): string {
+  const { detail } = shown;
   return JSON.stringify({
     code: connectCodeName(error.status),
-    message: wireMessage(error),
+    message: shown.message,
     details: [
       {
         type: ErrorDetailSchema.typeName,

@@ -2,20 +2,27 @@
  * Version negotiation at the call boundary, after the request is admitted
  * (the boundary validator has already refused a version outside the window,
  * N and N-1, with UNSUPPORTED_CONTRACT_VERSION naming the range):
- *   - a caller at an older supported version gets the response shaped to its
- *     release's surface (release-surface.ts);
+ *   - a caller gets the response, and an error's ErrorDetail, shaped to the
+ *     surface of the release it declared (release-surface.ts): an older
+ *     supported version always, and the current one while the code has
+ *     values that wait for the next release (its image lacks them), unless
+ *     the caller names this build's surface (contract-surface.ts: a client
+ *     of this code base, which knows every value); a caller at a version
+ *     with no recorded image gets everything as it is;
  *   - a caller at a deprecated version (every supported version older than N:
  *     docs/DEPRECATION.md), or setting a field marked `deprecated`, gets a
  *     `selene-deprecation` response header saying what, and
  *     selene_contract_deprecated_total{method, kind, name} counts it.
  */
-import { type DescMessage, isMessage, type MessageShape } from "@bufbuild/protobuf";
+import { type DescMessage, type FileRegistry, isMessage, type MessageShape } from "@bufbuild/protobuf";
 import { reflect } from "@bufbuild/protobuf/reflect";
 import { Counter } from "prom-client";
 import type { ContractVersion } from "../../../gen/es/selene/kernel/v1/envelope_pb.js";
+import { CONTRACT_SURFACE, CONTRACT_SURFACE_KEY } from "../contract-surface.js";
 import { CURRENT_CONTRACT_VERSION, formatVersion, isAtLeast, type Version } from "../contract-version.js";
 import { metricsRegistry } from "../metrics-registry.js";
 import { releaseSurface, shapeForRelease } from "../release-surface.js";
+import type { CallMetadata } from "../unary-service.js";
 
 /** The response header that carries deprecation warnings (several joined by ", "). */
 export const DEPRECATION_HEADER = "selene-deprecation";
@@ -38,7 +45,12 @@ export interface Negotiated {
   readonly version: Version | undefined;
   /** Warnings for the `selene-deprecation` header; empty when nothing deprecated was used. */
   readonly warnings: readonly string[];
-  /** The response as the caller's version knows it (unchanged for a caller at N). */
+  /**
+   * The surface of the caller's release, by which its answers and errors are shaped; undefined when
+   * the caller's version has no recorded image (nothing to shape by) or the request no envelope.
+   */
+  readonly surface: FileRegistry | undefined;
+  /** The response as the caller's version knows it. */
   shape<Desc extends DescMessage>(
     schema: Desc,
     message: MessageShape<Desc>,
@@ -90,8 +102,20 @@ export function deprecatedFieldsSet(schema: DescMessage, message: MessageShape<D
   return out;
 }
 
-/** Negotiates one admitted request of method `path`. */
-export function negotiate(path: string, schema: DescMessage, request: MessageShape<DescMessage>): Negotiated {
+/** The surface to shape answers by for a caller at `version` (see the top of this file). */
+function callerSurface(version: Version | undefined, older: boolean, metadata: CallMetadata): FileRegistry | undefined {
+  if (version === undefined) return undefined;
+  if (!older && metadata.get(CONTRACT_SURFACE_KEY)[0] === CONTRACT_SURFACE) return undefined;
+  return releaseSurface(version);
+}
+
+/** Negotiates one admitted request of method `path`, with the call's request headers. */
+export function negotiate(
+  path: string,
+  schema: DescMessage,
+  request: MessageShape<DescMessage>,
+  metadata: CallMetadata,
+): Negotiated {
   const version = declaredVersion(request);
   const warnings: string[] = [];
   const older = version !== undefined && !isAtLeast(version, CURRENT_CONTRACT_VERSION);
@@ -104,16 +128,17 @@ export function negotiate(path: string, schema: DescMessage, request: MessageSha
     warnings.push(`field ${field} is deprecated`);
     deprecatedCounter().inc({ method: path, kind: "field", name: `${schema.typeName}.${field}` });
   }
+  const surface = callerSurface(version, older, metadata);
   return {
     version,
     warnings,
+    surface,
     shape(outputSchema, message, bytes) {
-      if (!older) return { message, bytes };
-      const surface = releaseSurface(version);
-      // Every supported version has its image (docs/DEPRECATION.md); a server without it cannot
-      // promise an old caller an answer it can read.
-      if (surface === undefined) throw new Error(`no image of release ${formatVersion(version)} in proto/releases`);
-      return shapeForRelease(outputSchema, message, surface);
+      if (surface !== undefined) return shapeForRelease(outputSchema, message, surface, bytes);
+      // Every supported version older than N has its image (docs/DEPRECATION.md); a server without
+      // it cannot promise an old caller an answer it can read.
+      if (older) throw new Error(`no image of release ${formatVersion(version)} in proto/releases`);
+      return { message, bytes };
     },
   };
 }

@@ -22,7 +22,7 @@ function deadlineOf(call: ServerUnaryCall<Buffer, Buffer>): number | undefined {
 
 function reply(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>, outcome: CallOutcome): void {
   if (!outcome.ok) {
-    callback(toGrpcStatus(outcome.error), null);
+    callback(toGrpcStatus(outcome.error, outcome.surface), null);
     return;
   }
   const { bytes, warnings } = outcome;

@@ -6,7 +6,8 @@
  *      fields, protovalidate rules: boundary-validator.ts, json-request.ts);
  *   2. version negotiation (contract-negotiation.ts), then the handler;
  *   3. the response through the boundary validator, then shaped for the
- *      caller's contract version, with deprecation warnings for the adapter;
+ *      caller's contract version (and an error's ErrorDetail, by the adapter),
+ *      with deprecation warnings for the adapter;
  *   4. one error mapping (to-selene-error.ts): a status, a reason code and an
  *      ErrorDetail, a dependency outage retryable, never a bare INTERNAL for it;
  *   5. the refusal audit (calls refused in 1, to the "_system" chain), one log
@@ -20,6 +21,7 @@ import {
   type DescMessage,
   type DescMethod,
   type DescService,
+  type FileRegistry,
   type MessageShape,
   toBinary,
 } from "@bufbuild/protobuf";
@@ -83,7 +85,15 @@ export type CallOutcome =
       readonly bytes: Uint8Array;
       readonly warnings: readonly string[];
     }
-  | { readonly ok: false; readonly error: SeleneError };
+  | {
+      readonly ok: false;
+      readonly error: SeleneError;
+      /**
+       * The surface of the caller's release, by which the adapter shapes the error's ErrorDetail
+       * (contract-negotiation.ts); undefined before the request was admitted, or when it has none.
+       */
+      readonly surface?: FileRegistry | undefined;
+    };
 
 /** The boundary of one unary method. */
 export interface MethodBoundary {
@@ -189,7 +199,7 @@ function methodBoundary(
       else base.info({ ...fields, reason: error.reasonName, status: error.status }, "rpc refused");
       return { ok: false, error };
     }
-    const negotiated = negotiate(path, method.input, verdict.message);
+    const negotiated = negotiate(path, method.input, verdict.message, call.metadata);
     const correlationId = correlationOf(verdict.message, call.metadata);
     // The call's child logger is made when a line is written: most calls write none.
     let callLogger: Logger | undefined;
@@ -214,14 +224,14 @@ function methodBoundary(
     } catch (e) {
       const error = toSeleneError(e);
       logFailure(logger(), error, !(e instanceof SeleneError));
-      return { ok: false, error };
+      return { ok: false, error, surface: negotiated.surface };
     }
     const checked = validator.validateBuilt(method.output, message, bytes);
     if (!checked.ok) {
       const cause = checked.error;
       const error = new SeleneError(ReasonCode.INTERNAL, "the server produced an invalid response", { cause });
       logFailure(logger(), error, false);
-      return { ok: false, error };
+      return { ok: false, error, surface: negotiated.surface };
     }
     let shaped: { readonly message: MessageShape<DescMessage>; readonly bytes: Uint8Array };
     try {

@@ -19,9 +19,12 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { deprecatedFieldsSet } from "../../../services/runtime/boundary/contract-negotiation.js";
 import { type CallOutcome, createServiceBoundary } from "../../../services/runtime/boundary/service-boundary.js";
 import { createBoundaryValidator } from "../../../services/runtime/boundary-validator.js";
+import { CONTRACT_SURFACE, CONTRACT_SURFACE_KEY } from "../../../services/runtime/contract-surface.js";
 import { CURRENT_CONTRACT_VERSION, type Version } from "../../../services/runtime/contract-version.js";
+import { decodeStatusDetails, STATUS_DETAILS_KEY, toGrpcStatus } from "../../../services/runtime/error-status.js";
 import { metricsRegistry } from "../../../services/runtime/metrics-registry.js";
 import { imageRegistry } from "../../../services/runtime/release-surface.js";
+import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { allowOnly } from "../../../services/runtime/unary-service.js";
 import { spiffeIdOf } from "../../../services/runtime/workload-identities.js";
 
@@ -66,7 +69,11 @@ const boundary = createServiceBoundary(
     appendEvents: unused,
     listChains: unused,
     verifyChain: unused,
-    async listEvents() {
+    async listEvents(request) {
+      if (request.tenantId === "open")
+        throw new SeleneError(ReasonCode.ENGINE_CIRCUIT_OPEN, "the breaker of engine tools is open", {
+          retryAfterMs: 100,
+        });
       return answer();
     },
   },
@@ -79,10 +86,10 @@ const boundary = createServiceBoundary(
 );
 const listEvents = boundary.methods.get("/selene.audit.v1.AuditService/ListEvents")!;
 
-function call(version: Version): Promise<CallOutcome> {
+function call(version: Version, tenantId = "acme", headers: Record<string, string> = {}): Promise<CallOutcome> {
   const request = create(ListEventsRequestSchema, {
     envelope: { contractVersion: version, correlationId: "negotiation" },
-    tenantId: "acme",
+    tenantId,
   });
   return listEvents.serve({
     protocol: "grpc",
@@ -90,7 +97,10 @@ function call(version: Version): Promise<CallOutcome> {
     callerSerial: undefined,
     body: { format: "binary", bytes: toBinary(ListEventsRequestSchema, request) },
     deadline: undefined,
-    metadata: { get: () => [], keys: () => [] },
+    metadata: {
+      get: (key) => (headers[key] === undefined ? [] : [headers[key]]),
+      keys: () => Object.keys(headers),
+    },
   });
 }
 
@@ -125,6 +135,39 @@ describe("contract version negotiation at the call boundary", () => {
     expect(today.records[0]!.recordedAt).to.equal(undefined);
     expect(today.records[0]!.hash).to.equal("1".repeat(64));
     expect(outcome.message).to.deep.equal(today);
+  });
+
+  it("hands the adapter the caller's release for an error: a reason added after it goes out as its stand-in", async () => {
+    for (const version of [
+      { major: 1, minor: 0 },
+      { major: 1, minor: 1 },
+    ]) {
+      const outcome = await call(version, "open");
+      if (outcome.ok) throw new Error("expected a refusal");
+      // The error itself (logs, metrics, spans) keeps the true reason.
+      expect(outcome.error.reason).to.equal(ReasonCode.ENGINE_CIRCUIT_OPEN);
+      expect(outcome.surface).to.not.equal(undefined);
+      const wire = toGrpcStatus(outcome.error, outcome.surface);
+      expect(wire.code).to.equal(14); // UNAVAILABLE
+      expect(decodeStatusDetails(wire.metadata?.get(STATUS_DETAILS_KEY)[0] as Buffer)?.reason).to.equal(
+        ReasonCode.ENGINE_UNAVAILABLE,
+      );
+    }
+  });
+
+  it("answers a caller naming this build's contract surface with the true value, at the current version only", async () => {
+    const same = { [CONTRACT_SURFACE_KEY]: CONTRACT_SURFACE };
+    const reasonFor = async (version: Version, headers: Record<string, string>) => {
+      const outcome = await call(version, "open", headers);
+      if (outcome.ok) throw new Error("expected a refusal");
+      const wire = toGrpcStatus(outcome.error, outcome.surface);
+      return decodeStatusDetails(wire.metadata?.get(STATUS_DETAILS_KEY)[0] as Buffer)?.reason;
+    };
+    expect(await reasonFor(CURRENT_CONTRACT_VERSION, same)).to.equal(ReasonCode.ENGINE_CIRCUIT_OPEN);
+    expect(await reasonFor(CURRENT_CONTRACT_VERSION, { [CONTRACT_SURFACE_KEY]: "sha256:other-build" })).to.equal(
+      ReasonCode.ENGINE_UNAVAILABLE,
+    );
+    expect(await reasonFor({ major: 1, minor: 0 }, same)).to.equal(ReasonCode.ENGINE_UNAVAILABLE);
   });
 
   it("warns a caller at a deprecated version in the response and counts it", async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import {
@@ -7,8 +8,10 @@ import {
   peerMessage,
   REASON_KEY,
   STATUS_DETAILS_KEY,
+  shownError,
   toGrpcStatus,
 } from "../../../services/runtime/error-status.js";
+import { imageRegistry } from "../../../services/runtime/release-surface.js";
 import { SeleneError } from "../../../services/runtime/selene-error.js";
 
 describe("error status", () => {
@@ -62,5 +65,27 @@ describe("error status", () => {
 
   it("ignores trailer bytes that are not a status", () => {
     expect(decodeStatusDetails(Uint8Array.from([0xff, 0xff, 0xff]))).to.equal(undefined);
+  });
+
+  it("tells a caller of an earlier release the stand-in of a reason it lacks, under the reason's own status", () => {
+    const busy = new SeleneError(ReasonCode.ENGINE_BUSY, "tools has 64 calls in flight", { retryAfterMs: 50 });
+    for (const image of ["proto/releases/v1.0.binpb", "proto/releases/v1.1.binpb"]) {
+      const wire = toGrpcStatus(busy, imageRegistry(readFileSync(image)));
+      expect(wire.code, image).to.equal(8); // RESOURCE_EXHAUSTED, the transport's, unchanged
+      const detail = decodeStatusDetails(wire.metadata?.get(STATUS_DETAILS_KEY)[0] as Buffer)!;
+      expect(detail.reason, image).to.equal(ReasonCode.OVERLOADED);
+      expect(detail.retryable).to.equal(true);
+      expect(detail.retryAfter?.nanos).to.equal(50_000_000);
+      expect(wire.metadata?.get(REASON_KEY)).to.deep.equal(["OVERLOADED"]);
+      expect(wire.details).to.equal("[OVERLOADED] tools has 64 calls in flight");
+      expect(peerMessage(detail, wire.details!)).to.equal("tools has 64 calls in flight");
+      expect(wire.metadata?.get(PUSHBACK_KEY)).to.deep.equal(["50"]);
+    }
+    const today = shownError(busy);
+    expect(today.detail.reason).to.equal(ReasonCode.ENGINE_BUSY);
+    expect(today.message).to.equal("[ENGINE_BUSY] tools has 64 calls in flight");
+    // A reason every release has is sent as it is.
+    const old = shownError(error, imageRegistry(readFileSync("proto/releases/v1.0.binpb")));
+    expect(old.reasonName).to.equal("IDEMPOTENCY_IN_FLIGHT");
   });
 });

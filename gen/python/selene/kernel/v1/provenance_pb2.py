@@ -13,9 +13,10 @@ _sym_db = _symbol_database.Default()
 from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from selene.kernel.v1 import evolution_pb2 as selene_dot_kernel_dot_v1_dot_evolution__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!selene/kernel/v1/provenance.proto\x12\x10selene.kernel.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto"\xa4\x02\n\nProvenance\x125\n\x07sources\x18\x01 \x03(\x0b2\x18.selene.kernel.v1.SourceB\n\xbaH\x07\x92\x01\x04\x08\x01\x10 \x128\n\x0cretrieved_at\x18\x02 \x01(\x0b2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01\x124\n\x0econtent_digest\x18\x03 \x01(\tB\x1c\xbaH\x19r\x172\x15^sha256:[0-9a-f]{64}$\x126\n\tfreshness\x18\x04 \x01(\x0b2\x1b.selene.kernel.v1.FreshnessB\x06\xbaH\x03\xc8\x01\x01\x127\n\tconflicts\x18\x05 \x03(\x0b2\x1a.selene.kernel.v1.ConflictB\x08\xbaH\x05\x92\x01\x02\x10 "\xbf\x01\n\x06Source\x12\x16\n\x02id\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12\x15\n\x03uri\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x10\x12\x16\n\x05trust\x18\x03 \x01(\rB\x07\xbaH\x04*\x02\x18d\x128\n\x0cretrieved_at\x18\x04 \x01(\x0b2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01\x124\n\x0econtent_digest\x18\x05 \x01(\tB\x1c\xbaH\x19r\x172\x15^sha256:[0-9a-f]{64}$"t\n\tFreshness\x12*\n\x07max_age\x18\x01 \x01(\x0b2\x19.google.protobuf.Duration\x12;\n\x05state\x18\x02 \x01(\x0e2 .selene.kernel.v1.FreshnessStateB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00"\xa2\x01\n\x08Conflict\x12\x19\n\x05field\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12\x1e\n\nsource_ids\x18\x02 \x03(\tB\n\xbaH\x07\x92\x01\x04\x08\x02\x10 \x12!\n\x10chosen_source_id\x18\x03 \x01(\tB\x07\xbaH\x04r\x02\x10\x01\x128\n\x04rule\x18\x04 \x01(\x0e2\x1e.selene.kernel.v1.ConflictRuleB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00*\x81\x01\n\x0eFreshnessState\x12\x1f\n\x1bFRESHNESS_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15FRESHNESS_STATE_FRESH\x10\x01\x12\x19\n\x15FRESHNESS_STATE_STALE\x10\x02\x12\x18\n\x14FRESHNESS_STATE_LIVE\x10\x03*\x80\x01\n\x0cConflictRule\x12\x1d\n\x19CONFLICT_RULE_UNSPECIFIED\x10\x00\x12\x17\n\x13CONFLICT_RULE_TRUST\x10\x01\x12\x1b\n\x17CONFLICT_RULE_FRESHNESS\x10\x02\x12\x1b\n\x17CONFLICT_RULE_SOURCE_ID\x10\x03b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!selene/kernel/v1/provenance.proto\x12\x10selene.kernel.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a selene/kernel/v1/evolution.proto"\xa4\x02\n\nProvenance\x125\n\x07sources\x18\x01 \x03(\x0b2\x18.selene.kernel.v1.SourceB\n\xbaH\x07\x92\x01\x04\x08\x01\x10 \x128\n\x0cretrieved_at\x18\x02 \x01(\x0b2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01\x124\n\x0econtent_digest\x18\x03 \x01(\tB\x1c\xbaH\x19r\x172\x15^sha256:[0-9a-f]{64}$\x126\n\tfreshness\x18\x04 \x01(\x0b2\x1b.selene.kernel.v1.FreshnessB\x06\xbaH\x03\xc8\x01\x01\x127\n\tconflicts\x18\x05 \x03(\x0b2\x1a.selene.kernel.v1.ConflictB\x08\xbaH\x05\x92\x01\x02\x10 "\xbf\x01\n\x06Source\x12\x16\n\x02id\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12\x15\n\x03uri\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x10\x12\x16\n\x05trust\x18\x03 \x01(\rB\x07\xbaH\x04*\x02\x18d\x128\n\x0cretrieved_at\x18\x04 \x01(\x0b2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01\x124\n\x0econtent_digest\x18\x05 \x01(\tB\x1c\xbaH\x19r\x172\x15^sha256:[0-9a-f]{64}$"t\n\tFreshness\x12*\n\x07max_age\x18\x01 \x01(\x0b2\x19.google.protobuf.Duration\x12;\n\x05state\x18\x02 \x01(\x0e2 .selene.kernel.v1.FreshnessStateB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00"\xa2\x01\n\x08Conflict\x12\x19\n\x05field\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12\x1e\n\nsource_ids\x18\x02 \x03(\tB\n\xbaH\x07\x92\x01\x04\x08\x02\x10 \x12!\n\x10chosen_source_id\x18\x03 \x01(\tB\x07\xbaH\x04r\x02\x10\x01\x128\n\x04rule\x18\x04 \x01(\x0e2\x1e.selene.kernel.v1.ConflictRuleB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00*\x81\x01\n\x0eFreshnessState\x12\x1f\n\x1bFRESHNESS_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15FRESHNESS_STATE_FRESH\x10\x01\x12\x19\n\x15FRESHNESS_STATE_STALE\x10\x02\x12\x18\n\x14FRESHNESS_STATE_LIVE\x10\x03*\x9d\x01\n\x0cConflictRule\x12\x1d\n\x19CONFLICT_RULE_UNSPECIFIED\x10\x00\x12\x17\n\x13CONFLICT_RULE_TRUST\x10\x01\x12\x1b\n\x17CONFLICT_RULE_FRESHNESS\x10\x02\x128\n\x17CONFLICT_RULE_SOURCE_ID\x10\x03\x1a\x1b\xca\xfd\x18\x17CONFLICT_RULE_FRESHNESSb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'selene.kernel.v1.provenance_pb2', globals())
@@ -51,15 +52,17 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _CONFLICT.fields_by_name['chosen_source_id']._serialized_options = b'\xbaH\x04r\x02\x10\x01'
   _CONFLICT.fields_by_name['rule']._options = None
   _CONFLICT.fields_by_name['rule']._serialized_options = b'\xbaH\x07\x82\x01\x04\x10\x01 \x00'
-  _PROVENANCE._serialized_start=150
-  _PROVENANCE._serialized_end=442
-  _SOURCE._serialized_start=445
-  _SOURCE._serialized_end=636
-  _FRESHNESS._serialized_start=638
-  _FRESHNESS._serialized_end=754
-  _CONFLICT._serialized_start=757
-  _CONFLICT._serialized_end=919
-  _FRESHNESSSTATE._serialized_start=922
-  _FRESHNESSSTATE._serialized_end=1051
-  _CONFLICTRULE._serialized_start=1054
-  _CONFLICTRULE._serialized_end=1182
+  _CONFLICTRULE.values_by_name['CONFLICT_RULE_SOURCE_ID']._options = None
+  _CONFLICTRULE.values_by_name['CONFLICT_RULE_SOURCE_ID']._serialized_options = b'\xca\xfd\x18\x17CONFLICT_RULE_FRESHNESS'
+  _PROVENANCE._serialized_start=184
+  _PROVENANCE._serialized_end=476
+  _SOURCE._serialized_start=479
+  _SOURCE._serialized_end=670
+  _FRESHNESS._serialized_start=672
+  _FRESHNESS._serialized_end=788
+  _CONFLICT._serialized_start=791
+  _CONFLICT._serialized_end=953
+  _FRESHNESSSTATE._serialized_start=956
+  _FRESHNESSSTATE._serialized_end=1085
+  _CONFLICTRULE._serialized_start=1088
+  _CONFLICTRULE._serialized_end=1245
