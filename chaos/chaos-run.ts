@@ -5,6 +5,7 @@
  */
 import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type CallRecord, codeName } from "../bench/load/call-record.js";
 import { buildGhzReport, type GhzReport, sliceStats } from "../bench/load/ghz-report.js";
 import { runLoadSession } from "../bench/load/load-session.js";
@@ -34,6 +35,7 @@ import type { OwnedPostgres } from "./owned-postgres.js";
 import {
   attemptsPerCall,
   type ResilienceScrape,
+  scrapeEventLoopLag,
   scrapeRouterResilience,
   transitionsTo,
   worstOverrun,
@@ -168,6 +170,23 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
         say("    fault cleared");
       })();
     };
+    // With the logs kept: every 500 ms, the event-loop delay of this process (the load and every
+    // proxy), the router and the outbox, so a slow recovery can be told from a stalled process.
+    const lags: Array<Record<string, unknown>> = [];
+    const ownLag = monitorEventLoopDelay({ resolution: 10 });
+    let lagTimer: NodeJS.Timeout | undefined;
+    if (context.keepLogsDir !== undefined) {
+      ownLag.enable();
+      lagTimer = setInterval(() => {
+        const at = Date.now();
+        const own = { p99Ms: ownLag.percentile(99) / 1e6, maxMs: ownLag.max / 1e6 };
+        ownLag.reset();
+        void Promise.all([
+          scrapeEventLoopLag(metricsAddress("router", context.portOffset)),
+          scrapeEventLoopLag(metricsAddress("outbox", context.portOffset)),
+        ]).then(([router, outbox]) => lags.push({ at, chaos: own, router, outbox }));
+      }, 500);
+    }
     const { run, warmupAcknowledged } = await runLoadSession(
       {
         address: bench.routerAddress,
@@ -188,6 +207,8 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       },
     );
     await timeline;
+    clearInterval(lagTimer);
+    ownLag.disable();
     const atEnd = await scrapeRouterResilience(routerMetrics);
     const engine = faultedEngine(profile);
     // Fault times relative to the load's clock (the measured run started when the timeline did).
@@ -207,6 +228,8 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
         }),
       );
       writeFileSync(join(context.keepLogsDir, `${profile.name}-calls.ndjson`), `${lines.join("\n")}\n`);
+      const lagLines = lags.map(({ at, ...rest }) => JSON.stringify({ atMs: (at as number) - faultToMs, ...rest }));
+      writeFileSync(join(context.keepLogsDir, `${profile.name}-lag.ndjson`), `${lagLines.join("\n")}\n`);
       if (receiver !== undefined) {
         // The exporters send every 200 ms: wait for the last turns' spans.
         await pause(1000, context.signal);
