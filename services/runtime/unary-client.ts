@@ -34,8 +34,8 @@ import { CORRELATION_KEY } from "./unary-service.js";
  * Reconnect and keepalive settings of every channel, so a restarted peer is used again within a
  * second of serving: grpc-js's defaults reconnect after 1 s, then x1.6 up to 120 s, which kept a
  * router away from a restarted outbox for 5-7 s. A channel in TRANSIENT_FAILURE fails calls at
- * once (they do not wait for ready), and its own reconnect attempts, not the next call, bring it
- * back: the channel's state decides. Keepalive pings find a peer that vanished without a FIN
+ * once (they do not wait for ready; a client with `connectWaitMs` waits that long first), and its
+ * own reconnect attempts, not the next call, bring it back: the channel's state decides. Keepalive pings find a peer that vanished without a FIN
  * (a blackhole, a killed host) in 6 s instead of the kernel's minutes.
  */
 export const RECOVERY_CHANNEL_OPTIONS: ChannelOptions = Object.freeze({
