@@ -70,8 +70,8 @@ export function startEffectExecutor(
   const callOptions = (correlationId: string) => ({ deadline: Date.now() + options.commitTimeoutMs, correlationId });
 
   /**
-   * Acks a performed effect. An ack the outbox did not get (unreachable, or no answer in time; grpc-js
-   * has already retried it) is sent again as soon as the channel is connected, until the lease lapses,
+   * Acks a performed effect. An ack the outbox did not get (unreachable, after grpc-js's own retries,
+   * or no answer in time) is sent again as soon as the channel is connected, until the lease lapses,
    * so the effect's outcome reaches the outbox, and the turns waiting on it, within moments of the
    * outbox coming back instead of after the lease (30 s), when the effect would run again only for
    * the engine to dedupe it by its key. The same lease token every time: the outbox acks it once.
