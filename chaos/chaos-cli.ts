@@ -36,6 +36,7 @@ const FLAGS = {
   corpus: { type: "string" },
   slo: { type: "string" },
   "keep-logs": { type: "boolean" },
+  trace: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -55,7 +56,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, FLAGS);
   if (values.help) {
     say(
-      "usage: npm run chaos -- [--profile NAME[,NAME...]|all] [--list] [--port-offset N] [--output DIR] [--keep-logs]",
+      "usage: npm run chaos -- [--profile NAME[,NAME...]|all] [--list] [--port-offset N] [--output DIR] [--keep-logs [--trace N]]",
     );
     return 0;
   }
@@ -95,6 +96,7 @@ async function main(argv: readonly string[]): Promise<number> {
         say,
         signal: abort.signal,
         keepLogsDir: values["keep-logs"] ? outDir : undefined,
+        traceEvery: values.trace === undefined ? undefined : intFlag(values.trace, "--trace", 1, 1000, 1),
       });
       reports.push(report);
       writeFileSync(join(outDir, `${profile.name}.json`), `${JSON.stringify(report, null, 2)}\n`);

@@ -39,6 +39,8 @@ export async function startChaosMesh(options: {
   readonly say: (line: string) => void;
   /** Links between the TCP proxy and the engine of which a stream proxy sits (for stream faults). */
   readonly streamLinks?: readonly StreamLink[];
+  /** More environment for every process of the mesh (the span exporters' endpoint when tracing). */
+  readonly env?: Readonly<Record<string, string>>;
 }): Promise<ChaosMesh> {
   const proxies = new Map<ProxyLink, FaultProxy>();
   const streamProxies = new Map<StreamLink, StreamFaultProxy>();
@@ -63,11 +65,11 @@ export async function startChaosMesh(options: {
     const proxy = (link: ProxyLink) => proxies.get(link)!;
     const bench = await startBenchMesh({
       portOffset: options.portOffset,
-      logLevel: "warn",
+      logLevel: process.env.LOG_LEVEL ?? "warn",
       say: options.say,
       serverUrl: options.postgres.url,
       ownsServer: true,
-      env: { SELENE_CLIENT_TENANTS: options.clientTenants },
+      env: { SELENE_CLIENT_TENANTS: options.clientTenants, ...options.env },
       onPki: (pkiDir) => {
         for (const p of streamProxies.values()) p.arm(pkiDir);
       },

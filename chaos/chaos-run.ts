@@ -3,12 +3,14 @@
  * (before, fault, after), the faults applied and cleared on schedule, then the effect ledger, the
  * health of every process, and the verdicts.
  */
-import { cpSync } from "node:fs";
+import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type CallRecord, codeName } from "../bench/load/call-record.js";
 import { buildGhzReport, type GhzReport, sliceStats } from "../bench/load/ghz-report.js";
 import { runLoadSession } from "../bench/load/load-session.js";
 import type { SloBudget } from "../bench/load/slo-budgets.js";
+import { startSpanReceiver } from "../bench/load/span-receiver.js";
 import type { TurnCorpus } from "../bench/load/turn-corpus.js";
 import { checkHealth } from "../deploy/health-probe.js";
 import { metricsAddress } from "../deploy/mesh-processes.js";
@@ -33,6 +35,7 @@ import type { OwnedPostgres } from "./owned-postgres.js";
 import {
   attemptsPerCall,
   type ResilienceScrape,
+  scrapeEventLoopLag,
   scrapeRouterResilience,
   transitionsTo,
   worstOverrun,
@@ -82,6 +85,8 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** Copy the mesh's process logs here (a directory per profile) before the mesh is removed. */
   readonly keepLogsDir?: string | undefined;
+  /** Sample every this-many turns and keep their spans beside the logs (needs keepLogsDir). */
+  readonly traceEvery?: number | undefined;
 }
 
 /** Waits `ms`, or less when the run is aborted. */
@@ -117,12 +122,18 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
   const started = Date.now();
   const tenantMap = context.corpus.tenants.map((t) => `${spiffeIdOf(t.client)}=${t.tenant}`).join(",");
   await context.postgres.start();
+  const tracing = context.keepLogsDir !== undefined && context.traceEvery !== undefined;
+  const receiver = tracing ? await startSpanReceiver() : undefined;
   const mesh = await startChaosMesh({
     portOffset: context.portOffset,
     postgres: context.postgres,
     clientTenants: tenantMap,
     say: (line) => say(`    ${line}`),
     streamLinks: profile.faults.flatMap((f) => (f.kind === "streams" ? [f.link] : [])),
+    env:
+      receiver === undefined
+        ? {}
+        : { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "200" },
   });
   try {
     const { bench } = mesh;
@@ -159,6 +170,23 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
         say("    fault cleared");
       })();
     };
+    // With the logs kept: every 500 ms, the event-loop delay of this process (the load and every
+    // proxy), the router and the outbox, so a slow recovery can be told from a stalled process.
+    const lags: Array<Record<string, unknown>> = [];
+    const ownLag = monitorEventLoopDelay({ resolution: 10 });
+    let lagTimer: NodeJS.Timeout | undefined;
+    if (context.keepLogsDir !== undefined) {
+      ownLag.enable();
+      lagTimer = setInterval(() => {
+        const at = Date.now();
+        const own = { p99Ms: ownLag.percentile(99) / 1e6, maxMs: ownLag.max / 1e6 };
+        ownLag.reset();
+        void Promise.all([
+          scrapeEventLoopLag(metricsAddress("router", context.portOffset)),
+          scrapeEventLoopLag(metricsAddress("outbox", context.portOffset)),
+        ]).then(([router, outbox]) => lags.push({ at, chaos: own, router, outbox }));
+      }, 500);
+    }
     const { run, warmupAcknowledged } = await runLoadSession(
       {
         address: bench.routerAddress,
@@ -172,18 +200,44 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
         warmupMs: WARMUP_MS,
         signal: context.signal,
         onMeasuredStart: startTimeline,
+        ...(receiver === undefined ? {} : { traceEvery: context.traceEvery }),
         onTick: (line, elapsedMs) => {
           if (Math.round(elapsedMs / 1000) % 5 === 0) say(`  ${line}`);
         },
       },
     );
     await timeline;
+    clearInterval(lagTimer);
+    ownLag.disable();
     const atEnd = await scrapeRouterResilience(routerMetrics);
     const engine = faultedEngine(profile);
     // Fault times relative to the load's clock (the measured run started when the timeline did).
     const rel = (atMs: number) => atMs - run.startedAtMs;
     const budget = scaledBudget(context.budget, profile.criteria.latencyBudgetFactor);
     const records: readonly CallRecord[] = run.records;
+    if (context.keepLogsDir !== undefined) {
+      // Every call, one line each, times relative to the fault clearing: what a slow recovery is traced from.
+      const lines = records.map((r) =>
+        JSON.stringify({
+          atMs: Math.round(r.startMs - rel(faultToMs)),
+          ms: Math.round(r.latencyNs / 1e5) / 10,
+          step: r.step,
+          code: r.code,
+          error: r.error,
+          ...(r.traceId === undefined ? {} : { traceId: r.traceId }),
+        }),
+      );
+      writeFileSync(join(context.keepLogsDir, `${profile.name}-calls.ndjson`), `${lines.join("\n")}\n`);
+      const lagLines = lags.map(({ at, ...rest }) => JSON.stringify({ atMs: (at as number) - faultToMs, ...rest }));
+      writeFileSync(join(context.keepLogsDir, `${profile.name}-lag.ndjson`), `${lagLines.join("\n")}\n`);
+      if (receiver !== undefined) {
+        // The exporters send every 200 ms: wait for the last turns' spans.
+        await pause(1000, context.signal);
+        const traced = new Set(records.flatMap((r) => (r.traceId === undefined ? [] : [r.traceId])));
+        const spans = receiver.spansOf(traced).map((span) => JSON.stringify(span));
+        writeFileSync(join(context.keepLogsDir, `${profile.name}-spans.ndjson`), `${spans.join("\n")}\n`);
+      }
+    }
     const faultErrorRate = errorRateBetween(records, rel(faultFromMs), rel(faultToMs));
     // Windows end with the planned load: later calls are only retries of unacknowledged confirmations.
     const loadEndMs = Math.min(run.wallNs / 1e6, totalMs);
@@ -297,6 +351,7 @@ export async function runProfile(profile: ChaosProfile, context: RunContext): Pr
       cpSync(mesh.bench.logDir, join(context.keepLogsDir, `${profile.name}-logs`), { recursive: true });
     }
     await mesh.stop();
+    await receiver?.close();
   }
 }
 

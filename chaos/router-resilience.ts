@@ -103,3 +103,17 @@ export function worstOverrun(scrape: ResilienceScrape): { engine: string; ms: nu
   }
   return worst;
 }
+
+/**
+ * A process's event-loop delay since its previous scrape (prom-client resets the histogram on each
+ * collect), ms: p99 and max; undefined when it does not answer.
+ */
+export async function scrapeEventLoopLag(
+  metricsAddress: string,
+): Promise<{ p99Ms: number; maxMs: number } | undefined> {
+  const text = await fetchText(metricsAddress).catch(() => "");
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN) * 1000;
+  const p99Ms = value("nodejs_eventloop_lag_p99_seconds");
+  const maxMs = value("nodejs_eventloop_lag_max_seconds");
+  return Number.isNaN(p99Ms) ? undefined : { p99Ms: Math.round(p99Ms * 10) / 10, maxMs: Math.round(maxMs * 10) / 10 };
+}

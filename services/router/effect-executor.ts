@@ -8,7 +8,7 @@
  * dead-letters the effect.
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { CommitRequestSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { EffectState, type LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
@@ -45,6 +45,10 @@ export interface EffectExecutor {
   watch(simulationId: string): EffectWatch;
 }
 
+/** The pause before an ack is sent again, doubling up to the second figure, ms. */
+const ACK_RETRY_FIRST_MS = 50;
+const ACK_RETRY_MAX_MS = 1000;
+
 /** How long the executor waits at most for an unreachable outbox before leasing again, ms. */
 const OUTBOX_WAIT_MS = 1000;
 
@@ -65,6 +69,40 @@ export function startEffectExecutor(
   const system = (correlationId: string) => ({ contractVersion: CURRENT_CONTRACT_VERSION, correlationId });
   const callOptions = (correlationId: string) => ({ deadline: Date.now() + options.commitTimeoutMs, correlationId });
 
+  /**
+   * Acks a performed effect. An ack the outbox did not get (unreachable, after grpc-js's own retries,
+   * or no answer in time) is sent again as soon as the channel is connected, until the lease lapses,
+   * so the effect's outcome reaches the outbox, and the turns waiting on it, within moments of the
+   * outbox coming back instead of after the lease (30 s), when the effect would run again only for
+   * the engine to dedupe it by its key. The same lease token every time: the outbox acks it once.
+   */
+  async function acknowledge(leased: LeasedEffect, resultId: string, correlationId: string, log: Logger) {
+    const lapsesAt =
+      leased.leaseExpiresAt === undefined ? Date.now() + options.leaseMs : timestampMs(leased.leaseExpiresAt);
+    for (let retry = 0; ; retry++) {
+      try {
+        return await outbox.call(
+          "ack",
+          {
+            envelope: system(correlationId),
+            effectId: leased.effect!.effectId,
+            leaseToken: leased.leaseToken,
+            resultId,
+          },
+          { ...callOptions(correlationId), deadline: Math.min(Date.now() + options.commitTimeoutMs, lapsesAt) },
+        );
+      } catch (e) {
+        const pause = Math.min(ACK_RETRY_MAX_MS, ACK_RETRY_FIRST_MS * 2 ** retry);
+        if (!toSeleneError(e).retryable || !running || Date.now() + pause >= lapsesAt) throw e;
+        log.warn({ retry: retry + 1 }, "the outbox did not get the ack; sending it again once it is reachable");
+        // Waits for the channel to connect (at once when it is), then at least the backoff.
+        const waited = Date.now();
+        await outbox.ready(Math.min(lapsesAt, waited + ACK_RETRY_MAX_MS));
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, pause - (Date.now() - waited))));
+      }
+    }
+  }
+
   async function perform(leased: LeasedEffect): Promise<void> {
     const effect = leased.effect!;
     const correlationId = `effect-${effect.effectId}`.slice(0, 64);
@@ -77,16 +115,7 @@ export function startEffectExecutor(
       // Under the capability's policy: retried only with the effect's idempotency key, never a fallback.
       const result = await engines.call(capability, "commit", request, callOptions(correlationId));
       options.crash("after-commit");
-      const acked = await outbox.call(
-        "ack",
-        {
-          envelope: system(correlationId),
-          effectId: effect.effectId,
-          leaseToken: leased.leaseToken,
-          resultId: result.effectId,
-        },
-        callOptions(correlationId),
-      );
+      const acked = await acknowledge(leased, result.effectId, correlationId, log);
       log.info({ attempt: effect.attempts, deduplicated: result.deduplicated }, "effect done");
       watches.settle(effect.simulationId, acked.effect?.state === EffectState.DONE ? "done" : "attempted");
     } catch (e) {

@@ -32,6 +32,14 @@ export const OUTBOX_SERVICE_CONFIG = JSON.stringify({
   retryThrottling: { maxTokens: 10, tokenRatio: 1 },
 });
 
+/**
+ * How long an outbox call made while the channel is reconnecting waits for it, ms: past the longest
+ * reconnect backoff step (500 ms, plus grpc-js's 20% jitter). A confirmation made in the moments
+ * after the outbox came back, before the channel's next attempt, is sent on that connection instead
+ * of failing; while the outbox stays unreachable a call fails after this wait.
+ */
+export const OUTBOX_CONNECT_WAIT_MS = 600;
+
 /** A client of the outbox. */
 export type OutboxClient = UnaryClient<(typeof OutboxService)["method"]>;
 
@@ -48,6 +56,7 @@ export function createOutboxClient(
     credentials: clientCredentials(pkiDir, "router", spiffeIdOf("outbox"), tls),
     validator,
     channelOptions: { "grpc.service_config": OUTBOX_SERVICE_CONFIG },
+    connectWaitMs: OUTBOX_CONNECT_WAIT_MS,
     faults: {
       unavailable: ReasonCode.DEPENDENCY_UNAVAILABLE,
       deadlineExceeded: ReasonCode.DEADLINE_EXCEEDED,

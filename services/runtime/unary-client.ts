@@ -35,8 +35,8 @@ import { CORRELATION_KEY } from "./unary-service.js";
  * Reconnect and keepalive settings of every channel, so a restarted peer is used again within a
  * second of serving: grpc-js's defaults reconnect after 1 s, then x1.6 up to 120 s, which kept a
  * router away from a restarted outbox for 5-7 s. A channel in TRANSIENT_FAILURE fails calls at
- * once (they do not wait for ready), and its own reconnect attempts, not the next call, bring it
- * back: the channel's state decides. Keepalive pings find a peer that vanished without a FIN
+ * once (they do not wait for ready; a client with `connectWaitMs` waits that long first), and its
+ * own reconnect attempts, not the next call, bring it back: the channel's state decides. Keepalive pings find a peer that vanished without a FIN
  * (a blackhole, a killed host) in 6 s instead of the kernel's minutes.
  */
 export const RECOVERY_CHANNEL_OPTIONS: ChannelOptions = Object.freeze({
@@ -67,6 +67,13 @@ export interface UnaryClientOptions {
   readonly serverName: string;
   readonly faults: FaultReasons;
   readonly channelOptions?: ChannelOptions;
+  /**
+   * A call made while the channel is not connected first waits this long at most (never past its
+   * deadline) for it to connect, then is sent (and fails at once if it still is not). Past the
+   * reconnect backoff's longest step, so a call made just after the peer came back, before the
+   * channel's next attempt, waits for that attempt instead of failing. Unset: no wait.
+   */
+  readonly connectWaitMs?: number;
 }
 
 /** Per-call settings. */
@@ -152,55 +159,15 @@ export function createUnaryClient<T extends GenServiceMethods>(
     }
     return recorder;
   };
-  return {
+  const unary: UnaryClient<T> = {
     call(methodName, request, callOptions) {
-      const method = service.method[methodName]!;
-      const path = methodPath(method);
-      const recorder = recorderOf(path);
-      const bytes = toBinary(method.input, create(method.input, request));
-      const metadata = new Metadata();
-      metadata.set(CORRELATION_KEY, callOptions.correlationId);
-      metadata.set(CONTRACT_SURFACE_KEY, CONTRACT_SURFACE);
-      const active = otelContext.active();
-      const span = startClientSpan(path, options.serverName, active);
-      injectTraceContext(trace.setSpan(active, span), metadata);
-      const started = performance.now();
-      const finish = (code: status, error: SeleneError | undefined) => endRpcCall(recorder, span, started, code, error);
-      return new Promise((resolve, reject) => {
-        const pending = client.makeUnaryRequest(
-          path,
-          passThrough,
-          passThrough,
-          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-          metadata,
-          { deadline: callOptions.deadline },
-          (err, response) => {
-            if (err) {
-              const error = transportError(err, options.faults, options.address);
-              finish(err.code, error);
-              reject(error);
-              return;
-            }
-            const verdict = options.validator.validate(method.output, response ?? Buffer.alloc(0));
-            if (verdict.ok) {
-              finish(status.OK, undefined);
-              resolve(verdict.message as MessageShape<T[typeof methodName]["output"]>);
-              return;
-            }
-            const error = new SeleneError(
-              options.faults.invalidResponse,
-              `${options.address} sent an invalid response`,
-              {
-                violations: verdict.error.violations,
-                cause: verdict.error,
-              },
-            );
-            finish(status.OK, error);
-            reject(error);
-          },
-        );
-        callOptions.signal?.addEventListener("abort", () => pending.cancel(), { once: true });
-      });
+      const waitMs = options.connectWaitMs;
+      if (waitMs !== undefined && client.getChannel().getConnectivityState(false) !== connectivityState.READY) {
+        return unary
+          .ready(Math.min(callOptions.deadline, Date.now() + waitMs))
+          .then(() => send(methodName, request, callOptions));
+      }
+      return send(methodName, request, callOptions);
     },
     ready(deadline) {
       return new Promise((resolve) => client.waitForReady(deadline, (err) => resolve(err === undefined)));
@@ -213,4 +180,51 @@ export function createUnaryClient<T extends GenServiceMethods>(
       client.close();
     },
   };
+  /** One call, sent now. */
+  const send: UnaryClient<T>["call"] = (methodName, request, callOptions) => {
+    const method = service.method[methodName]!;
+    const path = methodPath(method);
+    const recorder = recorderOf(path);
+    const bytes = toBinary(method.input, create(method.input, request));
+    const metadata = new Metadata();
+    metadata.set(CORRELATION_KEY, callOptions.correlationId);
+    metadata.set(CONTRACT_SURFACE_KEY, CONTRACT_SURFACE);
+    const active = otelContext.active();
+    const span = startClientSpan(path, options.serverName, active);
+    injectTraceContext(trace.setSpan(active, span), metadata);
+    const started = performance.now();
+    const finish = (code: status, error: SeleneError | undefined) => endRpcCall(recorder, span, started, code, error);
+    return new Promise((resolve, reject) => {
+      const pending = client.makeUnaryRequest(
+        path,
+        passThrough,
+        passThrough,
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        metadata,
+        { deadline: callOptions.deadline },
+        (err, response) => {
+          if (err) {
+            const error = transportError(err, options.faults, options.address);
+            finish(err.code, error);
+            reject(error);
+            return;
+          }
+          const verdict = options.validator.validate(method.output, response ?? Buffer.alloc(0));
+          if (verdict.ok) {
+            finish(status.OK, undefined);
+            resolve(verdict.message as MessageShape<T[typeof methodName]["output"]>);
+            return;
+          }
+          const error = new SeleneError(options.faults.invalidResponse, `${options.address} sent an invalid response`, {
+            violations: verdict.error.violations,
+            cause: verdict.error,
+          });
+          finish(status.OK, error);
+          reject(error);
+        },
+      );
+      callOptions.signal?.addEventListener("abort", () => pending.cancel(), { once: true });
+    });
+  };
+  return unary;
 }

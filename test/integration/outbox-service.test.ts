@@ -7,6 +7,7 @@ import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import pg from "pg";
 import { pino } from "pino";
+import { startFaultProxy } from "../../chaos/fault-proxy.js";
 import { startStreamFaultProxy } from "../../chaos/stream-fault-proxy.js";
 import { ROLES } from "../../deploy/grants-matrix.js";
 import { ensurePki } from "../../deploy/pki.js";
@@ -201,6 +202,28 @@ describe("outbox service over mTLS", () => {
       );
       expect(acked.effect!.state).to.equal(EffectState.DONE);
       expect(proxy.stats()).to.include({ streams: 7, failed: 3 });
+    } finally {
+      client.close();
+      await proxy.close();
+    }
+  });
+
+  it("sends a call made while the channel reconnects once it is connected, instead of failing it", async () => {
+    // Every connection reset for 2 s: the channel's reconnect backoff reaches its longest step.
+    const proxy = await startFaultProxy("router-outbox", `127.0.0.1:${server.port}`);
+    const client = createOutboxClient(proxy.address, pkiDir, createBoundaryValidator());
+    try {
+      proxy.setFault({ mode: "reset" });
+      const during = await errorOf(client.call("enqueue", anEnqueue(), withDeadline()));
+      expect(during.reason).to.equal(ReasonCode.DEPENDENCY_UNAVAILABLE);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      proxy.clear();
+      // The channel waits out its backoff before it tries again; the call waits with it.
+      expect(await client.ready(Date.now()), "not connected yet when the call is made").to.equal(false);
+      const started = Date.now();
+      const enqueued = await client.call("enqueue", anEnqueue(), withDeadline());
+      expect(enqueued.created).to.equal(true);
+      expect(Date.now() - started).to.be.below(1000);
     } finally {
       client.close();
       await proxy.close();

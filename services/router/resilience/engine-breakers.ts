@@ -5,7 +5,9 @@
  * request (the engine answered) counts as a success. An open breaker fails
  * fast with ENGINE_CIRCUIT_OPEN; after `halfOpenAfterMs` one probe goes
  * through while every other call still fails fast (so no call waits on a
- * probe past its own deadline), and the probe's result closes or re-opens it.
+ * probe past its own deadline), and the probe's result closes or re-opens it:
+ * only an engine outcome decides a probe (a call the tenant's breaker refuses
+ * never reaches the engine's).
  * Every state change is told to `onChange` (metrics, log, audit).
  */
 import {
@@ -85,6 +87,7 @@ export function createEngineBreakers(
     });
     let last: BreakerState = "closed";
     breaker.onStateChange((state) => {
+      if (state === CircuitState.Open) openedAt.set(breaker, Date.now());
       const to = NAMES[state];
       const failure = breaker.lastFailure;
       const error = failure !== undefined && "error" in failure ? failure.error : undefined;
@@ -94,6 +97,13 @@ export function createEngineBreakers(
     });
     return breaker;
   };
+
+  // When each breaker last opened: cockatiel lets the first call after `halfOpenAfterMs` through.
+  const openedAt = new WeakMap<CircuitBreakerPolicy, number>();
+  /** Whether `breaker` refuses a call made now: half-open (its probe is out), or open and not yet due. */
+  const refuses = (breaker: CircuitBreakerPolicy, policy: BreakerPolicy) =>
+    breaker.state === CircuitState.HalfOpen ||
+    (breaker.state === CircuitState.Open && Date.now() - (openedAt.get(breaker) ?? 0) < policy.halfOpenAfterMs);
 
   const own = new Map<string, CircuitBreakerPolicy>();
   const tenants = new Map<string, Map<string, CircuitBreakerPolicy>>();
@@ -152,6 +162,12 @@ export function createEngineBreakers(
     execute(engine, tenant, fn) {
       const policy = engines[engine]!;
       const perTenant = tenantBreaker(engine, tenant);
+      // The tenant's refusal is decided before the engine's breaker sees the call: made inside it,
+      // it would end an engine probe with no engine outcome, which cockatiel counts as a success
+      // (it closes on any error it does not handle), closing the engine's breaker without evidence.
+      if (perTenant !== undefined && refuses(perTenant, policy.tenantBreaker!)) {
+        return Promise.reject(openError(engine, policy.tenantBreaker!, tenant));
+      }
       const inner =
         perTenant === undefined
           ? fn

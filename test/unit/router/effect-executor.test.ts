@@ -1,12 +1,14 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { expect } from "chai";
 import { CommitRequestSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
+import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { EffectSchema, EffectState, LeasedEffectSchema } from "../../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { startEffectExecutor } from "../../../services/router/effect-executor.js";
 import type { EngineRegistry } from "../../../services/router/engine-registry.js";
 import type { OutboxClient } from "../../../services/router/outbox-client.js";
 import type { ResilientEngines } from "../../../services/router/resilience/resilient-engines.js";
 import { createLogger } from "../../../services/runtime/logger.js";
+import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { deferred } from "../../support/deferred.js";
 
 const anEffect = (simulationId: string) =>
@@ -92,5 +94,49 @@ describe("effect executor", () => {
     watch.close();
     other.close();
     await executor.stop(); // it sleeps its idle time: stopping wakes it
+  });
+
+  it("sends an ack the outbox did not get again once the outbox is reachable, well before the lease lapses, and never nacks it", async () => {
+    const calls: string[] = [];
+    let unreachable = true;
+    let readyWaits = 0;
+    let leased = false;
+    const outbox = {
+      async call(method: string) {
+        calls.push(method);
+        if (method === "lease") {
+          if (leased) return { leases: [] };
+          leased = true;
+          return { leases: [anEffect("sim-1")] };
+        }
+        if (method === "ack" && unreachable) {
+          throw new SeleneError(ReasonCode.DEPENDENCY_UNAVAILABLE, "127.0.0.1:1 is unavailable");
+        }
+        if (method === "ack")
+          return { effect: create(EffectSchema, { effectId: "effect-1", state: EffectState.DONE }) };
+        return {};
+      },
+      // The channel connects again after the second wait.
+      async ready() {
+        readyWaits += 1;
+        if (readyWaits === 2) unreachable = false;
+        return !unreachable;
+      },
+      close() {},
+    } as unknown as OutboxClient;
+    let commits = 0;
+    const counting = {
+      call: async () => ({ effectId: "r-1", deduplicated: ++commits > 1 }),
+    } as unknown as ResilientEngines;
+    const executor = startEffectExecutor(outbox, registry, counting, logger, options);
+    const watch = executor.watch("sim-1");
+    const started = Date.now();
+    expect(await watch.next(5000)).to.equal("done");
+    expect(Date.now() - started).to.be.below(2000); // the lease is 30 s
+    expect(commits).to.equal(1);
+    expect(calls.filter((m) => m === "ack")).to.have.length(3);
+    expect(calls).to.not.include("nack");
+    watch.close();
+    await executor.stop();
   });
 });
