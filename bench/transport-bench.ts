@@ -8,7 +8,9 @@
  *        (peer identity, allow-list, validation, handler, response check, metrics, span) on top;
  *   (c) the router's engine client (services/router/engine-client.ts) calling that Invoke: the
  *        client's side of the boundary (encode, metadata, trace context, metrics, response
- *        validation) on top of (c0). (c) is the mesh's hop; (c) - (b) its overhead.
+ *        validation) on top of (c0). (c) is the mesh's hop; (c) - (b) its overhead;
+ *   (d) the router's resilient call of that engine as a turn makes it (catalog, registry, breakers,
+ *        bulkhead, attempts, retry budget) on top of (c).
  *
  * Each path is timed back to back (`--calls`, the next call sent when the last one answered) and
  * with idle gaps (`--gap-calls` rounds, every call after `--gap-ms` of nothing running, the paths
@@ -49,6 +51,7 @@ import {
   startTcpEcho,
   TRANSPORT_ECHO_PATH,
 } from "./transport-echo-servers.js";
+import { routerUnderstandCall } from "./transport-router-path.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const UTTERANCE = "What is the capital of France?";
@@ -165,21 +168,22 @@ function report(rows: readonly Row[], calls: number, gapCalls: number, gapMs: nu
   say("|---|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     const b = quantiles(r.backToBack).map(f).join(" / ");
-    const g = quantiles(r.gapped).map(f).join(" / ");
+    const g = r.gapped.length === 0 ? "-" : quantiles(r.gapped).map(f).join(" / ");
     const served = r.servedUs === undefined ? "-" : r.servedUs.toFixed(0);
     say(`| ${r.name} | ${b} | ${g} | ${r.clientCpuUs.toFixed(0)} | ${r.serverCpuUs.toFixed(0)} | ${served} |`);
   }
-  const [tcp, bare, engineBare, mesh] = rows as [Row, Row, Row, Row];
+  const [tcp, bare, engineBare, mesh, router] = rows as [Row, Row, Row, Row, Row];
   const p50 = (r: Row, gapped: boolean) => quantiles(gapped ? r.gapped : r.backToBack)[0];
   say("");
   say(`${calls} calls back to back, ${gapCalls} with gaps, per path.`);
-  for (const gapped of [false, true]) {
+  for (const gapped of gapCalls > 0 ? [false, true] : [false]) {
     const mode = gapped ? `with ${gapMs} ms gaps` : "back to back";
     const floor = p50(bare, gapped);
     say(
       `${mode}: floor of a gRPC hop (b) p50 ${f(floor)} ms (TCP alone ${f(p50(tcp, gapped))} ms); ` +
         `the mesh's hop (c) ${f(p50(mesh, gapped))} ms, ${f(p50(mesh, gapped) - floor)} ms above the floor: ` +
-        `server side (c0 - b) ${f(p50(engineBare, gapped) - floor)} ms, client side (c - c0) ${f(p50(mesh, gapped) - p50(engineBare, gapped))} ms`,
+        `server side (c0 - b) ${f(p50(engineBare, gapped) - floor)} ms, client side (c - c0) ${f(p50(mesh, gapped) - p50(engineBare, gapped))} ms; ` +
+        `the router's resilience layer (d - c) ${f(p50(router, gapped) - p50(mesh, gapped))} ms`,
     );
   }
 }
@@ -234,13 +238,11 @@ async function main(): Promise<void> {
     closers.push(tcpCall.close);
     const echoChannel = bareMtlsChannel(`127.0.0.1:${grpcEcho.port}`, pkiDir, ECHO_SERVER_IDENTITY);
     const engineChannel = bareMtlsChannel(engineAddress, pkiDir, "nlp");
-    const client = createEngineClient(
-      { name: "nlp", spiffeId: spiffeIdOf("nlp") },
-      engineAddress,
-      pkiDir,
-      createBoundaryValidator(),
-    );
+    const validator = createBoundaryValidator();
+    const client = createEngineClient({ name: "nlp", spiffeId: spiffeIdOf("nlp") }, engineAddress, pkiDir, validator);
+    const routerPath = routerUnderstandCall(ROOT, engineAddress, pkiDir, validator, request);
     closers.push(
+      routerPath.close,
       () => echoChannel.close(),
       () => engineChannel.close(),
       () => client.close(),
@@ -264,6 +266,12 @@ async function main(): Promise<void> {
       {
         name: "(c) engine client -> nlp engine Invoke (the mesh's hop)",
         call: engineClientCall(client, request),
+        serverPid: engine.pid!,
+        served,
+      },
+      {
+        name: "(d) the router's resilient engine call -> nlp engine Invoke",
+        call: routerPath.call,
         serverPid: engine.pid!,
         served,
       },
