@@ -32,7 +32,8 @@ export function measureSync(name: string, fn: () => void, seconds: number): RunR
   return { name, ops, seconds: elapsed, opsPerSec: ops / elapsed, meanUs: (elapsed * 1e6) / ops };
 }
 
-function percentile(sorted: Float64Array, p: number): number {
+/** The `p`th percentile (nearest rank) of ascending `sorted`; 0 when it is empty. */
+export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank]!;

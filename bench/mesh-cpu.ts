@@ -52,6 +52,19 @@ function labelOf(pid: number, ppid: number, databaseName: string): string | unde
   return cmdline.includes(` ${databaseName} `) ? "postgres" : undefined;
 }
 
+/** utime + stime of a /proc/<pid>/stat line, in ticks. */
+function statTicks(stat: string): { ppid: number; ticks: number } {
+  // Fields after the parenthesised command: state ppid ... utime(14) stime(15), 1-based overall.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+}
+
+/** The CPU microseconds process `pid` has used so far; undefined when it is gone. */
+export function processCpuMicros(pid: number): number | undefined {
+  const stat = readText(`/proc/${pid}/stat`);
+  return stat === undefined ? undefined : (statTicks(stat).ticks * 1e6) / TICKS_PER_SECOND;
+}
+
 /** Reads the CPU of this process, its children and the benchmark database's sessions. */
 export function cpuSnapshot(databaseName: string): CpuSnapshot {
   const { user, system } = process.cpuUsage();
@@ -60,12 +73,11 @@ export function cpuSnapshot(databaseName: string): CpuSnapshot {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readText(`/proc/${entry}/stat`);
     if (stat === undefined) continue;
-    // Fields after the parenthesised command: state ppid ... utime(14) stime(15), 1-based overall.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const pid = Number(entry);
-    const label = labelOf(pid, Number(fields[1]), databaseName);
+    const own = statTicks(stat);
+    const label = labelOf(pid, own.ppid, databaseName);
     if (label === undefined) continue;
-    ticks.set(pid, { label, ticks: Number(fields[11]) + Number(fields[12]) });
+    ticks.set(pid, { label, ticks: own.ticks });
   }
   // The first line of /proc/stat: cpu user nice system idle iowait irq softirq steal ...
   const host = (readText("/proc/stat") ?? "").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);

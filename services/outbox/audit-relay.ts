@@ -16,6 +16,7 @@ import { type AuditEntry, AuditEntrySchema, Decision, Gate } from "../../gen/es/
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { AuditClient } from "../runtime/audit-client.js";
 import { CURRENT_CONTRACT_VERSION } from "../runtime/contract-version.js";
+import { createIdleBackoff } from "../runtime/idle-backoff.js";
 import { inTransaction } from "../runtime/in-transaction.js";
 import type { Logger } from "../runtime/logger.js";
 
@@ -134,6 +135,8 @@ export async function relayOnce(
 
 /** The running relay. */
 export interface AuditRelay {
+  /** Relays now instead of at the end of the idle pause: this process has just written changes. */
+  poke(): void;
   stop(): Promise<void>;
 }
 
@@ -141,11 +144,19 @@ export interface AuditRelay {
 export interface AuditRelayOptions {
   /** The outbox's SPIFFE id: the actor of every record. */
   readonly actor: string;
+  /** The pause after a batch or a poke, ms; empty reads after it double the pause up to maxIdleMs. */
   readonly idleMs: number;
+  readonly maxIdleMs: number;
   readonly callTimeoutMs: number;
 }
 
-/** Starts relaying every `idleMs` (at once again after a full batch). */
+/**
+ * Starts relaying: at once again after a full batch; when poked, `idleMs` after the last read at
+ * the latest; else after a pause of `idleMs` that doubles with every empty read up to `maxIdleMs`.
+ * A poke comes from this process's own writes; a change a read cannot see yet (its transaction is
+ * newer than one still running) or another replica's comes with a later read, at most `maxIdleMs`
+ * after the last.
+ */
 export function startAuditRelay(
   pool: pg.Pool,
   audit: AuditClient,
@@ -156,17 +167,29 @@ export function startAuditRelay(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   let failures = 0;
+  let relaying = false;
+  /** When the pending timer fires, and when the last read ended (performance.now()). */
+  let dueAt = 0;
+  let lastEnded = 0;
+  const idle = createIdleBackoff({ minMs: options.idleMs, maxMs: options.maxIdleMs });
 
   function schedule(delay: number): void {
     if (stopped) return;
+    dueAt = performance.now() + delay;
     timer = setTimeout(() => {
+      relaying = true;
       running = relayOnce(pool, audit, options).then(
         (n) => {
+          relaying = false;
+          lastEnded = performance.now();
           if (failures > 0) logger.info({ after_failures: failures }, "audit relay recovered");
           failures = 0;
-          schedule(n === BATCH ? 0 : options.idleMs);
+          // After a poke during the read (the backoff was reset), the next read is idleMs away.
+          schedule(n === BATCH ? 0 : idle.next(n));
         },
         (err: unknown) => {
+          relaying = false;
+          lastEnded = performance.now();
           failures += 1;
           // Said once per outage, then every 50th try; the changes wait in the outbox meanwhile.
           if (failures === 1 || failures % 50 === 0)
@@ -179,6 +202,17 @@ export function startAuditRelay(
   schedule(0);
 
   return {
+    poke() {
+      idle.reset();
+      // Reading: the next read comes idleMs after it. Failing: its backoff stands.
+      if (relaying || failures > 0 || stopped) return;
+      // Waiting: read idleMs after the last read at the latest, so a busy outbox reads no more
+      // often than it did before pokes (every idleMs) and an idle one reads as soon as it writes.
+      const target = Math.max(performance.now(), lastEnded + options.idleMs);
+      if (target >= dueAt) return;
+      clearTimeout(timer);
+      schedule(target - performance.now());
+    },
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -19,6 +19,7 @@ import { startAuditRelay } from "./audit-relay.js";
 import { readOutboxConfig } from "./config.js";
 import { createEffectStore } from "./effect-store.js";
 import { outboxServiceImplementation } from "./outbox-service.js";
+import { pokingAfterWrites } from "./relay-pokes.js";
 
 const config = readOutboxConfig(process.env);
 const logger = createLogger("outbox", config.logLevel);
@@ -37,6 +38,7 @@ const refusals = createRefusalAudit(audit, logger.child({ component: "refusal-au
 const relay = startAuditRelay(pool, audit, logger.child({ component: "audit-relay" }), {
   actor: spiffeIdOf("outbox"),
   idleMs: 200,
+  maxIdleMs: 2000,
   callTimeoutMs: 5000,
 });
 
@@ -50,7 +52,11 @@ const server = await startGrpcServer({
   services: [
     {
       service: OutboxService,
-      implementation: outboxServiceImplementation(store, { validator, logger, onRefused: refusals.record }),
+      implementation: outboxServiceImplementation(pokingAfterWrites(store, relay.poke), {
+        validator,
+        logger,
+        onRefused: refusals.record,
+      }),
     },
   ],
   logger,

@@ -14,6 +14,7 @@ import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { EffectState, type LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { toSeleneError } from "../runtime/boundary/to-selene-error.js";
 import { CURRENT_CONTRACT_VERSION } from "../runtime/contract-version.js";
+import { createIdleBackoff } from "../runtime/idle-backoff.js";
 import type { Logger } from "../runtime/logger.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import type { CrashHook } from "./crash-points.js";
@@ -27,8 +28,10 @@ export interface ExecutorOptions {
   readonly executorId: string;
   readonly batchSize: number;
   readonly leaseMs: number;
-  /** How long to wait before polling again when nothing was due, ms. */
+  /** How long to wait before polling again when nothing was due, ms: the first pause after work. */
   readonly idleMs: number;
+  /** The longest pause when lease after lease finds nothing (the pause doubles up to it), ms. */
+  readonly maxIdleMs: number;
   /** The deadline of one engine commit, ms. */
   readonly commitTimeoutMs: number;
   /** Fault injection for the crash tests. */
@@ -65,6 +68,8 @@ export function startEffectExecutor(
   // A poke that arrives while a lease is in flight must not be lost: that lease may have been
   // taken before the poked effect was queued, so the loop leases again before it sleeps.
   let poked = false;
+  // An idle router leases a few times a second at most; a poke (an enqueue here) leases at once.
+  const idle = createIdleBackoff({ minMs: options.idleMs, maxMs: options.maxIdleMs });
   const watches = createEffectWatches();
   const system = (correlationId: string) => ({ contractVersion: CURRENT_CONTRACT_VERSION, correlationId });
   const callOptions = (correlationId: string) => ({ deadline: Date.now() + options.commitTimeoutMs, correlationId });
@@ -145,7 +150,7 @@ export function startEffectExecutor(
   async function loop(): Promise<void> {
     while (running) {
       let leases: LeasedEffect[] = [];
-      let pauseMs = options.idleMs;
+      let pauseMs: number;
       poked = false;
       try {
         const response = await outbox.call(
@@ -159,6 +164,7 @@ export function startEffectExecutor(
           callOptions(`lease-${options.executorId}`.slice(0, 64)),
         );
         leases = response.leases;
+        pauseMs = idle.next(leases.length);
       } catch (e) {
         logger.warn({ err: e }, "lease failed");
         // The outbox is unreachable: wait for the channel to connect again (its own reconnect
@@ -188,6 +194,7 @@ export function startEffectExecutor(
       await done;
     },
     poke() {
+      idle.reset();
       poked = true;
       wake?.();
     },

@@ -116,6 +116,7 @@ const executor = startEffectExecutor(outbox, registry, engines, logger.child({ c
   batchSize: 32,
   leaseMs: config.executorLeaseMs,
   idleMs: 100,
+  maxIdleMs: 1000,
   commitTimeoutMs: 5000,
   crash,
 });

@@ -59,6 +59,7 @@ const options = {
   batchSize: 8,
   leaseMs: 30_000,
   idleMs: 60_000, // a lost poke would sleep a minute
+  maxIdleMs: 60_000,
   commitTimeoutMs: 1000,
   crash: () => {},
 };
