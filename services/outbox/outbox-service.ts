@@ -1,9 +1,11 @@
 /**
  * The OutboxService handlers over the effect store. Two callers are admitted, each to its own
- * methods: the router (its executor and its confirmations) to Enqueue, Lease, Ack, Nack and
- * GetEffect; the operator to the dead-letter methods. The shared allow-list admits both; each
- * handler then checks that the caller is the one its method is for.
+ * methods: the router (its executor and its confirmations) to Enqueue (which may lease the new
+ * effect to the router's executor at once), Lease, Ack, Nack and GetEffect; the operator to the
+ * dead-letter methods. The shared allow-list admits both; each handler then checks that the caller
+ * is the one its method is for.
  */
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
@@ -45,7 +47,12 @@ export function createOutboxHandlers(store: EffectStore): OutboxHandlers {
     async enqueue(request, context) {
       requireCaller(context, router);
       const envelope = request.envelope!;
-      return store.enqueue({
+      const lease = request.lease;
+      const {
+        effect,
+        created,
+        lease: held,
+      } = await store.enqueue({
         tenantId: envelope.tenantId,
         idempotencyKey: envelope.idempotencyKey,
         effectType: request.effectType,
@@ -53,7 +60,13 @@ export function createOutboxHandlers(store: EffectStore): OutboxHandlers {
         payload: request.payload,
         payloadDigest: request.payloadDigest,
         correlationId: envelope.correlationId,
+        ...(lease === undefined
+          ? {}
+          : { lease: { executorId: lease.executorId, leaseMs: durationMs(lease.leaseDuration) } }),
       });
+      return held === undefined
+        ? { effect, created }
+        : { effect, created, leaseToken: held.token, leaseExpiresAt: timestampFromDate(held.expiresAt) };
     },
     async lease(request, context) {
       requireCaller(context, router);

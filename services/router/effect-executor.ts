@@ -1,14 +1,17 @@
 /**
  * The router's effect executor: leases due effects from the outbox and commits
  * each through its engine, so the router stays the sole client of every engine
- * and the outbox never calls one. The engine dedupes by the effect's
+ * and the outbox never calls one. An effect this router has just queued comes
+ * back from Enqueue already leased to it and is performed at once (adopt), with
+ * no Lease call and no wake-up of the loop; the loop takes the rest: effects
+ * of other routers, retries, and leases that lapsed when their holder died. The engine dedupes by the effect's
  * idempotency key, so a commit that is retried after a crash (the lease lapses
  * and the effect comes back) returns the first result; the executor then acks.
  * A retryable failure is nacked for a later attempt; a permanent one
  * dead-letters the effect.
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { type Duration, durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { CommitRequestSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { EffectState, type LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
@@ -35,14 +38,27 @@ export interface ExecutorOptions {
   readonly crash: CrashHook;
 }
 
+/** What an Enqueue carries to have its new effect leased to this executor (EnqueueRequest.lease). */
+export interface EnqueueLeaseAsk {
+  readonly executorId: string;
+  readonly leaseDuration: Duration;
+}
+
 /** A running executor. */
 export interface EffectExecutor {
-  /** Lets the current batch finish, then stops. */
+  /** Lets the current batch and every adopted effect finish, then stops. */
   stop(): Promise<void>;
   /** Polls now instead of waiting for the idle timer (after an enqueue). */
   poke(): void;
   /** Watches the effect of a simulation: hears when this executor has performed it or tried to. */
   watch(simulationId: string): EffectWatch;
+  /** The lease an Enqueue may ask for on this executor's behalf; undefined once it is stopping. */
+  enqueueLease(): EnqueueLeaseAsk | undefined;
+  /**
+   * Performs an effect that Enqueue handed back already leased to this executor, at once and
+   * without a Lease call; its outcome reaches the watches as any other.
+   */
+  adopt(leased: LeasedEffect): void;
 }
 
 /** The pause before an ack is sent again, doubling up to the second figure, ms. */
@@ -66,6 +82,12 @@ export function startEffectExecutor(
   // taken before the poked effect was queued, so the loop leases again before it sleeps.
   let poked = false;
   const watches = createEffectWatches();
+  // Effects handed over by Enqueue, still being performed: stop() waits for them.
+  const adopted = new Set<Promise<void>>();
+  const leaseAsk: EnqueueLeaseAsk = {
+    executorId: options.executorId,
+    leaseDuration: durationFromMs(options.leaseMs),
+  };
   const system = (correlationId: string) => ({ contractVersion: CURRENT_CONTRACT_VERSION, correlationId });
   const callOptions = (correlationId: string) => ({ deadline: Date.now() + options.commitTimeoutMs, correlationId });
 
@@ -186,11 +208,17 @@ export function startEffectExecutor(
       running = false;
       wake?.();
       await done;
+      await Promise.all(adopted);
     },
     poke() {
       poked = true;
       wake?.();
     },
     watch: (simulationId) => watches.watch(simulationId),
+    enqueueLease: () => (running ? leaseAsk : undefined),
+    adopt(leased) {
+      const performing = perform(leased).finally(() => adopted.delete(performing));
+      adopted.add(performing);
+    },
   };
 }

@@ -172,6 +172,37 @@ describe("outbox service over mTLS", () => {
     expect(hidden.reason).to.equal(ReasonCode.EFFECT_NOT_FOUND);
   });
 
+  it("hands a new effect back leased to the router's executor when its Enqueue asks, and a replay unleased", async () => {
+    const request = {
+      ...anEnqueue(),
+      lease: { executorId: "router-test", leaseDuration: durationFromMs(30_000) },
+    };
+    const enqueued = await router.call("enqueue", request, withDeadline());
+    expect(enqueued.created).to.equal(true);
+    expect(enqueued.effect).to.include({ state: EffectState.LEASED, attempts: 1 });
+    expect(enqueued.leaseToken).to.match(/^[0-9a-f-]{36}$/);
+    expect(enqueued.leaseExpiresAt).to.not.equal(undefined);
+    const replay = await router.call("enqueue", request, withDeadline());
+    expect(replay).to.include({ created: false, leaseToken: "" });
+    expect(replay.leaseExpiresAt).to.equal(undefined);
+    const leases = await leaseAll();
+    expect(leases.map((l) => l.effect!.effectId)).to.not.include(enqueued.effect!.effectId);
+    const acked = await router.call(
+      "ack",
+      { envelope: SYSTEM, effectId: enqueued.effect!.effectId, leaseToken: enqueued.leaseToken, resultId: "r-1" },
+      withDeadline(),
+    );
+    expect(acked.effect).to.include({ state: EffectState.DONE, resultId: "r-1" });
+    const tooShort = await errorOf(
+      router.call(
+        "enqueue",
+        { ...anEnqueue(), lease: { executorId: "router-test", leaseDuration: durationFromMs(10) } },
+        withDeadline(),
+      ),
+    );
+    expect(tooShort.reason).to.equal(ReasonCode.FIELD_INVALID);
+  });
+
   it("retries the router's idempotent calls a broken link failed, never a lease", async () => {
     // Every second call on the link is answered UNAVAILABLE before it reaches the outbox.
     const proxy = await startStreamFaultProxy("outbox", `127.0.0.1:${server.port}`);

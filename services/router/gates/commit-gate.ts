@@ -2,21 +2,24 @@
  * The commit gate: a confirmed simulation becomes exactly one outbox effect,
  * keyed by the simulation (so any number of confirmations, concurrent or
  * retried, enqueue one effect); the router's executor performs it through the
- * engine, and the turn waits for it: EXECUTED with the effect's id, or REFUSED
+ * engine (the enqueue hands a new effect back already leased to it, so it starts
+ * at once), and the turn waits for it: EXECUTED with the effect's id, or REFUSED
  * when it was dead-lettered. An effect still running at the deadline is
  * DEADLINE_EXCEEDED, retryable with the same key. The turn hears from the local
  * executor as soon as it has performed the effect (effect-watches.ts), and looks
  * at the effect itself after any other attempt and every POLL_MS (another
  * router's executor may have taken it).
  */
+import { create } from "@bufbuild/protobuf";
 import { Decision, Gate } from "../../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
-import { EffectState } from "../../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { EffectState, LeasedEffectSchema } from "../../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { sha256Digest } from "../../runtime/content-digest.js";
 import { SeleneError } from "../../runtime/selene-error.js";
 import { inStepSpan } from "../../runtime/step-span.js";
 import { type Outcome, refused } from "../../runtime/turn-decisions/turn-decisions.js";
 import type { CrashHook } from "../crash-points.js";
+import type { EffectExecutor } from "../effect-executor.js";
 import type { EffectWatch } from "../effect-watches.js";
 import type { OutboxClient } from "../outbox-client.js";
 import type { SimulationStore } from "../simulation-store.js";
@@ -29,8 +32,11 @@ export interface CommitGateDeps {
   readonly simulations: SimulationStore;
   readonly outbox: OutboxClient;
   readonly crash: CrashHook;
-  /** The local executor: woken after an enqueue, and telling the turn when it performed the effect. */
-  readonly executor: { poke(): void; watch(simulationId: string): EffectWatch };
+  /**
+   * The local executor: asked to take the new effect straight from Enqueue (or woken after an
+   * enqueue that did not lease it), and telling the turn when it performed the effect.
+   */
+  readonly executor: Pick<EffectExecutor, "poke" | "watch" | "enqueueLease" | "adopt">;
   readonly now?: () => number;
 }
 
@@ -50,6 +56,9 @@ interface Settled {
 /** Creates the gate. */
 export function createCommitGate(deps: CommitGateDeps): CommitGate {
   const now = deps.now ?? Date.now;
+  // Whether Enqueue is asked to lease the new effect to this router's executor (an outbox that
+  // does not know EnqueueRequest.lease turns it off).
+  let leaseAsked = true;
 
   async function waitForEffect(turn: Turn, effectId: string, watch: EffectWatch): Promise<Settled> {
     const notYet = () =>
@@ -75,22 +84,40 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
    * queued it, and its retry finds it by the simulation's key).
    */
   async function enqueueAndWait(turn: Turn, { simulation, payload }: Confirmed, watch: EffectWatch): Promise<Settled> {
-    const { effect } = await deps.outbox.call(
-      "enqueue",
-      {
-        envelope: { ...turn.envelope, idempotencyKey: effectKeyOf(simulation.simulationId) },
-        effectType: simulation.capability,
-        simulationId: simulation.simulationId,
-        payload,
-        payloadDigest: sha256Digest(payload),
-      },
-      turn.hop(),
-    );
+    const request = {
+      envelope: { ...turn.envelope, idempotencyKey: effectKeyOf(simulation.simulationId) },
+      effectType: simulation.capability,
+      simulationId: simulation.simulationId,
+      payload,
+      payloadDigest: sha256Digest(payload),
+    };
+    const lease = leaseAsked ? deps.executor.enqueueLease() : undefined;
+    const enqueued = await deps.outbox
+      .call("enqueue", lease === undefined ? request : { ...request, lease }, turn.hop())
+      .catch((e: unknown) => {
+        // An outbox of the previous release refuses the field it does not know: queue as it knows how, from now on.
+        if (lease === undefined || !(e instanceof SeleneError) || e.reason !== ReasonCode.UNKNOWN_FIELD) throw e;
+        leaseAsked = false;
+        return deps.outbox.call("enqueue", request, turn.hop());
+      });
+    const effect = enqueued.effect!;
     deps.crash("after-enqueue");
-    deps.executor.poke();
+    if (enqueued.leaseToken !== "" && enqueued.leaseExpiresAt !== undefined) {
+      // Ours already: performed at once, in the turn's trace, with no Lease call and no wake-up.
+      deps.executor.adopt(
+        create(LeasedEffectSchema, {
+          effect,
+          leaseToken: enqueued.leaseToken,
+          leaseExpiresAt: enqueued.leaseExpiresAt,
+        }),
+      );
+    } else {
+      // Already queued by an earlier attempt (or not leased to us): the executor's loop takes it.
+      deps.executor.poke();
+    }
     const [, done] = await Promise.all([
       deps.simulations.resolve(turn.envelope.tenantId, simulation.simulationId, "confirmed"),
-      inStepSpan("effect wait", () => waitForEffect(turn, effect!.effectId, watch)),
+      inStepSpan("effect wait", () => waitForEffect(turn, effect.effectId, watch)),
     ]);
     return done;
   }

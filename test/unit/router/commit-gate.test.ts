@@ -5,8 +5,8 @@ import { createCommitGate } from "../../../services/router/gates/commit-gate.js"
 import { effectKeyOf, effectPayload } from "../../../services/router/gates/confirm-gate.js";
 import type { SeleneError } from "../../../services/runtime/selene-error.js";
 import { FIXED_MS } from "../../support/builders.js";
-import { fakeExecutor } from "../../support/fake-executor.js";
-import { fakeOutbox } from "../../support/fake-outbox.js";
+import { FAKE_EXECUTOR_ID, fakeExecutor } from "../../support/fake-executor.js";
+import { type FakeLeasing, fakeOutbox } from "../../support/fake-outbox.js";
 import { fakeSimulationStore } from "../../support/fake-simulation-store.js";
 import { aTurn } from "../../support/turn-builder.js";
 import { aSimulation } from "./a-simulation.js";
@@ -15,13 +15,26 @@ describe("commit gate", () => {
   const simulation = aSimulation();
   const confirmed = { simulation, payload: effectPayload(simulation) };
 
-  function committing(state: EffectState, lastError = "", now = () => FIXED_MS, executor = fakeExecutor()) {
-    const outbox = fakeOutbox(state, lastError);
+  function committing(
+    state: EffectState,
+    lastError = "",
+    now = () => FIXED_MS,
+    executor = fakeExecutor(),
+    leasing: FakeLeasing = "ignore",
+  ) {
+    const outbox = fakeOutbox(state, lastError, leasing);
     const simulations = fakeSimulationStore(simulation);
     const gate = createCommitGate({ simulations, outbox, crash: () => {}, executor, now });
     const fixture = aTurn({ confirmation: { simulationId: simulation.simulationId }, now });
     return { outbox, simulations, pokes: executor.pokes, ...fixture, run: () => gate(fixture.turn, confirmed) };
   }
+
+  /** An executor that reports an effect done as soon as it is handed one leased. */
+  const performingAdopted = () =>
+    fakeExecutor(
+      () => {},
+      (e, leased) => setImmediate(() => e.settle(leased.effect!.simulationId, "done")),
+    );
 
   it("queues one effect keyed by the simulation and answers EXECUTED once it is done", async () => {
     const { run, decisions, outbox, simulations, pokes } = committing(EffectState.DONE);
@@ -48,6 +61,35 @@ describe("commit gate", () => {
     }) as typeof call;
     expect(await run()).to.deep.include({ case: "executed" });
     expect(looked).to.deep.equal(["enqueue"]);
+  });
+
+  it("asks for the new effect leased to the local executor and hands it over, with no wake-up of the loop", async () => {
+    const executor = performingAdopted();
+    const { run, outbox, pokes } = committing(EffectState.PENDING, "", () => FIXED_MS, executor, "grant");
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(outbox.enqueues.map((r) => r.lease?.executorId)).to.deep.equal([FAKE_EXECUTOR_ID]);
+    expect(executor.adopted.map((l) => [l.effect?.effectId, l.leaseToken])).to.deep.equal([
+      ["effect-1", "lease-of-effect-1"],
+    ]);
+    expect(pokes).to.have.length(0);
+  });
+
+  it("wakes the executor's loop for an effect an earlier attempt queued (Enqueue leases only a new one)", async () => {
+    const executor = performingAdopted();
+    const { run, outbox, pokes } = committing(EffectState.DONE, "", () => FIXED_MS, executor, "grant");
+    await run();
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(outbox.enqueues).to.have.length(2);
+    expect(executor.adopted).to.have.length(1);
+    expect(pokes).to.have.length(1);
+  });
+
+  it("queues without a lease, from then on, through an outbox that refuses the lease field as unknown", async () => {
+    const { run, outbox, pokes } = committing(EffectState.DONE, "", () => FIXED_MS, fakeExecutor(), "refuse");
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(outbox.enqueues.map((r) => r.lease !== undefined)).to.deep.equal([true, false, false]);
+    expect(pokes).to.have.length(2);
   });
 
   it("looks at the effect again after the executor reports a failed attempt", async () => {
