@@ -234,6 +234,22 @@ describe("outbox effect store", () => {
       expect(await store.get("tenant-a", effect.effectId)).to.include({ state: EffectState.DEAD_LETTER, attempts: 1 });
     });
 
+    it("never lets another executor's Lease take an effect enqueued leased, leasing concurrently", async () => {
+      let enqueuing = true;
+      const takenByOther: string[] = [];
+      const other = (async () => {
+        while (enqueuing) {
+          const leases = await store.lease({ executorId: "executor-2", maxEffects: 100, leaseMs: 30_000 });
+          takenByOther.push(...leases.map((l) => l.effect!.effectId));
+        }
+      })();
+      const mine = await Promise.all(Array.from({ length: 50 }, () => store.enqueue(anEffect({ lease: asked }))));
+      enqueuing = false;
+      await other;
+      expect(mine.every((r) => r.lease !== undefined)).to.equal(true);
+      expect(takenByOther).to.deep.equal([]);
+    });
+
     it("stores and leases one effect for 50 concurrent leased enqueues of one key", async () => {
       const input = anEffect({ lease: asked });
       const results = await Promise.all(Array.from({ length: 50 }, () => store.enqueue(input)));
