@@ -137,6 +137,8 @@ export function startEffectExecutor(
       // Under the capability's policy: retried only with the effect's idempotency key, never a fallback.
       const result = await engines.call(capability, "commit", request, callOptions(correlationId));
       options.crash("after-commit");
+      // The effect is performed: a waiting turn may record it and store its outcome while the ack goes out.
+      watches.settle(effect.simulationId, "committed");
       const acked = await acknowledge(leased, result.effectId, correlationId, log);
       log.info({ attempt: effect.attempts, deduplicated: result.deduplicated }, "effect done");
       watches.settle(effect.simulationId, acked.effect?.state === EffectState.DONE ? "done" : "attempted");

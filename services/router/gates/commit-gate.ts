@@ -3,12 +3,13 @@
  * keyed by the simulation (so any number of confirmations, concurrent or
  * retried, enqueue one effect); the router's executor performs it through the
  * engine (the enqueue hands a new effect back already leased to it, so it starts
- * at once), and the turn waits for it: EXECUTED with the effect's id, or REFUSED
- * when it was dead-lettered. An effect still running at the deadline is
- * DEADLINE_EXCEEDED, retryable with the same key. The turn hears from the local
- * executor as soon as it has performed the effect (effect-watches.ts), and looks
- * at the effect itself after any other attempt and every POLL_MS (another
- * router's executor may have taken it).
+ * at once), and the turn waits for it: EXECUTED with the effect's id once the
+ * engine has committed it (the outbox's ack is awaited while the turn's outcome
+ * is stored, before the answer goes out), or REFUSED when it was dead-lettered.
+ * An effect still running at the deadline is DEADLINE_EXCEEDED, retryable with
+ * the same key. The turn hears from the local executor as soon as it has
+ * performed the effect (effect-watches.ts), and looks at the effect itself after
+ * any other attempt and every POLL_MS (another router's executor may have taken it).
  */
 import { create } from "@bufbuild/protobuf";
 import { Decision, Gate } from "../../../gen/es/selene/audit/v1/audit_pb.js";
@@ -51,7 +52,12 @@ interface Settled {
   readonly state: EffectState;
   readonly effectId: string;
   readonly lastError: string;
+  /** False when the engine has committed the effect and the outbox's ack is still on its way. */
+  readonly acked: boolean;
 }
+
+/** What ends a wait: the engine's commit of the effect (its ack may still be on its way), or its ack. */
+type Until = "committed" | "acked";
 
 /** Creates the gate. */
 export function createCommitGate(deps: CommitGateDeps): CommitGate {
@@ -60,7 +66,7 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
   // does not know EnqueueRequest.lease turns it off).
   let leaseAsked = true;
 
-  async function waitForEffect(turn: Turn, effectId: string, watch: EffectWatch): Promise<Settled> {
+  async function waitForEffect(turn: Turn, effectId: string, watch: EffectWatch, until: Until): Promise<Settled> {
     const notYet = () =>
       new SeleneError(ReasonCode.DEADLINE_EXCEEDED, "the effect is queued but not done yet; retry with the same key", {
         retryAfterMs: 500,
@@ -70,12 +76,37 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
       const left = turn.deadline - HOP_RESERVE_MS - now();
       if (left <= 0) throw notYet();
       const heard = await watch.next(Math.min(POLL_MS, left));
-      if (heard === "done") return { state: EffectState.DONE, effectId, lastError: "" };
+      if (heard === "done") return { state: EffectState.DONE, effectId, lastError: "", acked: true };
+      if (heard === "committed") {
+        if (until === "committed") return { state: EffectState.DONE, effectId, lastError: "", acked: false };
+        continue; // its ack follows
+      }
       if (now() >= turn.deadline - HOP_RESERVE_MS) throw notYet();
       const { effect } = await deps.outbox.call("getEffect", { envelope: turn.envelope, effectId }, turn.hop());
       if (effect !== undefined && effect.state !== EffectState.PENDING && effect.state !== EffectState.LEASED)
-        return effect;
+        return { state: effect.state, effectId, lastError: effect.lastError, acked: true };
     }
+  }
+
+  /**
+   * The rest of the wait of an effect the engine has committed: its ack, which the answer waits for
+   * while the turn's outcome and records are stored, so EXECUTED still goes out only once the outbox
+   * has the effect done.
+   */
+  function awaitAck(turn: Turn, effectId: string, watch: EffectWatch): Promise<void> {
+    const acked = inStepSpan("effect ack wait", () => waitForEffect(turn, effectId, watch, "acked"))
+      .then((settled) => {
+        if (settled.state !== EffectState.DONE) {
+          throw new SeleneError(
+            ReasonCode.INTERNAL,
+            "the engine committed the effect but the outbox did not record it done",
+          );
+        }
+      })
+      .finally(() => watch.close());
+    // Awaited with the turn's completion; a turn that fails before then must not leave it unhandled.
+    acked.catch(() => {});
+    return acked;
   }
 
   /**
@@ -117,7 +148,7 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
     }
     const [, done] = await Promise.all([
       deps.simulations.resolve(turn.envelope.tenantId, simulation.simulationId, "confirmed"),
-      inStepSpan("effect wait", () => waitForEffect(turn, effect.effectId, watch)),
+      inStepSpan("effect wait", () => waitForEffect(turn, effect.effectId, watch, "committed")),
     ]);
     return done;
   }
@@ -129,9 +160,12 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
     let done: Settled;
     try {
       done = await enqueueAndWait(turn, { simulation, payload }, watch);
-    } finally {
+    } catch (e) {
       watch.close();
+      throw e;
     }
+    if (done.acked) watch.close();
+    else turn.answerAfter.push(awaitAck(turn, done.effectId, watch));
     const attributes = { simulation_id: simulation.simulationId, effect_id: done.effectId };
     if (done.state === EffectState.DONE) {
       turn.trail.record(Gate.COMMIT, Decision.PASS, { attributes });

@@ -92,6 +92,39 @@ describe("commit gate", () => {
     expect(pokes).to.have.length(2);
   });
 
+  it("answers EXECUTED on the engine's commit, and leaves the ack for the answer to wait for", async () => {
+    const executor = fakeExecutor(
+      () => {},
+      (e, leased) => setImmediate(() => e.settle(leased.effect!.simulationId, "committed")),
+    );
+    const { run, turn, decisions } = committing(EffectState.LEASED, "", () => FIXED_MS, executor, "grant");
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(await decisions()).to.deep.equal(["COMMIT PASS"]);
+    expect(turn.answerAfter).to.have.length(1);
+    const acked = Promise.race([
+      turn.answerAfter[0]!.then(() => "acked"),
+      new Promise((resolve) => setTimeout(() => resolve("waiting"), 20)),
+    ]);
+    expect(await acked).to.equal("waiting");
+    executor.settle(simulation.simulationId, "done");
+    await turn.answerAfter[0];
+  });
+
+  it("fails the answer's wait when the effect the engine committed is not done in the outbox", async () => {
+    const executor = fakeExecutor(
+      () => {},
+      (e, leased) => setImmediate(() => e.settle(leased.effect!.simulationId, "committed")),
+    );
+    const { run, turn } = committing(EffectState.DEAD_LETTER, "lost", () => FIXED_MS, executor, "grant");
+    expect(await run()).to.deep.include({ case: "executed" });
+    executor.settle(simulation.simulationId, "attempted");
+    const error = await turn.answerAfter[0]!.then(
+      () => undefined,
+      (e: SeleneError) => e,
+    );
+    expect(error?.reason).to.equal(ReasonCode.INTERNAL);
+  });
+
   it("looks at the effect again after the executor reports a failed attempt", async () => {
     const executor = fakeExecutor((e) => setImmediate(() => e.settle(simulation.simulationId, "attempted")));
     const { run, decisions } = committing(EffectState.DEAD_LETTER, "engine said no", () => FIXED_MS, executor);
