@@ -9,7 +9,8 @@
  * An effect still running at the deadline is DEADLINE_EXCEEDED, retryable with
  * the same key. The turn hears from the local executor as soon as it has
  * performed the effect (effect-watches.ts), and looks at the effect itself after
- * any other attempt and every POLL_MS (another router's executor may have taken it).
+ * any other attempt and, unless its own executor holds the effect, every POLL_MS
+ * (another router's executor may have taken it).
  */
 import { create } from "@bufbuild/protobuf";
 import { Decision, Gate } from "../../../gen/es/selene/audit/v1/audit_pb.js";
@@ -66,7 +67,18 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
   // does not know EnqueueRequest.lease turns it off).
   let leaseAsked = true;
 
-  async function waitForEffect(turn: Turn, effectId: string, watch: EffectWatch, until: Until): Promise<Settled> {
+  /**
+   * Waits for the effect to reach `until`. `local`: this router's executor holds it and will report
+   * how its attempt went, so the turn does not poll the outbox until it has heard of a failure.
+   */
+  async function waitForEffect(
+    turn: Turn,
+    effectId: string,
+    watch: EffectWatch,
+    until: Until,
+    local: boolean,
+  ): Promise<Settled> {
+    let ours = local;
     const notYet = () =>
       new SeleneError(ReasonCode.DEADLINE_EXCEEDED, "the effect is queued but not done yet; retry with the same key", {
         retryAfterMs: 500,
@@ -75,12 +87,14 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
     for (;;) {
       const left = turn.deadline - HOP_RESERVE_MS - now();
       if (left <= 0) throw notYet();
-      const heard = await watch.next(Math.min(POLL_MS, left));
+      const heard = await watch.next(ours ? left : Math.min(POLL_MS, left));
       if (heard === "done") return { state: EffectState.DONE, effectId, lastError: "", acked: true };
       if (heard === "committed") {
         if (until === "committed") return { state: EffectState.DONE, effectId, lastError: "", acked: false };
         continue; // its ack follows
       }
+      // A failed attempt (or another router's executor): the effect may be anyone's now.
+      ours = false;
       if (now() >= turn.deadline - HOP_RESERVE_MS) throw notYet();
       const { effect } = await deps.outbox.call("getEffect", { envelope: turn.envelope, effectId }, turn.hop());
       if (effect !== undefined && effect.state !== EffectState.PENDING && effect.state !== EffectState.LEASED)
@@ -94,7 +108,8 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
    * has the effect done.
    */
   function awaitAck(turn: Turn, effectId: string, watch: EffectWatch): Promise<void> {
-    const acked = inStepSpan("effect ack wait", () => waitForEffect(turn, effectId, watch, "acked"))
+    // The executor that said "committed" reports its ack next.
+    const acked = inStepSpan("effect ack wait", () => waitForEffect(turn, effectId, watch, "acked", true))
       .then((settled) => {
         if (settled.state !== EffectState.DONE) {
           throw new SeleneError(
@@ -133,7 +148,8 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
       });
     const effect = enqueued.effect!;
     deps.crash("after-enqueue");
-    if (enqueued.leaseToken !== "" && enqueued.leaseExpiresAt !== undefined) {
+    const adopted = enqueued.leaseToken !== "" && enqueued.leaseExpiresAt !== undefined;
+    if (adopted) {
       // Ours already: performed at once, in the turn's trace, with no Lease call and no wake-up.
       deps.executor.adopt(
         create(LeasedEffectSchema, {
@@ -148,7 +164,7 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
     }
     const [, done] = await Promise.all([
       deps.simulations.resolve(turn.envelope.tenantId, simulation.simulationId, "confirmed"),
-      inStepSpan("effect wait", () => waitForEffect(turn, effect.effectId, watch, "committed")),
+      inStepSpan("effect wait", () => waitForEffect(turn, effect.effectId, watch, "committed", adopted)),
     ]);
     return done;
   }

@@ -74,6 +74,22 @@ describe("commit gate", () => {
     expect(pokes).to.have.length(0);
   });
 
+  it("does not poll the outbox while its own executor holds the effect, however long the engine takes", async () => {
+    const executor = fakeExecutor(
+      () => {},
+      (e, leased) => setTimeout(() => e.settle(leased.effect!.simulationId, "done"), 130),
+    );
+    const { run, outbox } = committing(EffectState.LEASED, "", Date.now, executor, "grant");
+    const looked: string[] = [];
+    const call = outbox.call.bind(outbox);
+    (outbox as { call: typeof call }).call = ((method: string, init: unknown, options: unknown) => {
+      looked.push(method);
+      return call(method as "enqueue", init as never, options as never);
+    }) as typeof call;
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(looked).to.deep.equal(["enqueue"]);
+  });
+
   it("wakes the executor's loop for an effect an earlier attempt queued (Enqueue leases only a new one)", async () => {
     const executor = performingAdopted();
     const { run, outbox, pokes } = committing(EffectState.DONE, "", () => FIXED_MS, executor, "grant");
