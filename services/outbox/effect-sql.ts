@@ -96,6 +96,26 @@ with candidates as materialized (
 )
 select * from leased order by due_at, effect_id`;
 
+/**
+ * Stores a new effect already leased to the enqueuing executor (its first attempt) and records that
+ * lease in its history as Lease would (pending -> leased, attempt 1), in one statement; an effect
+ * already stored under the key is left as it is (no row comes back). $1-$10 as the plain enqueue
+ * ($9 now), $11 owner, $12 lease token, $13 expiry.
+ */
+export const ENQUEUE_LEASED_SQL = `
+with inserted as (
+  insert into outbox.effects (effect_id, tenant_id, idempotency_key, effect_type, simulation_id, payload,
+    payload_digest, state, attempts, max_attempts, next_attempt_at, created_at, updated_at, correlation_id,
+    lease_owner, lease_token, lease_expires_at)
+  values ($1, $2, $3, $4, $5, $6, $7, 'leased', 1, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz, $10,
+    $11::text, $12::text, $13::timestamptz)
+  on conflict (tenant_id, idempotency_key) do nothing
+  returning effect_id
+)
+insert into outbox.effect_events (effect_id, at, from_state, to_state, attempt, reason, error)
+select effect_id, $9::timestamptz, 'pending', 'leased', 1, 0, '' from inserted
+returning effect_id`;
+
 /** Dead-letters effects whose lease lapsed on their last allowed attempt. $1 now. */
 export const LAPSED_SQL = `
 with lapsed as materialized (

@@ -22,7 +22,15 @@ import { inTransaction } from "../runtime/in-transaction.js";
 import { decodePageToken, encodePageToken, invalidPageToken } from "../runtime/page-token.js";
 import { fitPage, PAGE_ITEMS_BYTES } from "../runtime/response-page.js";
 import { SeleneError } from "../runtime/selene-error.js";
-import { EFFECT_BYTES_SQL, EFFECT_COLUMNS, type EffectRow, effectOf, LAPSED_SQL, LEASE_SQL } from "./effect-sql.js";
+import {
+  EFFECT_BYTES_SQL,
+  EFFECT_COLUMNS,
+  type EffectRow,
+  ENQUEUE_LEASED_SQL,
+  effectOf,
+  LAPSED_SQL,
+  LEASE_SQL,
+} from "./effect-sql.js";
 import { nextDelayMs, policyFor, type RetryPolicies } from "./retry-policy.js";
 
 /** An effect to store, as the router enqueues it after a confirmation. */
@@ -39,6 +47,16 @@ export interface EnqueueInput {
   readonly payloadDigest: string;
   /** The request chain that enqueued it (its audit records carry it). */
   readonly correlationId?: string;
+  /** Lease a newly stored effect to this executor at once (its first attempt); an existing one never. */
+  readonly lease?: { readonly executorId: string; readonly leaseMs: number };
+}
+
+/** What Enqueue returns: the effect, whether this call stored it, and its lease when it asked for one. */
+export interface Enqueued {
+  readonly effect: Effect;
+  readonly created: boolean;
+  /** Set only when the input asked for a lease and this call created the effect. */
+  readonly lease?: { readonly token: string; readonly expiresAt: Date };
 }
 
 /** What one executor asks of Lease. */
@@ -86,8 +104,11 @@ export interface DeadLetterPage {
 
 /** The outbox's store over one Postgres pool. */
 export interface EffectStore {
-  /** Stores the effect, or returns the one stored under its key (created false) when the payload matches. */
-  enqueue(input: EnqueueInput): Promise<{ effect: Effect; created: boolean }>;
+  /**
+   * Stores the effect, leased to `input.lease`'s executor when it asks, or returns the one stored
+   * under its key (created false, never leased here) when the payload matches.
+   */
+  enqueue(input: EnqueueInput): Promise<Enqueued>;
   /**
    * Leases up to maxEffects due effects (pending and due, or leased with a lapsed lease), oldest due
    * first, fewer when more would not fit one response.
@@ -195,6 +216,7 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
 
   async function insertOrFind(input: EnqueueInput): Promise<{ row: EffectRow; created: boolean } | undefined> {
     const at = now();
+    const lease = input.lease;
     const row: EffectRow = {
       effect_id: randomUUID(),
       tenant_id: input.tenantId,
@@ -203,13 +225,13 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
       simulation_id: input.simulationId,
       payload: Buffer.from(input.payload.buffer, input.payload.byteOffset, input.payload.byteLength),
       payload_digest: input.payloadDigest,
-      state: "pending",
-      attempts: 0,
+      state: lease === undefined ? "pending" : "leased",
+      attempts: lease === undefined ? 0 : 1,
       max_attempts: policyFor(policies, input.effectType).maxAttempts,
       next_attempt_at: at,
-      lease_token: null,
-      lease_owner: null,
-      lease_expires_at: null,
+      lease_token: lease === undefined ? null : randomUUID(),
+      lease_owner: lease?.executorId ?? null,
+      lease_expires_at: lease === undefined ? null : new Date(at.getTime() + lease.leaseMs),
       last_error: "",
       last_reason: 0,
       result_id: null,
@@ -221,26 +243,48 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
     // transitions after it. One narrow INSERT per enqueue keeps it close to a plain INSERT: the
     // new row is known here, so only its id comes back.
     // A named (prepared) statement: parsed and planned once per connection, not per enqueue.
-    const inserted = await pool.query({
-      name: "outbox-enqueue",
-      text: `insert into outbox.effects (effect_id, tenant_id, idempotency_key, effect_type, simulation_id, payload,
+    const inserted = await pool.query(
+      lease === undefined
+        ? {
+            name: "outbox-enqueue",
+            text: `insert into outbox.effects (effect_id, tenant_id, idempotency_key, effect_type, simulation_id, payload,
          payload_digest, state, attempts, max_attempts, next_attempt_at, created_at, updated_at, correlation_id)
        values ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz, $10)
        on conflict (tenant_id, idempotency_key) do nothing
        returning effect_id`,
-      values: [
-        row.effect_id,
-        row.tenant_id,
-        row.idempotency_key,
-        row.effect_type,
-        row.simulation_id,
-        row.payload,
-        row.payload_digest,
-        row.max_attempts,
-        at,
-        input.correlationId ?? "",
-      ],
-    });
+            values: [
+              row.effect_id,
+              row.tenant_id,
+              row.idempotency_key,
+              row.effect_type,
+              row.simulation_id,
+              row.payload,
+              row.payload_digest,
+              row.max_attempts,
+              at,
+              input.correlationId ?? "",
+            ],
+          }
+        : {
+            name: "outbox-enqueue-leased",
+            text: ENQUEUE_LEASED_SQL,
+            values: [
+              row.effect_id,
+              row.tenant_id,
+              row.idempotency_key,
+              row.effect_type,
+              row.simulation_id,
+              row.payload,
+              row.payload_digest,
+              row.max_attempts,
+              at,
+              input.correlationId ?? "",
+              row.lease_owner,
+              row.lease_token,
+              row.lease_expires_at,
+            ],
+          },
+    );
     if (inserted.rowCount === 1) return { row, created: true };
     // The key is taken: ON CONFLICT waited for its holder to commit, so this read sees its row.
     const stored = await pool.query<EffectRow>(
@@ -273,7 +317,10 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
             { fieldPath: "envelope.idempotency_key" },
           );
         }
-        return { effect: effectOf(row), created };
+        const leased = created && row.lease_token !== null && row.lease_expires_at !== null;
+        return leased
+          ? { effect: effectOf(row), created, lease: { token: row.lease_token!, expiresAt: row.lease_expires_at! } }
+          : { effect: effectOf(row), created };
       }
       throw new Error("an effect's idempotency key was taken and freed three times in a row");
     },

@@ -1,14 +1,17 @@
 /**
  * The OutboxService handlers over the effect store. Two callers are admitted, each to its own
- * methods: the router (its executor and its confirmations) to Enqueue, Lease, Ack, Nack and
- * GetEffect; the operator to the dead-letter methods. The shared allow-list admits both; each
- * handler then checks that the caller is the one its method is for.
+ * methods: the router (its executor and its confirmations) to Enqueue (which may lease the new
+ * effect to the router's executor at once), Lease, Ack, Nack and GetEffect; the operator to the
+ * dead-letter methods. The shared allow-list admits both; each handler then checks that the caller
+ * is the one its method is for.
  */
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { implementService } from "../runtime/boundary/grpc-adapter.js";
 import type { BoundaryValidator } from "../runtime/boundary-validator.js";
+import { CONTRACT_SURFACE, CONTRACT_SURFACE_KEY } from "../runtime/contract-surface.js";
 import type { Logger } from "../runtime/logger.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import { allowOnly, type BoundaryRefusal, type CallContext, type ServiceHandlers } from "../runtime/unary-service.js";
@@ -32,6 +35,11 @@ function requireCaller(context: CallContext, allowed: string): void {
   throw new SeleneError(ReasonCode.CALLER_NOT_ALLOWED, `caller ${context.caller} is not allowed to call this method`);
 }
 
+/** Whether the caller names this build's contract surface, so its answers go out unshaped. */
+function speaksThisSurface(context: CallContext): boolean {
+  return context.metadata.get(CONTRACT_SURFACE_KEY)[0] === CONTRACT_SURFACE;
+}
+
 /** A lease duration in ms; the boundary validator has already bounded it to 1 s .. 1 h. */
 function durationMs(duration: { seconds: bigint; nanos: number } | undefined): number {
   return duration === undefined ? 0 : Number(duration.seconds) * 1000 + Math.floor(duration.nanos / 1e6);
@@ -45,7 +53,15 @@ export function createOutboxHandlers(store: EffectStore): OutboxHandlers {
     async enqueue(request, context) {
       requireCaller(context, router);
       const envelope = request.envelope!;
-      return store.enqueue({
+      // The lease travels back only to a caller of this build's surface: any other gets the answer
+      // shaped to its release, without the lease token, and a lease it cannot use would hold the
+      // effect until it lapsed. Such a caller gets the effect PENDING, for any executor's Lease.
+      const lease = speaksThisSurface(context) ? request.lease : undefined;
+      const {
+        effect,
+        created,
+        lease: held,
+      } = await store.enqueue({
         tenantId: envelope.tenantId,
         idempotencyKey: envelope.idempotencyKey,
         effectType: request.effectType,
@@ -53,7 +69,13 @@ export function createOutboxHandlers(store: EffectStore): OutboxHandlers {
         payload: request.payload,
         payloadDigest: request.payloadDigest,
         correlationId: envelope.correlationId,
+        ...(lease === undefined
+          ? {}
+          : { lease: { executorId: lease.executorId, leaseMs: durationMs(lease.leaseDuration) } }),
       });
+      return held === undefined
+        ? { effect, created }
+        : { effect, created, leaseToken: held.token, leaseExpiresAt: timestampFromDate(held.expiresAt) };
     },
     async lease(request, context) {
       requireCaller(context, router);

@@ -1,14 +1,17 @@
 /**
  * The router's effect executor: leases due effects from the outbox and commits
  * each through its engine, so the router stays the sole client of every engine
- * and the outbox never calls one. The engine dedupes by the effect's
+ * and the outbox never calls one. An effect this router has just queued comes
+ * back from Enqueue already leased to it and is performed at once (adopt), with
+ * no Lease call and no wake-up of the loop; the loop takes the rest: effects
+ * of other routers, retries, and leases that lapsed when their holder died. The engine dedupes by the effect's
  * idempotency key, so a commit that is retried after a crash (the lease lapses
  * and the effect comes back) returns the first result; the executor then acks.
  * A retryable failure is nacked for a later attempt; a permanent one
  * dead-letters the effect.
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { type Duration, durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { CommitRequestSchema } from "../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { EffectState, type LeasedEffect } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
@@ -38,14 +41,27 @@ export interface ExecutorOptions {
   readonly crash: CrashHook;
 }
 
+/** What an Enqueue carries to have its new effect leased to this executor (EnqueueRequest.lease). */
+export interface EnqueueLeaseAsk {
+  readonly executorId: string;
+  readonly leaseDuration: Duration;
+}
+
 /** A running executor. */
 export interface EffectExecutor {
-  /** Lets the current batch finish, then stops. */
+  /** Lets the current batch and every adopted effect finish, then stops. */
   stop(): Promise<void>;
   /** Polls now instead of waiting for the idle timer (after an enqueue). */
   poke(): void;
   /** Watches the effect of a simulation: hears when this executor has performed it or tried to. */
   watch(simulationId: string): EffectWatch;
+  /** The lease an Enqueue may ask for on this executor's behalf; undefined once it is stopping. */
+  enqueueLease(): EnqueueLeaseAsk | undefined;
+  /**
+   * Performs an effect that Enqueue handed back already leased to this executor, at once and
+   * without a Lease call; its outcome reaches the watches as any other.
+   */
+  adopt(leased: LeasedEffect): void;
 }
 
 /** The pause before an ack is sent again, doubling up to the second figure, ms. */
@@ -71,6 +87,12 @@ export function startEffectExecutor(
   // An idle router leases a few times a second at most; a poke (an enqueue here) leases at once.
   const idle = createIdleBackoff({ minMs: options.idleMs, maxMs: options.maxIdleMs });
   const watches = createEffectWatches();
+  // Effects handed over by Enqueue, still being performed: stop() waits for them.
+  const adopted = new Set<Promise<void>>();
+  const leaseAsk: EnqueueLeaseAsk = {
+    executorId: options.executorId,
+    leaseDuration: durationFromMs(options.leaseMs),
+  };
   const system = (correlationId: string) => ({ contractVersion: CURRENT_CONTRACT_VERSION, correlationId });
   const callOptions = (correlationId: string) => ({ deadline: Date.now() + options.commitTimeoutMs, correlationId });
 
@@ -120,6 +142,8 @@ export function startEffectExecutor(
       // Under the capability's policy: retried only with the effect's idempotency key, never a fallback.
       const result = await engines.call(capability, "commit", request, callOptions(correlationId));
       options.crash("after-commit");
+      // The effect is performed: a waiting turn may record it and store its outcome while the ack goes out.
+      watches.settle(effect.simulationId, "committed");
       const acked = await acknowledge(leased, result.effectId, correlationId, log);
       log.info({ attempt: effect.attempts, deduplicated: result.deduplicated }, "effect done");
       watches.settle(effect.simulationId, acked.effect?.state === EffectState.DONE ? "done" : "attempted");
@@ -192,6 +216,7 @@ export function startEffectExecutor(
       running = false;
       wake?.();
       await done;
+      await Promise.all(adopted);
     },
     poke() {
       idle.reset();
@@ -199,5 +224,10 @@ export function startEffectExecutor(
       wake?.();
     },
     watch: (simulationId) => watches.watch(simulationId),
+    enqueueLease: () => (running ? leaseAsk : undefined),
+    adopt(leased) {
+      const performing = perform(leased).finally(() => adopted.delete(performing));
+      adopted.add(performing);
+    },
   };
 }

@@ -5,8 +5,11 @@
  * Another router's executor performs effects too: the waiting turn still polls, less often.
  */
 
-/** How an attempt on an effect ended: performed and acknowledged, or anything else (look again). */
-export type Settlement = "done" | "attempted";
+/**
+ * How an attempt on an effect went: committed by its engine (the outbox's ack on its way), performed
+ * and acknowledged, or anything else (look again).
+ */
+export type Settlement = "committed" | "done" | "attempted";
 
 /** One turn's watch on the effect of one simulation. */
 export interface EffectWatch {

@@ -98,12 +98,15 @@ export function withTurnIdempotency(run: TurnRun, records: TurnRecords, options:
     try {
       const response = await run(turn);
       const bytes = toBinary(SubmitTurnResponseSchema, create(SubmitTurnResponseSchema, response));
-      // The answer waits for both; a failed write of the outcome fails the turn, as before.
-      const [completed] = await Promise.allSettled([
+      // The answer waits for both, and for the work the turn left to finish meanwhile (an effect's
+      // ack); a failed write of the outcome fails the turn, as before, and so does that work.
+      const [completed, , after] = await Promise.allSettled([
         records.complete(tenantId, key, { response: bytes }),
         options.alongside?.(turn),
+        Promise.all(turn.answerAfter),
       ]);
       if (completed.status === "rejected") throw completed.reason;
+      if (after.status === "rejected") throw after.reason;
       return response;
     } catch (e) {
       if (e instanceof SeleneError && !e.retryable) {

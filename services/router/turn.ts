@@ -30,6 +30,12 @@ export interface Turn {
   readonly logger: Logger;
   /** Where the gates record their decisions. */
   readonly trail: TurnTrail;
+  /**
+   * Work the answer waits for, done while the turn's outcome is stored (an effect the engine has
+   * committed whose ack to the outbox is on its way): the answer goes out once it has ended, and
+   * its failure fails the answer.
+   */
+  readonly answerAfter: Promise<void>[];
   /** The options of the turn's next outgoing call; throws DEADLINE_EXCEEDED when no time is left for one. */
   hop(): CallOptions;
 }
@@ -59,6 +65,7 @@ export function startTurn(request: SubmitTurnRequest, call: CallContext, start: 
     deadline,
     logger: call.logger,
     trail: startTurnTrail({ ...start.audit, logger: call.logger }, envelope),
+    answerAfter: [],
     hop: () => ({ deadline: hopDeadline(deadline, now()), correlationId: call.correlationId }),
   };
 }

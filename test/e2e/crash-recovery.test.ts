@@ -104,6 +104,45 @@ describe("mesh end to end: crashes on the commit path lose nothing and duplicate
     });
   }
 
+  it("recovers when the router is killed holding the lease its enqueue handed back: the lease lapses, another executor performs it once", async () => {
+    const text = "crash test enqueue and lease";
+    const simulationId = await simulate(`remind me to ${text} at 9am`);
+    await mesh.mesh.kill("router", "SIGTERM");
+    await mesh.mesh.restart("router", { ...FAST, SELENE_CRASH_AT: "after-enqueue", SELENE_EXECUTOR_ID: "router-dead" });
+    const crashed = await confirmOnce(simulationId, "key-enqueue-lease").then(
+      () => undefined,
+      (e: SeleneError) => e,
+    );
+    expect(crashed?.reason, "the call died with the router").to.equal(ReasonCode.DEPENDENCY_UNAVAILABLE);
+    expect(await mesh.mesh.exited("router")).to.equal("SIGKILL");
+    const effectOf = async () =>
+      (
+        await db.query(
+          `SELECT e.state, e.attempts, e.lease_owner,
+                  array(SELECT ev.from_state || '>' || ev.to_state || '#' || ev.attempt FROM outbox.effect_events ev
+                        WHERE ev.effect_id = e.effect_id ORDER BY ev.event_id) AS history
+           FROM outbox.effects e WHERE e.simulation_id = $1`,
+          [simulationId],
+        )
+      ).rows;
+    // The effect was stored already leased to the router that died, on its first attempt.
+    expect(await effectOf()).to.deep.equal([
+      { state: "leased", attempts: 1, lease_owner: "router-dead", history: ["pending>leased#1"] },
+    ]);
+    await mesh.mesh.restart("router", { ...FAST, SELENE_EXECUTOR_ID: "router-next" });
+    const r = await confirmUntilExecuted(simulationId, "key-enqueue-lease");
+    expect(r.outcome.case).to.equal("executed");
+    expect(await effectsOf(text)).to.deep.equal({ reminders: 1, done: 1, processed: 1 });
+    expect(await effectOf()).to.deep.equal([
+      {
+        state: "done",
+        attempts: 2,
+        lease_owner: "router-next",
+        history: ["pending>leased#1", "leased>leased#2", "leased>done#2"],
+      },
+    ]);
+  });
+
   it("retries while the engine is down and performs the effect once when it is back", async () => {
     const text = "engine outage test";
     const simulationId = await simulate(`remind me to ${text} at 9am`);

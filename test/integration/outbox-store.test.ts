@@ -173,6 +173,92 @@ describe("outbox effect store", () => {
     });
   });
 
+  describe("enqueue with a lease", () => {
+    const asked = { executorId: "executor-1", leaseMs: 30_000 };
+
+    it("stores a new effect leased to the asking executor, recorded as Lease records it, and acks it DONE", async () => {
+      const { effect, created, lease } = await store.enqueue(anEffect({ lease: asked }));
+      expect(created).to.equal(true);
+      expect(effect).to.include({ state: EffectState.LEASED, attempts: 1 });
+      expect(lease?.token).to.match(/^[0-9a-f-]{36}$/);
+      expect(lease?.expiresAt.getTime()).to.equal(START + 30_000);
+      const owner = await admin.query("select lease_owner from outbox.effects where effect_id = $1", [effect.effectId]);
+      expect(owner.rows[0].lease_owner).to.equal("executor-1");
+      expect(await store.lease({ executorId: "executor-2", maxEffects: 10, leaseMs: 30_000 })).to.deep.equal([]);
+
+      clock += 10;
+      const done = await store.ack({ effectId: effect.effectId, leaseToken: lease!.token, resultId: "r-1" });
+      expect(done).to.include({ state: EffectState.DONE, resultId: "r-1", attempts: 1 });
+      expect(await events(effect.effectId)).to.deep.equal([
+        { from: "pending", to: "leased", attempt: 1 },
+        { from: "leased", to: "done", attempt: 1 },
+      ]);
+    });
+
+    it("returns an effect already stored under the key as it is, never leased by the replay", async () => {
+      const input = anEffect();
+      const first = await store.enqueue(input);
+      const replay = await store.enqueue({ ...input, lease: asked });
+      expect(replay.created).to.equal(false);
+      expect(replay.lease).to.equal(undefined);
+      expect(replay.effect).to.include({ effectId: first.effect.effectId, state: EffectState.PENDING, attempts: 0 });
+      const leasedInput = anEffect({ lease: asked });
+      const leasedFirst = await store.enqueue(leasedInput);
+      const leasedReplay = await store.enqueue({ ...leasedInput, lease: { executorId: "executor-2", leaseMs: 1000 } });
+      expect(leasedReplay.lease).to.equal(undefined);
+      expect(await events(leasedFirst.effect.effectId)).to.have.length(1); // the replay changes nothing
+    });
+
+    it("gives an effect whose enqueued lease lapsed (its executor died) to another executor, once", async () => {
+      const { effect, lease } = await store.enqueue(anEffect({ lease: { executorId: "executor-1", leaseMs: 1000 } }));
+      clock += 999;
+      expect(await store.lease({ executorId: "executor-2", maxEffects: 10, leaseMs: 1000 })).to.deep.equal([]);
+      clock += 1;
+      const second = await leaseOne("executor-2", 1000);
+      expect(second.effect).to.include({ effectId: effect.effectId, state: EffectState.LEASED, attempts: 2 });
+      const stale = { effectId: effect.effectId, leaseToken: lease!.token, resultId: "r-1" };
+      expect(await reasonOf(store.ack(stale))).to.equal("LEASE_NOT_HELD");
+      await store.ack({ ...stale, leaseToken: second.leaseToken });
+      expect(await events(effect.effectId)).to.deep.equal([
+        { from: "pending", to: "leased", attempt: 1 },
+        { from: "leased", to: "leased", attempt: 2 },
+        { from: "leased", to: "done", attempt: 2 },
+      ]);
+    });
+
+    it("dead-letters an effect whose enqueued lease lapsed on its last allowed attempt", async () => {
+      const input = anEffect({ effectType: "test.once", lease: { executorId: "executor-1", leaseMs: 1000 } });
+      const { effect } = await store.enqueue(input);
+      clock += 1000;
+      expect(await store.lease({ executorId: "executor-2", maxEffects: 10, leaseMs: 1000 })).to.deep.equal([]);
+      expect(await store.get("tenant-a", effect.effectId)).to.include({ state: EffectState.DEAD_LETTER, attempts: 1 });
+    });
+
+    it("never lets another executor's Lease take an effect enqueued leased, leasing concurrently", async () => {
+      let enqueuing = true;
+      const takenByOther: string[] = [];
+      const other = (async () => {
+        while (enqueuing) {
+          const leases = await store.lease({ executorId: "executor-2", maxEffects: 100, leaseMs: 30_000 });
+          takenByOther.push(...leases.map((l) => l.effect!.effectId));
+        }
+      })();
+      const mine = await Promise.all(Array.from({ length: 50 }, () => store.enqueue(anEffect({ lease: asked }))));
+      enqueuing = false;
+      await other;
+      expect(mine.every((r) => r.lease !== undefined)).to.equal(true);
+      expect(takenByOther).to.deep.equal([]);
+    });
+
+    it("stores and leases one effect for 50 concurrent leased enqueues of one key", async () => {
+      const input = anEffect({ lease: asked });
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.enqueue(input)));
+      expect(results.filter((r) => r.created)).to.have.length(1);
+      expect(results.filter((r) => r.lease !== undefined)).to.have.length(1);
+      expect(new Set(results.map((r) => r.effect.effectId)).size).to.equal(1);
+    });
+  });
+
   describe("lease and ack", () => {
     it("leases a due effect once, with a token and an expiry, and acks it DONE", async () => {
       const { effect } = await store.enqueue(anEffect());

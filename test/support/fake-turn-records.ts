@@ -26,7 +26,8 @@ export function fakeTurnRecords(): TurnRecords {
       entries.get(`${tenantId}/${key}`)!.outcome = outcome;
     },
     async release(tenantId, key) {
-      entries.delete(`${tenantId}/${key}`);
+      // As the store: only a claim still in flight is released, never a stored outcome.
+      if (entries.get(`${tenantId}/${key}`)?.outcome === undefined) entries.delete(`${tenantId}/${key}`);
     },
     async purgeExpired() {
       return 0;

@@ -5,8 +5,8 @@ import { createCommitGate } from "../../../services/router/gates/commit-gate.js"
 import { effectKeyOf, effectPayload } from "../../../services/router/gates/confirm-gate.js";
 import type { SeleneError } from "../../../services/runtime/selene-error.js";
 import { FIXED_MS } from "../../support/builders.js";
-import { fakeExecutor } from "../../support/fake-executor.js";
-import { fakeOutbox } from "../../support/fake-outbox.js";
+import { FAKE_EXECUTOR_ID, fakeExecutor } from "../../support/fake-executor.js";
+import { type FakeLeasing, fakeOutbox } from "../../support/fake-outbox.js";
 import { fakeSimulationStore } from "../../support/fake-simulation-store.js";
 import { aTurn } from "../../support/turn-builder.js";
 import { aSimulation } from "./a-simulation.js";
@@ -15,13 +15,26 @@ describe("commit gate", () => {
   const simulation = aSimulation();
   const confirmed = { simulation, payload: effectPayload(simulation) };
 
-  function committing(state: EffectState, lastError = "", now = () => FIXED_MS, executor = fakeExecutor()) {
-    const outbox = fakeOutbox(state, lastError);
+  function committing(
+    state: EffectState,
+    lastError = "",
+    now = () => FIXED_MS,
+    executor = fakeExecutor(),
+    leasing: FakeLeasing = "ignore",
+  ) {
+    const outbox = fakeOutbox(state, lastError, leasing);
     const simulations = fakeSimulationStore(simulation);
     const gate = createCommitGate({ simulations, outbox, crash: () => {}, executor, now });
     const fixture = aTurn({ confirmation: { simulationId: simulation.simulationId }, now });
     return { outbox, simulations, pokes: executor.pokes, ...fixture, run: () => gate(fixture.turn, confirmed) };
   }
+
+  /** An executor that reports an effect done as soon as it is handed one leased. */
+  const performingAdopted = () =>
+    fakeExecutor(
+      () => {},
+      (e, leased) => setImmediate(() => e.settle(leased.effect!.simulationId, "done")),
+    );
 
   it("queues one effect keyed by the simulation and answers EXECUTED once it is done", async () => {
     const { run, decisions, outbox, simulations, pokes } = committing(EffectState.DONE);
@@ -48,6 +61,84 @@ describe("commit gate", () => {
     }) as typeof call;
     expect(await run()).to.deep.include({ case: "executed" });
     expect(looked).to.deep.equal(["enqueue"]);
+  });
+
+  it("asks for the new effect leased to the local executor and hands it over, with no wake-up of the loop", async () => {
+    const executor = performingAdopted();
+    const { run, outbox, pokes } = committing(EffectState.PENDING, "", () => FIXED_MS, executor, "grant");
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(outbox.enqueues.map((r) => r.lease?.executorId)).to.deep.equal([FAKE_EXECUTOR_ID]);
+    expect(executor.adopted.map((l) => [l.effect?.effectId, l.leaseToken])).to.deep.equal([
+      ["effect-1", "lease-of-effect-1"],
+    ]);
+    expect(pokes).to.have.length(0);
+  });
+
+  it("does not poll the outbox while its own executor holds the effect, however long the engine takes", async () => {
+    const executor = fakeExecutor(
+      () => {},
+      (e, leased) => setTimeout(() => e.settle(leased.effect!.simulationId, "done"), 130),
+    );
+    const { run, outbox } = committing(EffectState.LEASED, "", Date.now, executor, "grant");
+    const looked: string[] = [];
+    const call = outbox.call.bind(outbox);
+    (outbox as { call: typeof call }).call = ((method: string, init: unknown, options: unknown) => {
+      looked.push(method);
+      return call(method as "enqueue", init as never, options as never);
+    }) as typeof call;
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(looked).to.deep.equal(["enqueue"]);
+  });
+
+  it("wakes the executor's loop for an effect an earlier attempt queued (Enqueue leases only a new one)", async () => {
+    const executor = performingAdopted();
+    const { run, outbox, pokes } = committing(EffectState.DONE, "", () => FIXED_MS, executor, "grant");
+    await run();
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(outbox.enqueues).to.have.length(2);
+    expect(executor.adopted).to.have.length(1);
+    expect(pokes).to.have.length(1);
+  });
+
+  it("queues without a lease, from then on, through an outbox that refuses the lease field as unknown", async () => {
+    const { run, outbox, pokes } = committing(EffectState.DONE, "", () => FIXED_MS, fakeExecutor(), "refuse");
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(outbox.enqueues.map((r) => r.lease !== undefined)).to.deep.equal([true, false, false]);
+    expect(pokes).to.have.length(2);
+  });
+
+  it("answers EXECUTED on the engine's commit, and leaves the ack for the answer to wait for", async () => {
+    const executor = fakeExecutor(
+      () => {},
+      (e, leased) => setImmediate(() => e.settle(leased.effect!.simulationId, "committed")),
+    );
+    const { run, turn, decisions } = committing(EffectState.LEASED, "", () => FIXED_MS, executor, "grant");
+    expect(await run()).to.deep.include({ case: "executed" });
+    expect(await decisions()).to.deep.equal(["COMMIT PASS"]);
+    expect(turn.answerAfter).to.have.length(1);
+    const acked = Promise.race([
+      turn.answerAfter[0]!.then(() => "acked"),
+      new Promise((resolve) => setTimeout(() => resolve("waiting"), 20)),
+    ]);
+    expect(await acked).to.equal("waiting");
+    executor.settle(simulation.simulationId, "done");
+    await turn.answerAfter[0];
+  });
+
+  it("fails the answer's wait when the effect the engine committed is not done in the outbox", async () => {
+    const executor = fakeExecutor(
+      () => {},
+      (e, leased) => setImmediate(() => e.settle(leased.effect!.simulationId, "committed")),
+    );
+    const { run, turn } = committing(EffectState.DEAD_LETTER, "lost", () => FIXED_MS, executor, "grant");
+    expect(await run()).to.deep.include({ case: "executed" });
+    executor.settle(simulation.simulationId, "attempted");
+    const error = await turn.answerAfter[0]!.then(
+      () => undefined,
+      (e: SeleneError) => e,
+    );
+    expect(error?.reason).to.equal(ReasonCode.INTERNAL);
   });
 
   it("looks at the effect again after the executor reports a failed attempt", async () => {

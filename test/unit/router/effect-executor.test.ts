@@ -82,7 +82,7 @@ describe("effect executor", () => {
     await executor.stop();
   });
 
-  it("tells the turn watching a simulation that its effect is done, once it is acked", async () => {
+  it("tells the turn watching a simulation that its engine committed the effect, then that it is acked", async () => {
     const { outbox, leases, nextLease } = scriptedOutbox();
     const first = nextLease();
     const executor = startEffectExecutor(outbox, registry, engines, logger, options);
@@ -90,6 +90,7 @@ describe("effect executor", () => {
     const other = executor.watch("sim-2");
     await first;
     leases[0]!.resolve({ leases: [anEffect("sim-1")] });
+    expect(await watch.next(5000)).to.equal("committed");
     expect(await watch.next(5000)).to.equal("done");
     expect(await other.next(1)).to.equal("timeout");
     watch.close();
@@ -132,6 +133,7 @@ describe("effect executor", () => {
     const executor = startEffectExecutor(outbox, registry, counting, logger, options);
     const watch = executor.watch("sim-1");
     const started = Date.now();
+    expect(await watch.next(5000)).to.equal("committed");
     expect(await watch.next(5000)).to.equal("done");
     expect(Date.now() - started).to.be.below(2000); // the lease is 30 s
     expect(commits).to.equal(1);
@@ -139,5 +141,27 @@ describe("effect executor", () => {
     expect(calls).to.not.include("nack");
     watch.close();
     await executor.stop();
+  });
+
+  it("performs an effect Enqueue handed it leased at once, with no Lease call, and stop() waits for it", async () => {
+    const { outbox, leases, nextLease } = scriptedOutbox();
+    const first = nextLease();
+    const committing = deferred<{ effectId: string; deduplicated: boolean }>();
+    const slowEngines = { call: () => committing.promise } as unknown as ResilientEngines;
+    const executor = startEffectExecutor(outbox, registry, slowEngines, logger, options);
+    await first;
+    leases[0]!.resolve({ leases: [] }); // the loop now sleeps its idle minute
+    const watch = executor.watch("sim-9");
+    executor.adopt(anEffect("sim-9"));
+    expect(executor.enqueueLease()).to.deep.include({ executorId: "test" });
+    const stopped = executor.stop();
+    expect(executor.enqueueLease(), "no lease is asked for once stopping").to.equal(undefined);
+    expect(await within(stopped, 50)).to.equal("did not happen");
+    committing.resolve({ effectId: "r-9", deduplicated: false });
+    expect(await watch.next(1000)).to.equal("committed");
+    expect(await watch.next(1000)).to.equal("done");
+    expect(await within(stopped, 1000)).to.equal("happened");
+    expect(leases).to.have.length(1); // the adopted effect needed no lease of its own
+    watch.close();
   });
 });

@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import type { AuditEntry } from "../../../gen/es/selene/audit/v1/audit_pb.js";
+import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
+import { requestDigest, withTurnIdempotency } from "../../../services/router/turn-idempotency.js";
 import type { TurnRecords } from "../../../services/router/turn-records.js";
 import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { deferred } from "../../support/deferred.js";
@@ -111,5 +113,53 @@ describe("turn pipeline: steps that overlap", () => {
     const { response } = await submitted;
     expect(response).not.to.be.instanceOf(SeleneError);
     expect(decisionsOf(audit.ledger.appended)).to.have.length(5);
+  });
+
+  it("stores the outcome while the work the turn left (an effect's ack) ends, answers after it, and fails when it fails", async () => {
+    const records = fakeTurnRecords();
+    const options = { claimMarginMs: 1000, duplicateWaitMs: 100 };
+    const ack = deferred<void>();
+    const answer = { turnId: "t", correlationId: "c" };
+    const run = withTurnIdempotency(
+      async (turn) => {
+        turn.answerAfter.push(ack.promise);
+        return answer;
+      },
+      records,
+      options,
+    );
+    const { turn } = aTurn();
+    let answered = false;
+    const submitted = run(turn).then(() => {
+      answered = true;
+    });
+    await ticks();
+    expect(answered).to.equal(false);
+    const stored = await records.claim(
+      turn.envelope.tenantId,
+      turn.envelope.idempotencyKey,
+      requestDigest(turn.request),
+      1,
+    );
+    expect(stored.kind, "the outcome is stored while the ack is out").to.equal("replay");
+    ack.resolve();
+    await submitted;
+
+    const failing = withTurnIdempotency(
+      async (turn) => {
+        turn.answerAfter.push(Promise.reject(new SeleneError(ReasonCode.DEADLINE_EXCEEDED, "not acked in time")));
+        return answer;
+      },
+      records,
+      options,
+    );
+    const second = aTurn({ envelope: { idempotencyKey: "key-2" } }).turn;
+    const error = await failing(second).then(
+      () => undefined,
+      (e: SeleneError) => e,
+    );
+    expect(error?.reason).to.equal(ReasonCode.DEADLINE_EXCEEDED);
+    // Its retry gets the stored outcome: the engine did commit the effect.
+    expect(await failing(second)).to.deep.include({ turnId: "t" });
   });
 });

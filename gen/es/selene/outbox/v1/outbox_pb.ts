@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file selene/outbox/v1/outbox.proto.
  */
 export const file_selene_outbox_v1_outbox: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zZWxlbmUvb3V0Ym94L3YxL291dGJveC5wcm90bxIQc2VsZW5lLm91dGJveC52MSLLAwoGRWZmZWN0EhEKCWVmZmVjdF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAMgASgJEhMKC2VmZmVjdF90eXBlGAQgASgJEhUKDXNpbXVsYXRpb25faWQYBSABKAkSDwoHcGF5bG9hZBgGIAEoDBIWCg5wYXlsb2FkX2RpZ2VzdBgHIAEoCRIsCgVzdGF0ZRgIIAEoDjIdLnNlbGVuZS5vdXRib3gudjEuRWZmZWN0U3RhdGUSEAoIYXR0ZW1wdHMYCSABKA0SMwoPbmV4dF9hdHRlbXB0X2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpsYXN0X2Vycm9yGAsgASgJEjEKC2xhc3RfcmVhc29uGAwgASgOMhwuc2VsZW5lLmtlcm5lbC52MS5SZWFzb25Db2RlEhEKCXJlc3VsdF9pZBgNIAEoCRIuCgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAgoORW5xdWV1ZVJlcXVlc3QSNAoIZW52ZWxvcGUYASABKAsyGi5zZWxlbmUua2VybmVsLnYxLkVudmVsb3BlQga6SAPIAQESQwoLZWZmZWN0X3R5cGUYAiABKAlCLrpIK3IpEAMYgAEyIl5bYS16XVthLXowLTlfXSpcLlthLXpdW2EtejAtOV9dKiQSIAoNc2ltdWxhdGlvbl9pZBgDIAEoCUIJukgGcgQQARhAEhwKB3BheWxvYWQYBCABKAxCC7pICHoGEAEYgIADEjQKDnBheWxvYWRfZGlnZXN0GAUgASgJQhy6SBlyFzIVXnNoYTI1NjpbMC05YS1mXXs2NH0kIlQKD0VucXVldWVSZXNwb25zZRIwCgZlZmZlY3QYASABKAsyGC5zZWxlbmUub3V0Ym94LnYxLkVmZmVjdEIGukgDyAEBEg8KB2NyZWF0ZWQYAiABKAgi0wEKDExlYXNlUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBARIfCgtleGVjdXRvcl9pZBgCIAEoCUIKukgHcgUQARiAARIfCgttYXhfZWZmZWN0cxgDIAEoDUIKukgHKgUY6AcoARJFCg5sZWFzZV9kdXJhdGlvbhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkISukgPyAEBqgEJIgMIkBwyAggBIj8KDUxlYXNlUmVzcG9uc2USLgoGbGVhc2VzGAEgAygLMh4uc2VsZW5lLm91dGJveC52MS5MZWFzZWRFZmZlY3QinAEKDExlYXNlZEVmZmVjdBIwCgZlZmZlY3QYASABKAsyGC5zZWxlbmUub3V0Ym94LnYxLkVmZmVjdEIGukgDyAEBEhwKC2xlYXNlX3Rva2VuGAIgASgJQge6SARyAhABEjwKEGxlYXNlX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQEioQEKCkFja1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESGgoJZWZmZWN0X2lkGAIgASgJQge6SARyAhABEhwKC2xlYXNlX3Rva2VuGAMgASgJQge6SARyAhABEh0KCXJlc3VsdF9pZBgEIAEoCUIKukgHcgUQARiAASI/CgtBY2tSZXNwb25zZRIwCgZlZmZlY3QYASABKAsyGC5zZWxlbmUub3V0Ym94LnYxLkVmZmVjdEIGukgDyAEBIucBCgtOYWNrUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBARIaCgllZmZlY3RfaWQYAiABKAlCB7pIBHICEAESHAoLbGVhc2VfdG9rZW4YAyABKAlCB7pIBHICEAESFwoFZXJyb3IYBCABKAlCCLpIBXIDGIAQEjYKBnJlYXNvbhgFIAEoDjIcLnNlbGVuZS5rZXJuZWwudjEuUmVhc29uQ29kZUIIukgFggECEAESEQoJcmV0cnlhYmxlGAYgASgIIkAKDE5hY2tSZXNwb25zZRIwCgZlZmZlY3QYASABKAsyGC5zZWxlbmUub3V0Ym94LnYxLkVmZmVjdEIGukgDyAEBImQKEEdldEVmZmVjdFJlcXVlc3QSNAoIZW52ZWxvcGUYASABKAsyGi5zZWxlbmUua2VybmVsLnYxLkVudmVsb3BlQga6SAPIAQESGgoJZWZmZWN0X2lkGAIgASgJQge6SARyAhABIkUKEUdldEVmZmVjdFJlc3BvbnNlEjAKBmVmZmVjdBgBIAEoCzIYLnNlbGVuZS5vdXRib3gudjEuRWZmZWN0Qga6SAPIAQEiqwEKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESGgoJdGVuYW50X2lkGAIgASgJQge6SARyAhg/EhsKCXBhZ2Vfc2l6ZRgDIAEoDUIIukgFKgMY9AMSHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgAIiXQoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USKQoHZWZmZWN0cxgBIAMoCzIYLnNlbGVuZS5vdXRib3gudjEuRWZmZWN0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJwChZSZXRyeURlYWRMZXR0ZXJSZXF1ZXN0EjoKCGVudmVsb3BlGAEgASgLMiAuc2VsZW5lLmtlcm5lbC52MS5TeXN0ZW1FbnZlbG9wZUIGukgDyAEBEhoKCWVmZmVjdF9pZBgCIAEoCUIHukgEcgIQASJLChdSZXRyeURlYWRMZXR0ZXJSZXNwb25zZRIwCgZlZmZlY3QYASABKAsyGC5zZWxlbmUub3V0Ym94LnYxLkVmZmVjdEIGukgDyAEBIo4BChhEaXNjYXJkRGVhZExldHRlclJlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESGgoJZWZmZWN0X2lkGAIgASgJQge6SARyAhABEhoKBnJlYXNvbhgDIAEoCUIKukgHcgUQARiABCJNChlEaXNjYXJkRGVhZExldHRlclJlc3BvbnNlEjAKBmVmZmVjdBgBIAEoCzIYLnNlbGVuZS5vdXRib3gudjEuRWZmZWN0Qga6SAPIAQEqrwEKC0VmZmVjdFN0YXRlEhwKGEVGRkVDVF9TVEFURV9VTlNQRUNJRklFRBAAEhgKFEVGRkVDVF9TVEFURV9QRU5ESU5HEAESFwoTRUZGRUNUX1NUQVRFX0xFQVNFRBACEhUKEUVGRkVDVF9TVEFURV9ET05FEAMSHAoYRUZGRUNUX1NUQVRFX0RFQURfTEVUVEVSEAQSGgoWRUZGRUNUX1NUQVRFX0RJU0NBUkRFRBAFMusFCg1PdXRib3hTZXJ2aWNlElMKB0VucXVldWUSIC5zZWxlbmUub3V0Ym94LnYxLkVucXVldWVSZXF1ZXN0GiEuc2VsZW5lLm91dGJveC52MS5FbnF1ZXVlUmVzcG9uc2UiA5ACAhJICgVMZWFzZRIeLnNlbGVuZS5vdXRib3gudjEuTGVhc2VSZXF1ZXN0Gh8uc2VsZW5lLm91dGJveC52MS5MZWFzZVJlc3BvbnNlEkcKA0FjaxIcLnNlbGVuZS5vdXRib3gudjEuQWNrUmVxdWVzdBodLnNlbGVuZS5vdXRib3gudjEuQWNrUmVzcG9uc2UiA5ACAhJKCgROYWNrEh0uc2VsZW5lLm91dGJveC52MS5OYWNrUmVxdWVzdBoeLnNlbGVuZS5vdXRib3gudjEuTmFja1Jlc3BvbnNlIgOQAgISWQoJR2V0RWZmZWN0EiIuc2VsZW5lLm91dGJveC52MS5HZXRFZmZlY3RSZXF1ZXN0GiMuc2VsZW5lLm91dGJveC52MS5HZXRFZmZlY3RSZXNwb25zZSIDkAIBEmsKD0xpc3REZWFkTGV0dGVycxIoLnNlbGVuZS5vdXRib3gudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBopLnNlbGVuZS5vdXRib3gudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiA5ACARJrCg9SZXRyeURlYWRMZXR0ZXISKC5zZWxlbmUub3V0Ym94LnYxLlJldHJ5RGVhZExldHRlclJlcXVlc3QaKS5zZWxlbmUub3V0Ym94LnYxLlJldHJ5RGVhZExldHRlclJlc3BvbnNlIgOQAgIScQoRRGlzY2FyZERlYWRMZXR0ZXISKi5zZWxlbmUub3V0Ym94LnYxLkRpc2NhcmREZWFkTGV0dGVyUmVxdWVzdBorLnNlbGVuZS5vdXRib3gudjEuRGlzY2FyZERlYWRMZXR0ZXJSZXNwb25zZSIDkAICYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp, file_selene_kernel_v1_envelope, file_selene_kernel_v1_reason]);
+  fileDesc("Ch1zZWxlbmUvb3V0Ym94L3YxL291dGJveC5wcm90bxIQc2VsZW5lLm91dGJveC52MSLLAwoGRWZmZWN0EhEKCWVmZmVjdF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAMgASgJEhMKC2VmZmVjdF90eXBlGAQgASgJEhUKDXNpbXVsYXRpb25faWQYBSABKAkSDwoHcGF5bG9hZBgGIAEoDBIWCg5wYXlsb2FkX2RpZ2VzdBgHIAEoCRIsCgVzdGF0ZRgIIAEoDjIdLnNlbGVuZS5vdXRib3gudjEuRWZmZWN0U3RhdGUSEAoIYXR0ZW1wdHMYCSABKA0SMwoPbmV4dF9hdHRlbXB0X2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpsYXN0X2Vycm9yGAsgASgJEjEKC2xhc3RfcmVhc29uGAwgASgOMhwuc2VsZW5lLmtlcm5lbC52MS5SZWFzb25Db2RlEhEKCXJlc3VsdF9pZBgNIAEoCRIuCgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKwAgoORW5xdWV1ZVJlcXVlc3QSNAoIZW52ZWxvcGUYASABKAsyGi5zZWxlbmUua2VybmVsLnYxLkVudmVsb3BlQga6SAPIAQESQwoLZWZmZWN0X3R5cGUYAiABKAlCLrpIK3IpEAMYgAEyIl5bYS16XVthLXowLTlfXSpcLlthLXpdW2EtejAtOV9dKiQSIAoNc2ltdWxhdGlvbl9pZBgDIAEoCUIJukgGcgQQARhAEhwKB3BheWxvYWQYBCABKAxCC7pICHoGEAEYgIADEjQKDnBheWxvYWRfZGlnZXN0GAUgASgJQhy6SBlyFzIVXnNoYTI1NjpbMC05YS1mXXs2NH0kEi0KBWxlYXNlGAYgASgLMh4uc2VsZW5lLm91dGJveC52MS5FbnF1ZXVlTGVhc2UidgoMRW5xdWV1ZUxlYXNlEh8KC2V4ZWN1dG9yX2lkGAEgASgJQgq6SAdyBRABGIABEkUKDmxlYXNlX2R1cmF0aW9uGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQhK6SA/IAQGqAQkiAwiQHDICCAEinwEKD0VucXVldWVSZXNwb25zZRIwCgZlZmZlY3QYASABKAsyGC5zZWxlbmUub3V0Ym94LnYxLkVmZmVjdEIGukgDyAEBEg8KB2NyZWF0ZWQYAiABKAgSEwoLbGVhc2VfdG9rZW4YAyABKAkSNAoQbGVhc2VfZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi0wEKDExlYXNlUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBARIfCgtleGVjdXRvcl9pZBgCIAEoCUIKukgHcgUQARiAARIfCgttYXhfZWZmZWN0cxgDIAEoDUIKukgHKgUY6AcoARJFCg5sZWFzZV9kdXJhdGlvbhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkISukgPyAEBqgEJIgMIkBwyAggBIj8KDUxlYXNlUmVzcG9uc2USLgoGbGVhc2VzGAEgAygLMh4uc2VsZW5lLm91dGJveC52MS5MZWFzZWRFZmZlY3QinAEKDExlYXNlZEVmZmVjdBIwCgZlZmZlY3QYASABKAsyGC5zZWxlbmUub3V0Ym94LnYxLkVmZmVjdEIGukgDyAEBEhwKC2xlYXNlX3Rva2VuGAIgASgJQge6SARyAhABEjwKEGxlYXNlX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQEioQEKCkFja1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESGgoJZWZmZWN0X2lkGAIgASgJQge6SARyAhABEhwKC2xlYXNlX3Rva2VuGAMgASgJQge6SARyAhABEh0KCXJlc3VsdF9pZBgEIAEoCUIKukgHcgUQARiAASI/CgtBY2tSZXNwb25zZRIwCgZlZmZlY3QYASABKAsyGC5zZWxlbmUub3V0Ym94LnYxLkVmZmVjdEIGukgDyAEBIucBCgtOYWNrUmVxdWVzdBI6CghlbnZlbG9wZRgBIAEoCzIgLnNlbGVuZS5rZXJuZWwudjEuU3lzdGVtRW52ZWxvcGVCBrpIA8gBARIaCgllZmZlY3RfaWQYAiABKAlCB7pIBHICEAESHAoLbGVhc2VfdG9rZW4YAyABKAlCB7pIBHICEAESFwoFZXJyb3IYBCABKAlCCLpIBXIDGIAQEjYKBnJlYXNvbhgFIAEoDjIcLnNlbGVuZS5rZXJuZWwudjEuUmVhc29uQ29kZUIIukgFggECEAESEQoJcmV0cnlhYmxlGAYgASgIIkAKDE5hY2tSZXNwb25zZRIwCgZlZmZlY3QYASABKAsyGC5zZWxlbmUub3V0Ym94LnYxLkVmZmVjdEIGukgDyAEBImQKEEdldEVmZmVjdFJlcXVlc3QSNAoIZW52ZWxvcGUYASABKAsyGi5zZWxlbmUua2VybmVsLnYxLkVudmVsb3BlQga6SAPIAQESGgoJZWZmZWN0X2lkGAIgASgJQge6SARyAhABIkUKEUdldEVmZmVjdFJlc3BvbnNlEjAKBmVmZmVjdBgBIAEoCzIYLnNlbGVuZS5vdXRib3gudjEuRWZmZWN0Qga6SAPIAQEiqwEKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESGgoJdGVuYW50X2lkGAIgASgJQge6SARyAhg/EhsKCXBhZ2Vfc2l6ZRgDIAEoDUIIukgFKgMY9AMSHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgAIiXQoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USKQoHZWZmZWN0cxgBIAMoCzIYLnNlbGVuZS5vdXRib3gudjEuRWZmZWN0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJwChZSZXRyeURlYWRMZXR0ZXJSZXF1ZXN0EjoKCGVudmVsb3BlGAEgASgLMiAuc2VsZW5lLmtlcm5lbC52MS5TeXN0ZW1FbnZlbG9wZUIGukgDyAEBEhoKCWVmZmVjdF9pZBgCIAEoCUIHukgEcgIQASJLChdSZXRyeURlYWRMZXR0ZXJSZXNwb25zZRIwCgZlZmZlY3QYASABKAsyGC5zZWxlbmUub3V0Ym94LnYxLkVmZmVjdEIGukgDyAEBIo4BChhEaXNjYXJkRGVhZExldHRlclJlcXVlc3QSOgoIZW52ZWxvcGUYASABKAsyIC5zZWxlbmUua2VybmVsLnYxLlN5c3RlbUVudmVsb3BlQga6SAPIAQESGgoJZWZmZWN0X2lkGAIgASgJQge6SARyAhABEhoKBnJlYXNvbhgDIAEoCUIKukgHcgUQARiABCJNChlEaXNjYXJkRGVhZExldHRlclJlc3BvbnNlEjAKBmVmZmVjdBgBIAEoCzIYLnNlbGVuZS5vdXRib3gudjEuRWZmZWN0Qga6SAPIAQEqrwEKC0VmZmVjdFN0YXRlEhwKGEVGRkVDVF9TVEFURV9VTlNQRUNJRklFRBAAEhgKFEVGRkVDVF9TVEFURV9QRU5ESU5HEAESFwoTRUZGRUNUX1NUQVRFX0xFQVNFRBACEhUKEUVGRkVDVF9TVEFURV9ET05FEAMSHAoYRUZGRUNUX1NUQVRFX0RFQURfTEVUVEVSEAQSGgoWRUZGRUNUX1NUQVRFX0RJU0NBUkRFRBAFMusFCg1PdXRib3hTZXJ2aWNlElMKB0VucXVldWUSIC5zZWxlbmUub3V0Ym94LnYxLkVucXVldWVSZXF1ZXN0GiEuc2VsZW5lLm91dGJveC52MS5FbnF1ZXVlUmVzcG9uc2UiA5ACAhJICgVMZWFzZRIeLnNlbGVuZS5vdXRib3gudjEuTGVhc2VSZXF1ZXN0Gh8uc2VsZW5lLm91dGJveC52MS5MZWFzZVJlc3BvbnNlEkcKA0FjaxIcLnNlbGVuZS5vdXRib3gudjEuQWNrUmVxdWVzdBodLnNlbGVuZS5vdXRib3gudjEuQWNrUmVzcG9uc2UiA5ACAhJKCgROYWNrEh0uc2VsZW5lLm91dGJveC52MS5OYWNrUmVxdWVzdBoeLnNlbGVuZS5vdXRib3gudjEuTmFja1Jlc3BvbnNlIgOQAgISWQoJR2V0RWZmZWN0EiIuc2VsZW5lLm91dGJveC52MS5HZXRFZmZlY3RSZXF1ZXN0GiMuc2VsZW5lLm91dGJveC52MS5HZXRFZmZlY3RSZXNwb25zZSIDkAIBEmsKD0xpc3REZWFkTGV0dGVycxIoLnNlbGVuZS5vdXRib3gudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBopLnNlbGVuZS5vdXRib3gudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiA5ACARJrCg9SZXRyeURlYWRMZXR0ZXISKC5zZWxlbmUub3V0Ym94LnYxLlJldHJ5RGVhZExldHRlclJlcXVlc3QaKS5zZWxlbmUub3V0Ym94LnYxLlJldHJ5RGVhZExldHRlclJlc3BvbnNlIgOQAgIScQoRRGlzY2FyZERlYWRMZXR0ZXISKi5zZWxlbmUub3V0Ym94LnYxLkRpc2NhcmREZWFkTGV0dGVyUmVxdWVzdBorLnNlbGVuZS5vdXRib3gudjEuRGlzY2FyZERlYWRMZXR0ZXJSZXNwb25zZSIDkAICYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp, file_selene_kernel_v1_envelope, file_selene_kernel_v1_reason]);
 
 /**
  * Effect is one confirmed side effect. Its payload and digest never change.
@@ -179,6 +179,15 @@ export type EnqueueRequest = Message<"selene.outbox.v1.EnqueueRequest"> & {
    * @generated from field: string payload_digest = 5;
    */
   payloadDigest: string;
+
+  /**
+   * When set, a newly stored effect comes back already leased to this executor (its first
+   * attempt), so the caller performs it at once with no Lease call. An effect that already existed
+   * under the key is returned as it is, never leased by Enqueue.
+   *
+   * @generated from field: selene.outbox.v1.EnqueueLease lease = 6;
+   */
+  lease?: EnqueueLease | undefined;
 };
 
 /**
@@ -187,6 +196,35 @@ export type EnqueueRequest = Message<"selene.outbox.v1.EnqueueRequest"> & {
  */
 export const EnqueueRequestSchema: GenMessage<EnqueueRequest> = /*@__PURE__*/
   messageDesc(file_selene_outbox_v1_outbox, 1);
+
+/**
+ * EnqueueLease asks Enqueue to lease the new effect to the calling executor.
+ *
+ * @generated from message selene.outbox.v1.EnqueueLease
+ */
+export type EnqueueLease = Message<"selene.outbox.v1.EnqueueLease"> & {
+  /**
+   * A stable id of the executor, for operators (as LeaseRequest.executor_id).
+   *
+   * @generated from field: string executor_id = 1;
+   */
+  executorId: string;
+
+  /**
+   * How long the executor holds the effect; if it has not acked or nacked by then, the effect is
+   * due again for any executor (as LeaseRequest.lease_duration).
+   *
+   * @generated from field: google.protobuf.Duration lease_duration = 2;
+   */
+  leaseDuration?: Duration | undefined;
+};
+
+/**
+ * Describes the message selene.outbox.v1.EnqueueLease.
+ * Use `create(EnqueueLeaseSchema)` to create a new message.
+ */
+export const EnqueueLeaseSchema: GenMessage<EnqueueLease> = /*@__PURE__*/
+  messageDesc(file_selene_outbox_v1_outbox, 2);
 
 /**
  * EnqueueResponse returns the stored effect.
@@ -207,6 +245,21 @@ export type EnqueueResponse = Message<"selene.outbox.v1.EnqueueResponse"> & {
    * @generated from field: bool created = 2;
    */
   created: boolean;
+
+  /**
+   * Proof of holding the lease, set only when the request asked for a lease and the effect was
+   * created by this call (effect.state is then LEASED); required by Ack and Nack.
+   *
+   * @generated from field: string lease_token = 3;
+   */
+  leaseToken: string;
+
+  /**
+   * When that lease lapses and the effect comes back; set with lease_token.
+   *
+   * @generated from field: google.protobuf.Timestamp lease_expires_at = 4;
+   */
+  leaseExpiresAt?: Timestamp | undefined;
 };
 
 /**
@@ -214,7 +267,7 @@ export type EnqueueResponse = Message<"selene.outbox.v1.EnqueueResponse"> & {
  * Use `create(EnqueueResponseSchema)` to create a new message.
  */
 export const EnqueueResponseSchema: GenMessage<EnqueueResponse> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 2);
+  messageDesc(file_selene_outbox_v1_outbox, 3);
 
 /**
  * LeaseRequest asks for due effects.
@@ -256,7 +309,7 @@ export type LeaseRequest = Message<"selene.outbox.v1.LeaseRequest"> & {
  * Use `create(LeaseRequestSchema)` to create a new message.
  */
 export const LeaseRequestSchema: GenMessage<LeaseRequest> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 3);
+  messageDesc(file_selene_outbox_v1_outbox, 4);
 
 /**
  * LeaseResponse hands out leased effects.
@@ -277,7 +330,7 @@ export type LeaseResponse = Message<"selene.outbox.v1.LeaseResponse"> & {
  * Use `create(LeaseResponseSchema)` to create a new message.
  */
 export const LeaseResponseSchema: GenMessage<LeaseResponse> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 4);
+  messageDesc(file_selene_outbox_v1_outbox, 5);
 
 /**
  * LeasedEffect is an effect held by one executor until lease_expires_at.
@@ -312,7 +365,7 @@ export type LeasedEffect = Message<"selene.outbox.v1.LeasedEffect"> & {
  * Use `create(LeasedEffectSchema)` to create a new message.
  */
 export const LeasedEffectSchema: GenMessage<LeasedEffect> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 5);
+  messageDesc(file_selene_outbox_v1_outbox, 6);
 
 /**
  * AckRequest marks a leased effect DONE.
@@ -354,7 +407,7 @@ export type AckRequest = Message<"selene.outbox.v1.AckRequest"> & {
  * Use `create(AckRequestSchema)` to create a new message.
  */
 export const AckRequestSchema: GenMessage<AckRequest> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 6);
+  messageDesc(file_selene_outbox_v1_outbox, 7);
 
 /**
  * AckResponse returns the effect, now DONE.
@@ -375,7 +428,7 @@ export type AckResponse = Message<"selene.outbox.v1.AckResponse"> & {
  * Use `create(AckResponseSchema)` to create a new message.
  */
 export const AckResponseSchema: GenMessage<AckResponse> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 7);
+  messageDesc(file_selene_outbox_v1_outbox, 8);
 
 /**
  * NackRequest reports a failed attempt.
@@ -431,7 +484,7 @@ export type NackRequest = Message<"selene.outbox.v1.NackRequest"> & {
  * Use `create(NackRequestSchema)` to create a new message.
  */
 export const NackRequestSchema: GenMessage<NackRequest> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 8);
+  messageDesc(file_selene_outbox_v1_outbox, 9);
 
 /**
  * NackResponse returns the effect, PENDING again or DEAD_LETTER.
@@ -452,7 +505,7 @@ export type NackResponse = Message<"selene.outbox.v1.NackResponse"> & {
  * Use `create(NackResponseSchema)` to create a new message.
  */
 export const NackResponseSchema: GenMessage<NackResponse> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 9);
+  messageDesc(file_selene_outbox_v1_outbox, 10);
 
 /**
  * GetEffectRequest reads one effect.
@@ -480,7 +533,7 @@ export type GetEffectRequest = Message<"selene.outbox.v1.GetEffectRequest"> & {
  * Use `create(GetEffectRequestSchema)` to create a new message.
  */
 export const GetEffectRequestSchema: GenMessage<GetEffectRequest> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 10);
+  messageDesc(file_selene_outbox_v1_outbox, 11);
 
 /**
  * GetEffectResponse returns one effect.
@@ -501,7 +554,7 @@ export type GetEffectResponse = Message<"selene.outbox.v1.GetEffectResponse"> & 
  * Use `create(GetEffectResponseSchema)` to create a new message.
  */
 export const GetEffectResponseSchema: GenMessage<GetEffectResponse> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 11);
+  messageDesc(file_selene_outbox_v1_outbox, 12);
 
 /**
  * ListDeadLettersRequest lists dead letters, newest first.
@@ -543,7 +596,7 @@ export type ListDeadLettersRequest = Message<"selene.outbox.v1.ListDeadLettersRe
  * Use `create(ListDeadLettersRequestSchema)` to create a new message.
  */
 export const ListDeadLettersRequestSchema: GenMessage<ListDeadLettersRequest> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 12);
+  messageDesc(file_selene_outbox_v1_outbox, 13);
 
 /**
  * ListDeadLettersResponse is one page of dead letters.
@@ -571,7 +624,7 @@ export type ListDeadLettersResponse = Message<"selene.outbox.v1.ListDeadLettersR
  * Use `create(ListDeadLettersResponseSchema)` to create a new message.
  */
 export const ListDeadLettersResponseSchema: GenMessage<ListDeadLettersResponse> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 13);
+  messageDesc(file_selene_outbox_v1_outbox, 14);
 
 /**
  * RetryDeadLetterRequest gives a dead letter a new round of attempts.
@@ -599,7 +652,7 @@ export type RetryDeadLetterRequest = Message<"selene.outbox.v1.RetryDeadLetterRe
  * Use `create(RetryDeadLetterRequestSchema)` to create a new message.
  */
 export const RetryDeadLetterRequestSchema: GenMessage<RetryDeadLetterRequest> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 14);
+  messageDesc(file_selene_outbox_v1_outbox, 15);
 
 /**
  * RetryDeadLetterResponse returns the effect, PENDING again.
@@ -620,7 +673,7 @@ export type RetryDeadLetterResponse = Message<"selene.outbox.v1.RetryDeadLetterR
  * Use `create(RetryDeadLetterResponseSchema)` to create a new message.
  */
 export const RetryDeadLetterResponseSchema: GenMessage<RetryDeadLetterResponse> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 15);
+  messageDesc(file_selene_outbox_v1_outbox, 16);
 
 /**
  * DiscardDeadLetterRequest closes a dead letter for good.
@@ -655,7 +708,7 @@ export type DiscardDeadLetterRequest = Message<"selene.outbox.v1.DiscardDeadLett
  * Use `create(DiscardDeadLetterRequestSchema)` to create a new message.
  */
 export const DiscardDeadLetterRequestSchema: GenMessage<DiscardDeadLetterRequest> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 16);
+  messageDesc(file_selene_outbox_v1_outbox, 17);
 
 /**
  * DiscardDeadLetterResponse returns the effect, DISCARDED.
@@ -676,7 +729,7 @@ export type DiscardDeadLetterResponse = Message<"selene.outbox.v1.DiscardDeadLet
  * Use `create(DiscardDeadLetterResponseSchema)` to create a new message.
  */
 export const DiscardDeadLetterResponseSchema: GenMessage<DiscardDeadLetterResponse> = /*@__PURE__*/
-  messageDesc(file_selene_outbox_v1_outbox, 17);
+  messageDesc(file_selene_outbox_v1_outbox, 18);
 
 /**
  * EffectState is the lifecycle of an effect: PENDING -> LEASED -> DONE, or DEAD_LETTER.
