@@ -1,8 +1,9 @@
 /**
  * The effect store as the OutboxService uses it, telling the audit relay after every call that
- * wrote a change to outbox.effect_events (a lease that leased something, an ack, a nack, an
- * operator's retry or discard), so the relay reads at once instead of polling an idle outbox.
- * Enqueue writes no change (an effect's creation is recorded with its first lease).
+ * wrote a change to outbox.effect_events (an enqueue that leased the new effect to its caller, a
+ * lease that leased something, an ack, a nack, an operator's retry or discard), so the relay reads
+ * at once instead of polling an idle outbox. A plain enqueue writes no change (an effect's creation
+ * is recorded with its first lease).
  */
 import type { EffectStore } from "./effect-store.js";
 
@@ -17,6 +18,7 @@ export function pokingAfterWrites(store: EffectStore, poke: () => void): EffectS
     };
   return {
     ...store,
+    enqueue: after(store.enqueue, (enqueued) => enqueued.lease !== undefined),
     lease: after(store.lease, (leases) => leases.length > 0),
     ack: after(store.ack),
     nack: after(store.nack),

@@ -24,6 +24,17 @@ describe("relay pokes", () => {
   it("pokes the relay after every call that wrote a change, and after no other", async () => {
     let pokes = 0;
     const store = pokingAfterWrites(fakeStore(1), () => pokes++);
+    const leasing = pokingAfterWrites(
+      {
+        ...fakeStore(1),
+        enqueue: async () => ({
+          effect: create(EffectSchema, { effectId: "e-2" }),
+          created: true,
+          lease: { token: "t", expiresAt: new Date(0) },
+        }),
+      } as EffectStore,
+      () => pokes++,
+    );
     const lease = { executorId: "x", maxEffects: 1, leaseMs: 1000 } as never;
     const byCall: Record<string, number> = {};
     const count = async (name: string, call: () => Promise<unknown>) => {
@@ -32,6 +43,7 @@ describe("relay pokes", () => {
       byCall[name] = pokes - before;
     };
     await count("enqueue", () => store.enqueue({} as never));
+    await count("enqueue and lease", () => leasing.enqueue({} as never));
     await count("lease", () => store.lease(lease));
     await count("ack", () => store.ack({} as never));
     await count("nack", () => store.nack({} as never));
@@ -42,6 +54,7 @@ describe("relay pokes", () => {
     await count("purgeDone", () => store.purgeDone(1));
     expect(byCall).to.deep.equal({
       enqueue: 0,
+      "enqueue and lease": 1,
       lease: 1,
       ack: 1,
       nack: 1,
