@@ -11,7 +11,6 @@ import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { implementService } from "../runtime/boundary/grpc-adapter.js";
 import type { BoundaryValidator } from "../runtime/boundary-validator.js";
-import { CONTRACT_SURFACE, CONTRACT_SURFACE_KEY } from "../runtime/contract-surface.js";
 import type { Logger } from "../runtime/logger.js";
 import { SeleneError } from "../runtime/selene-error.js";
 import { allowOnly, type BoundaryRefusal, type CallContext, type ServiceHandlers } from "../runtime/unary-service.js";
@@ -35,11 +34,6 @@ function requireCaller(context: CallContext, allowed: string): void {
   throw new SeleneError(ReasonCode.CALLER_NOT_ALLOWED, `caller ${context.caller} is not allowed to call this method`);
 }
 
-/** Whether the caller names this build's contract surface, so its answers go out unshaped. */
-function speaksThisSurface(context: CallContext): boolean {
-  return context.metadata.get(CONTRACT_SURFACE_KEY)[0] === CONTRACT_SURFACE;
-}
-
 /** A lease duration in ms; the boundary validator has already bounded it to 1 s .. 1 h. */
 function durationMs(duration: { seconds: bigint; nanos: number } | undefined): number {
   return duration === undefined ? 0 : Number(duration.seconds) * 1000 + Math.floor(duration.nanos / 1e6);
@@ -53,10 +47,11 @@ export function createOutboxHandlers(store: EffectStore): OutboxHandlers {
     async enqueue(request, context) {
       requireCaller(context, router);
       const envelope = request.envelope!;
-      // The lease travels back only to a caller of this build's surface: any other gets the answer
-      // shaped to its release, without the lease token, and a lease it cannot use would hold the
-      // effect until it lapsed. Such a caller gets the effect PENDING, for any executor's Lease.
-      const lease = speaksThisSurface(context) ? request.lease : undefined;
+      // The lease travels back only in an answer the caller receives as built: one shaped to an
+      // older release (another build, or a request declaring an older version) drops the lease
+      // token, and a lease the caller cannot use would hold the effect until it lapsed. Such a
+      // caller gets the effect PENDING, for any executor's Lease.
+      const lease = context.answeredAsBuilt ? request.lease : undefined;
       const {
         effect,
         created,

@@ -35,6 +35,13 @@ export interface CallContext {
   readonly logger: Logger;
   /** The incoming metadata. */
   readonly metadata: CallMetadata;
+  /**
+   * Whether the answer reaches the caller as the handler builds it: a caller of this build at the
+   * current version. False when it is shaped to the caller's release, which drops what that release
+   * lacks (contract-negotiation.ts): a handler must not hand out anything the caller needs but
+   * will not receive.
+   */
+  readonly answeredAsBuilt: boolean;
 }
 
 /** A typed unary handler. */

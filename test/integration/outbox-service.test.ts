@@ -2,9 +2,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { Metadata, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import pg from "pg";
 import { pino } from "pino";
@@ -13,18 +12,15 @@ import { startStreamFaultProxy } from "../../chaos/stream-fault-proxy.js";
 import { ROLES } from "../../deploy/grants-matrix.js";
 import { ensurePki } from "../../deploy/pki.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
-import { EffectState, EnqueueRequestSchema, OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
+import { EffectState, OutboxService } from "../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { createEffectStore } from "../../services/outbox/effect-store.js";
-import { createOutboxHandlers, outboxServiceImplementation } from "../../services/outbox/outbox-service.js";
+import { outboxServiceImplementation } from "../../services/outbox/outbox-service.js";
 import { DEFAULT_RETRY_POLICIES } from "../../services/outbox/retry-policy.js";
 import { createOutboxClient } from "../../services/router/outbox-client.js";
-import { grpcCallMetadata } from "../../services/runtime/boundary/call-metadata.js";
 import { createBoundaryValidator } from "../../services/runtime/boundary-validator.js";
 import { sha256Digest } from "../../services/runtime/content-digest.js";
-import { CONTRACT_SURFACE, CONTRACT_SURFACE_KEY } from "../../services/runtime/contract-surface.js";
 import { CURRENT_CONTRACT_VERSION } from "../../services/runtime/contract-version.js";
 import { type RunningGrpcServer, startGrpcServer } from "../../services/runtime/grpc-server.js";
-import { createLogger } from "../../services/runtime/logger.js";
 import { SeleneError } from "../../services/runtime/selene-error.js";
 import { clientCredentials, serverCredentials } from "../../services/runtime/tls-credentials.js";
 import { createUnaryClient, type UnaryClient } from "../../services/runtime/unary-client.js";
@@ -207,26 +203,23 @@ describe("outbox service over mTLS", () => {
     expect(tooShort.reason).to.equal(ReasonCode.FIELD_INVALID);
   });
 
-  it("leases a new effect at Enqueue only to a caller of this build's surface, which gets the token unshaped", async () => {
-    const handlers = createOutboxHandlers(createEffectStore(pool, DEFAULT_RETRY_POLICIES));
+  it("leases a new effect at Enqueue only when its answer goes out as built, with the token", async () => {
     const lease = { executorId: "router-test", leaseDuration: durationFromMs(30_000) };
-    const context = (metadata: Metadata) => ({
-      caller: spiffeIdOf("router"),
-      correlationId: "outbox-test",
-      deadline: undefined,
-      logger: createLogger("outbox", "silent"),
-      metadata: grpcCallMetadata(metadata),
-    });
-    const other = new Metadata();
-    const other1 = await handlers.enqueue(create(EnqueueRequestSchema, { ...anEnqueue(), lease }), context(other));
-    expect(other1).to.deep.include({ created: true });
-    expect(other1.effect).to.include({ state: EffectState.PENDING, attempts: 0 });
-    expect(other1.leaseToken ?? "").to.equal("");
-    const same = new Metadata();
-    same.set(CONTRACT_SURFACE_KEY, CONTRACT_SURFACE);
-    const same1 = await handlers.enqueue(create(EnqueueRequestSchema, { ...anEnqueue(), lease }), context(same));
-    expect(same1.effect).to.include({ state: EffectState.LEASED, attempts: 1 });
-    expect(same1.leaseToken).to.match(/^[0-9a-f-]{36}$/);
+    // A request declaring 1.0 gets its answer shaped to 1.0, which has no lease token: the effect
+    // must stay PENDING for any executor's Lease instead of held by a lease nobody can use.
+    const older = anEnqueue();
+    const shaped = await router.call(
+      "enqueue",
+      { ...older, envelope: { ...older.envelope, contractVersion: { major: 1, minor: 0 } }, lease },
+      withDeadline(),
+    );
+    expect(shaped.created).to.equal(true);
+    expect(shaped.effect).to.include({ state: EffectState.PENDING, attempts: 0 });
+    expect(shaped.leaseToken).to.equal("");
+    // This build's client at the current version receives the answer as built: leased to it.
+    const current = await router.call("enqueue", { ...anEnqueue(), lease }, withDeadline());
+    expect(current.effect).to.include({ state: EffectState.LEASED, attempts: 1 });
+    expect(current.leaseToken).to.match(/^[0-9a-f-]{36}$/);
   });
 
   it("retries the router's idempotent calls a broken link failed, never a lease", async () => {

@@ -61,6 +61,7 @@ export function aCallContext(overrides: Partial<CallContext> = {}): CallContext 
     deadline: undefined,
     logger: createLogger("test", "silent"),
     metadata: grpcCallMetadata(new Metadata()),
+    answeredAsBuilt: true,
     ...overrides,
   };
 }

@@ -215,6 +215,7 @@ function methodBoundary(
         return logger();
       },
       metadata: call.metadata,
+      answeredAsBuilt: negotiated.surface === undefined,
     };
     let message: MessageShape<DescMessage>;
     let bytes: Uint8Array;
