@@ -6,13 +6,11 @@
  *
  * Usage: npm run bench:idle -- [--port-offset -20000] [--settle 5] [--seconds 30]
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { cpuBetween, cpuSnapshot, HOST_LABEL } from "./mesh-cpu.js";
+import { cpuBetween, cpuSnapshot, HOST_LABEL, loadAverage } from "./mesh-cpu.js";
 import { LOCAL_SERVER_URL, startBenchMesh } from "./mesh-setup.js";
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const { values: flags } = parseArgs({

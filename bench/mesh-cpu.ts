@@ -96,3 +96,8 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuByLabel 
   spent.set(HOST_LABEL, host);
   return spent;
 }
+
+/** The host's load averages over 1, 5 and 15 minutes, as /proc/loadavg gives them ("1.20 0.55 0.21"). */
+export function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}

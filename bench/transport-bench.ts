@@ -21,7 +21,7 @@
  * Usage: npm run bench:transport -- [--port-offset -20000] [--calls 2000] [--gap-calls 150] [--gap-ms 100]
  */
 import { type ChildProcess, fork, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,7 +36,7 @@ import { methodPath } from "../services/runtime/raw-service-definition.js";
 import { spiffeIdOf } from "../services/runtime/workload-identities.js";
 import { percentile } from "./bench-harness.js";
 import type { Call } from "./mesh-clients.js";
-import { processCpuMicros } from "./mesh-cpu.js";
+import { loadAverage, processCpuMicros } from "./mesh-cpu.js";
 import {
   bareMtlsChannel,
   bareUnaryCall,
@@ -59,7 +59,6 @@ const WARMUP_CALLS = 300;
 const INVOKE_PATH = methodPath(EngineService.method.invoke);
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const { values: flags } = parseArgs({

@@ -243,6 +243,18 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
     // transitions after it. One narrow INSERT per enqueue keeps it close to a plain INSERT: the
     // new row is known here, so only its id comes back.
     // A named (prepared) statement: parsed and planned once per connection, not per enqueue.
+    const insertValues = [
+      row.effect_id,
+      row.tenant_id,
+      row.idempotency_key,
+      row.effect_type,
+      row.simulation_id,
+      row.payload,
+      row.payload_digest,
+      row.max_attempts,
+      at,
+      input.correlationId ?? "",
+    ];
     const inserted = await pool.query(
       lease === undefined
         ? {
@@ -252,37 +264,12 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
        values ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9::timestamptz, $9::timestamptz, $9::timestamptz, $10)
        on conflict (tenant_id, idempotency_key) do nothing
        returning effect_id`,
-            values: [
-              row.effect_id,
-              row.tenant_id,
-              row.idempotency_key,
-              row.effect_type,
-              row.simulation_id,
-              row.payload,
-              row.payload_digest,
-              row.max_attempts,
-              at,
-              input.correlationId ?? "",
-            ],
+            values: insertValues,
           }
         : {
             name: "outbox-enqueue-leased",
             text: ENQUEUE_LEASED_SQL,
-            values: [
-              row.effect_id,
-              row.tenant_id,
-              row.idempotency_key,
-              row.effect_type,
-              row.simulation_id,
-              row.payload,
-              row.payload_digest,
-              row.max_attempts,
-              at,
-              input.correlationId ?? "",
-              row.lease_owner,
-              row.lease_token,
-              row.lease_expires_at,
-            ],
+            values: [...insertValues, row.lease_owner, row.lease_token, row.lease_expires_at],
           },
     );
     if (inserted.rowCount === 1) return { row, created: true };
