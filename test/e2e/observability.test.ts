@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
-import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { context, ROOT_CONTEXT, TraceFlags, trace } from "@opentelemetry/api";
 import { expect } from "chai";
-import { connectAddress, MESH_ORDER } from "../../deploy/mesh-processes.js";
+import { MESH_ORDER } from "../../deploy/mesh-processes.js";
 import { metricsAddressVariable } from "../../services/runtime/service-config.js";
+import { postJsonTurn } from "../support/json-port.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { sampleValue } from "../support/prometheus-text.js";
 import { aTextTurn, aTurnClient } from "../support/turn-client.js";
@@ -91,29 +91,7 @@ describe("mesh end to end: trace context in every process's logs, /metrics on ev
       },
       text: "What is the capital of France?",
     });
-    const [host, port] = connectAddress(mesh.layout.portOffset).split(":") as [string, string];
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpsRequest(
-        {
-          host,
-          port: Number(port),
-          path: "/selene.os.v1.TurnService/SubmitTurn",
-          method: "POST",
-          headers: { "content-type": "application/json", traceparent: `00-${traceId}-1234567890abcdef-01` },
-          ca: readFileSync(join(mesh.pkiDir, "ca.crt")),
-          cert: readFileSync(join(mesh.pkiDir, "demo-app.crt")),
-          key: readFileSync(join(mesh.pkiDir, "demo-app.key")),
-          servername: "router",
-          agent: false,
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
+    const { status } = await postJsonTurn(mesh, body, { traceparent: `00-${traceId}-1234567890abcdef-01` });
     expect(status).to.equal(200);
     for (const process of ["router", "nlp", "tools"]) {
       const lines = await linesOfTrace(process, traceId);

@@ -6,14 +6,11 @@
  * its release's validator accepts. The same inputs give the same bytes.
  */
 import { readFileSync } from "node:fs";
-import { request as httpsRequest } from "node:https";
-import { join } from "node:path";
 import { create, type FileRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { createValidator } from "@bufbuild/protovalidate";
 import { Client, type Metadata, status } from "@grpc/grpc-js";
 import { expect } from "chai";
-import { connectAddress } from "../../deploy/mesh-processes.js";
 import { ErrorDetailSchema, RpcStatusSchema } from "../../gen/es/selene/kernel/v1/error_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnRequestSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
@@ -22,6 +19,7 @@ import { imageRegistry } from "../../services/runtime/release-surface.js";
 import { SeleneError } from "../../services/runtime/selene-error.js";
 import { clientCredentials } from "../../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
+import { postJsonTurn } from "../support/json-port.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient } from "../support/turn-client.js";
 
@@ -82,7 +80,9 @@ describe("mesh end to end: a caller only receives values of its own release", fu
   };
 
   /** One turn of a Connect JSON client at `release`. */
-  const oldJson = (release: Release): Promise<{ status: number; reason: string; body: Record<string, unknown> }> => {
+  const oldJson = async (
+    release: Release,
+  ): Promise<{ status: number; reason: string; body: Record<string, unknown> }> => {
     const [major, minor] = release.split(".").map(Number) as [number, number];
     const id = `json-${release}-${++turn}`;
     const body = JSON.stringify({
@@ -96,36 +96,12 @@ describe("mesh end to end: a caller only receives values of its own release", fu
       },
       text: QUESTION,
     });
-    const [host, port] = connectAddress(mesh.layout.portOffset).split(":") as [string, string];
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        {
-          host,
-          port: Number(port),
-          path: "/selene.os.v1.TurnService/SubmitTurn",
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          ca: readFileSync(join(mesh.pkiDir, "ca.crt")),
-          cert: readFileSync(join(mesh.pkiDir, "demo-app.crt")),
-          key: readFileSync(join(mesh.pkiDir, "demo-app.key")),
-          servername: "router",
-          agent: false,
-        },
-        (res) => {
-          let text = "";
-          res.on("data", (chunk) => (text += chunk));
-          res.on("end", () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              reason: String(res.headers["selene-reason"]),
-              body: JSON.parse(text) as Record<string, unknown>,
-            }),
-          );
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
+    const response = await postJsonTurn(mesh, body);
+    return {
+      status: response.status,
+      reason: String(response.headers["selene-reason"]),
+      body: JSON.parse(response.body) as Record<string, unknown>,
+    };
   };
 
   /** The reason a client of this code base is told for one turn. */

@@ -1,16 +1,13 @@
-import { readFileSync } from "node:fs";
-import { request as httpsRequest } from "node:https";
-import { join } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
 import { Client, status } from "@grpc/grpc-js";
 import { expect } from "chai";
-import { connectAddress } from "../../deploy/mesh-processes.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnResponseSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { decodeStatusDetails, STATUS_DETAILS_KEY } from "../../services/runtime/error-status.js";
 import { SeleneError } from "../../services/runtime/selene-error.js";
 import { clientCredentials } from "../../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
+import { postJsonTurn } from "../support/json-port.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
 import { aTextTurn, aTurnClient } from "../support/turn-client.js";
 
@@ -125,30 +122,7 @@ describe("mesh end to end: turns", function () {
       },
       text: "convert 5 km to miles",
     });
-    const [host, port] = connectAddress(mesh.layout.portOffset).split(":") as [string, string];
-    const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpsRequest(
-        {
-          host,
-          port: Number(port),
-          path: "/selene.os.v1.TurnService/SubmitTurn",
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          ca: readFileSync(join(mesh.pkiDir, "ca.crt")),
-          cert: readFileSync(join(mesh.pkiDir, "demo-app.crt")),
-          key: readFileSync(join(mesh.pkiDir, "demo-app.key")),
-          servername: "router",
-          agent: false,
-        },
-        (res) => {
-          let text = "";
-          res.on("data", (chunk) => (text += chunk));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
+    const response = await postJsonTurn(mesh, body);
     expect(response.status).to.equal(200);
     const json = JSON.parse(response.body) as { answer?: { text: string; provenance: unknown } };
     expect(json.answer?.text).to.match(/mi/);
