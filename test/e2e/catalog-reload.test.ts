@@ -287,17 +287,23 @@ describe("mesh end to end: the engine catalog reloaded", function () {
     const DURATION_MS = 6000;
     const SWITCH_AT_MS = 2500;
     const texts = ["What is the capital of France?", "calculate 2 + 3", "how many notes do I have"];
-    const results: Array<{ text: string; at: number; outcome?: TurnResponse["outcome"]; error?: unknown }> = [];
+    const results: Array<{
+      text: string;
+      at: number;
+      done?: number;
+      outcome?: TurnResponse["outcome"];
+      error?: unknown;
+    }> = [];
     const pending: Promise<void>[] = [];
     const start = Date.now();
     let sent = 0;
-    let switched = false;
+    let publishedAt = Number.POSITIVE_INFINITY;
     await new Promise<void>((resolve) => {
       const tick = setInterval(() => {
         const elapsed = Date.now() - start;
-        if (!switched && elapsed >= SWITCH_AT_MS) {
-          switched = true;
+        if (publishedAt === Number.POSITIVE_INFINITY && elapsed >= SWITCH_AT_MS) {
           publish({ engines: withNotes(withoutCalc), resilience });
+          publishedAt = Date.now() - start;
         }
         const due = Math.min(Math.floor((elapsed * RATE) / 1000), (DURATION_MS * RATE) / 1000);
         for (; sent < due; sent++) {
@@ -308,9 +314,11 @@ describe("mesh end to end: the engine catalog reloaded", function () {
             client.call("submitTurn", aTextTurn(text), opts(30_000)).then(
               (r) => {
                 entry.outcome = r.outcome;
+                entry.done = Date.now() - start;
               },
               (e: unknown) => {
                 entry.error = e;
+                entry.done = Date.now() - start;
               },
             ),
           );
@@ -327,8 +335,10 @@ describe("mesh end to end: the engine catalog reloaded", function () {
     expect(applied).to.deep.include({ added: ["notes"], removed: ["calc"] });
 
     // Every turn answered: no gRPC error, whatever the switch did.
-    const errors = results.filter((r) => r.error !== undefined);
-    expect(errors.map((r) => `${r.text} at ${r.at} ms: ${(r.error as Error).message}`)).to.deep.equal([]);
+    const errors = results
+      .filter((r) => r.error !== undefined)
+      .map((r) => `${r.text} sent at ${r.at} ms, failed at ${r.done} ms: ${(r.error as Error).message}`);
+    expect(errors, `${errors.length} turns failed, the first: ${errors.slice(0, 5).join("; ")}`).to.deep.equal([]);
     const outcomes = (text: string) =>
       results
         .filter((r) => r.text === text)
@@ -339,14 +349,19 @@ describe("mesh end to end: the engine catalog reloaded", function () {
     expect(new Set(outcomes(texts[0]!))).to.deep.equal(new Set(["answer"]));
     expect(new Set(outcomes(texts[1]!))).to.deep.equal(new Set(["answer", "refused CAPABILITY_UNKNOWN"]));
     expect(new Set(outcomes(texts[2]!))).to.deep.equal(new Set(["answer", "refused CAPABILITY_UNKNOWN"]));
-    // Every turn sent before the new version was published was answered as the old one says.
-    for (const r of results.filter((r) => r.at < SWITCH_AT_MS - 1000)) {
+    // Every turn answered before the new version was published was answered as the old one says.
+    // (A turn is looked up when the router reads it, not when it was sent: under this load a turn
+    // sent before the publish may reach the router after the switch, and is then the new one's.)
+    const answeredBefore = results.filter((r) => r.done! < publishedAt);
+    expect(answeredBefore.length, "turns answered before the switch").to.be.at.least(30);
+    for (const r of answeredBefore) {
       expect(`${r.text} at ${r.at} ms: ${r.outcome!.case}`).to.equal(
         `${r.text} at ${r.at} ms: ${r.text === texts[2] ? "refused" : "answer"}`,
       );
     }
+    const slowest = Math.max(...results.map((r) => r.done! - r.at));
     console.log(
-      `      ${results.length} turns in ${seconds.toFixed(1)} s (${(results.length / seconds).toFixed(0)} turns/s), the catalog switched at ${SWITCH_AT_MS} ms`,
+      `      ${results.length} turns in ${seconds.toFixed(1)} s (${(results.length / seconds).toFixed(0)} turns/s), the catalog switched at ${publishedAt} ms, the slowest turn ${slowest} ms`,
     );
   });
 
