@@ -3,13 +3,34 @@
  * first; `npm test` does), real mTLS certificates in a temp directory, a
  * throwaway database, ports shifted away from a running `npm start`.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { grpcAddress, type MeshLayout, type MeshProcess, meshEnv, meshProcesses } from "../../deploy/mesh-processes.js";
 import { type RunningMesh, startMesh } from "../../deploy/mesh-supervisor.js";
 import { ensurePki } from "../../deploy/pki.js";
+import { testsFailed } from "./failed-tests.js";
 import { createMigratedTestDatabase, type TestDatabase } from "./test-database.js";
+
+/** Lines of each process's log printed when a test failed while its mesh was up. */
+const TAIL_LINES = 15;
+
+/**
+ * Keeps the logs of a mesh a test failed on: copied under .selene/test-logs/ (a clone's CI run
+ * loses them with the clone, so the last lines of each are printed as well).
+ */
+function keepLogs(logDir: string, meshDir: string): void {
+  const kept = resolve(".selene", "test-logs", basename(meshDir));
+  mkdirSync(kept, { recursive: true });
+  cpSync(logDir, kept, { recursive: true });
+  const tails = readdirSync(logDir)
+    .filter((name) => name.endsWith(".log"))
+    .map((name) => {
+      const lines = readFileSync(join(logDir, name), "utf8").trimEnd().split("\n").slice(-TAIL_LINES);
+      return `--- ${name}, last ${lines.length} lines\n${lines.join("\n")}`;
+    });
+  console.error(`a test failed while this mesh was up; its logs are kept in ${kept}\n${tails.join("\n")}`);
+}
 
 /** A running test mesh. */
 export interface TestMesh {
@@ -43,6 +64,7 @@ export async function startTestMesh(
   database?: TestDatabase,
 ): Promise<TestMesh> {
   const portOffset = fileOffset + RUN_PORT_SHIFT;
+  const failedBefore = testsFailed();
   const dir = mkdtempSync(join(tmpdir(), "selene-mesh-"));
   const pkiDir = join(dir, "pki");
   const logDir = join(dir, "logs");
@@ -68,6 +90,7 @@ export async function startTestMesh(
     async stop() {
       await mesh.stop();
       await db.drop();
+      if (testsFailed() > failedBefore) keepLogs(logDir, dir);
       rmSync(dir, { recursive: true, force: true });
     },
   };
