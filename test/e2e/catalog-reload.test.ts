@@ -283,7 +283,10 @@ describe("mesh end to end: the engine catalog reloaded", function () {
     delete resilience.engines.calc;
     delete resilience.capabilities["calc.evaluate"];
 
-    const RATE = 200; // turns per second, open loop
+    // Turns per second, open loop: the load the SLO is set for (deploy/slo.yaml, `npm run bench`).
+    // Above what the host serves (about 150 a second on two shared cores), every turn in flight
+    // shares the CPU and all of them finish late: the test would measure the overload, not the switch.
+    const RATE = 100;
     const DURATION_MS = 6000;
     const SWITCH_AT_MS = 2500;
     const texts = ["What is the capital of France?", "calculate 2 + 3", "how many notes do I have"];
@@ -353,7 +356,7 @@ describe("mesh end to end: the engine catalog reloaded", function () {
     // (A turn is looked up when the router reads it, not when it was sent: under this load a turn
     // sent before the publish may reach the router after the switch, and is then the new one's.)
     const answeredBefore = results.filter((r) => r.done! < publishedAt);
-    expect(answeredBefore.length, "turns answered before the switch").to.be.at.least(30);
+    expect(answeredBefore.length, "turns answered before the switch").to.be.at.least(RATE);
     for (const r of answeredBefore) {
       expect(`${r.text} at ${r.at} ms: ${r.outcome!.case}`).to.equal(
         `${r.text} at ${r.at} ms: ${r.text === texts[2] ? "refused" : "answer"}`,
