@@ -17,7 +17,7 @@ import { checkedWithLines, readPolicyFile } from "../runtime/policy/policy-file.
 import type { EngineChannels } from "./engine-channels.js";
 import type { EngineClient } from "./engine-client.js";
 import { type CapabilityChange, createEngineRegistry, type EngineRegistry } from "./engine-registry.js";
-import { type BreakerChange, createEngineBreakers } from "./resilience/engine-breakers.js";
+import { type BreakerChange, createEngineBreakers, type EngineBreakers } from "./resilience/engine-breakers.js";
 import type { LastGoodAnswers } from "./resilience/last-good-answers.js";
 import type { ResilienceMetrics } from "./resilience/resilience-metrics.js";
 import { parseResiliencePolicy, type ResiliencePolicy } from "./resilience/resilience-policy.js";
@@ -65,6 +65,8 @@ export interface CatalogGeneration {
   readonly version: CatalogVersion;
   readonly registry: EngineRegistry;
   readonly engines: ResilientEngines;
+  /** The breakers the engine calls pass. */
+  readonly breakers: EngineBreakers;
   /** The raw client of each engine (what the channels retire by). */
   readonly clients: ReadonlyMap<string, EngineClient>;
   /** The contract version each engine spoke when the registry was last asked. */
@@ -100,12 +102,13 @@ export function createCatalogGeneration(
     (change) => deps.onCapability(change, version.catalog.digest),
     previous === undefined ? undefined : { states: previous.registry.states(), spoken: previous.spoken() },
   );
+  const breakers = createEngineBreakers(version.policy.engines, deps.onBreaker(version.declared));
   const engines = createResilientEngines({
     registry,
     policy: version.policy,
-    breakers: createEngineBreakers(version.policy.engines, deps.onBreaker(version.declared)),
+    breakers,
     lastGood: deps.lastGood,
     metrics: deps.metrics,
   });
-  return { version, registry, engines, clients, spoken: () => registry.spoken() };
+  return { version, registry, engines, breakers, clients, spoken: () => registry.spoken() };
 }

@@ -43,7 +43,10 @@ export interface LiveCatalog {
   current(): CatalogGeneration;
   /** Reads the files again and switches to them when they changed and pass their checks. */
   reload(): Promise<ReloadResult>;
-  /** Told by the channels that `engine`'s channel is connected again: its Describe is read again. */
+  /**
+   * Told by the channels that `engine`'s channel is connected again: its open breaker is due a
+   * probe, and its Describe is read again.
+   */
   reconnected(engine: string, client: EngineClient): void;
   /** Closes every engine channel. */
   close(): void;
@@ -140,6 +143,7 @@ export async function startLiveCatalog(deps: LiveCatalogDeps): Promise<LiveCatal
     reconnected(engine, client) {
       const generation = current;
       if (generation.clients.get(engine) !== client) return;
+      generation.breakers.reconnected(engine);
       generation.registry
         .describe(engine, logger, Date.now() + deps.describeMs)
         .catch((err: unknown) => logger.warn({ engine, err }, "engine reconnected but did not describe itself"));

@@ -7,7 +7,10 @@
  * through while every other call still fails fast (so no call waits on a
  * probe past its own deadline), and the probe's result closes or re-opens it:
  * only an engine outcome decides a probe (a call the tenant's breaker refuses
- * never reaches the engine's).
+ * never reaches the engine's). An open engine breaker is due its probe as
+ * soon as the engine's channel connects again; when it closes, every tenant
+ * breaker that opened during the engine's fault is due its own probe at once
+ * instead of at the end of its own timer.
  * Every state change is told to `onChange` (metrics, log, audit).
  */
 import {
@@ -20,6 +23,7 @@ import {
 } from "cockatiel";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SeleneError } from "../../runtime/selene-error.js";
+import { createHalfOpenTimer, type HalfOpenTimer } from "./half-open-timer.js";
 import type { BreakerPolicy, EnginePolicy } from "./resilience-policy.js";
 
 /** A breaker's state, as metrics and audit records name it. */
@@ -59,6 +63,12 @@ export interface EngineBreakers {
   execute<T>(engine: string, tenant: string, fn: (probe: boolean) => Promise<T>): Promise<T>;
   /** The state of the engine's breaker (or the tenant's). */
   state(engine: string, tenant?: string): BreakerState;
+  /**
+   * The engine's channel is connected again after it was not: its breaker, when open, is due its
+   * probe at once instead of at the end of its half-open time (the channel's state says when the
+   * engine may be back; the probe, a real call, still decides).
+   */
+  reconnected(engine: string): void;
 }
 
 /** Per-tenant breakers kept per engine at most; closed ones are dropped first past it. */
@@ -76,9 +86,20 @@ export function createEngineBreakers(
   engines: Readonly<Record<string, EnginePolicy>>,
   onChange: (change: BreakerChange) => void,
 ): EngineBreakers {
-  const make = (policy: BreakerPolicy, engine: string, tenant: string | undefined) => {
+  /** One breaker and its half-open clock. */
+  interface Breaker {
+    readonly circuit: CircuitBreakerPolicy;
+    readonly timer: HalfOpenTimer;
+  }
+
+  // Per engine, since when its current fault has been failing calls: the start of the window whose
+  // failures opened its breaker. Undefined while it is closed.
+  const faultSince = new Map<string, number>();
+
+  const make = (policy: BreakerPolicy, engine: string, tenant: string | undefined): Breaker => {
+    const timer = createHalfOpenTimer(policy.halfOpenAfterMs);
     const breaker = circuitBreaker(handleWhen(isEngineFault), {
-      halfOpenAfter: policy.halfOpenAfterMs,
+      halfOpenAfter: timer.backoff,
       breaker: new SamplingBreaker({
         threshold: policy.failureRatio,
         duration: policy.windowMs,
@@ -87,32 +108,47 @@ export function createEngineBreakers(
     });
     let last: BreakerState = "closed";
     breaker.onStateChange((state) => {
-      if (state === CircuitState.Open) openedAt.set(breaker, Date.now());
       const to = NAMES[state];
       const failure = breaker.lastFailure;
       const error = failure !== undefined && "error" in failure ? failure.error : undefined;
       const reason = to === "open" && error instanceof SeleneError ? error.reason : undefined;
-      onChange({ engine, tenant, from: last, to, reason });
+      const from = last;
       last = to;
+      onChange({ engine, tenant, from, to, reason });
+      if (tenant !== undefined) return;
+      if (from === "closed" && to === "open") faultSince.set(engine, timer.openedAt() - policy.windowMs);
+      if (to === "closed") releaseTenants(engine);
     });
-    return breaker;
+    return { circuit: breaker, timer };
   };
 
-  // When each breaker last opened: cockatiel lets the first call after `halfOpenAfterMs` through.
-  const openedAt = new WeakMap<CircuitBreakerPolicy, number>();
-  /** Whether `breaker` refuses a call made now: half-open (its probe is out), or open and not yet due. */
-  const refuses = (breaker: CircuitBreakerPolicy, policy: BreakerPolicy) =>
-    breaker.state === CircuitState.HalfOpen ||
-    (breaker.state === CircuitState.Open && Date.now() - (openedAt.get(breaker) ?? 0) < policy.halfOpenAfterMs);
+  /**
+   * The engine's breaker closed on a probe that the engine answered: each tenant breaker that
+   * opened during the engine's fault is due its own probe now. Waiting out its own timer, each
+   * tenant stayed refused for up to `halfOpenAfterMs` after the engine was serving again.
+   * A tenant breaker that opened before the fault (that tenant's own failures) keeps its timer.
+   */
+  function releaseTenants(engine: string): void {
+    const since = faultSince.get(engine);
+    faultSince.delete(engine);
+    if (since === undefined) return;
+    for (const b of tenants.get(engine)!.values()) {
+      if (b.circuit.state === CircuitState.Open && b.timer.openedAt() >= since) b.timer.release();
+    }
+  }
 
-  const own = new Map<string, CircuitBreakerPolicy>();
-  const tenants = new Map<string, Map<string, CircuitBreakerPolicy>>();
+  /** Whether `breaker` refuses a call made now: half-open (its probe is out), or open and not yet due. */
+  const refuses = ({ circuit, timer }: Breaker) =>
+    circuit.state === CircuitState.HalfOpen || (circuit.state === CircuitState.Open && !timer.due());
+
+  const own = new Map<string, Breaker>();
+  const tenants = new Map<string, Map<string, Breaker>>();
   for (const [engine, policy] of Object.entries(engines) as [string, EnginePolicy][]) {
     own.set(engine, make(policy.breaker, engine, undefined));
     tenants.set(engine, new Map());
   }
 
-  function tenantBreaker(engine: string, tenant: string): CircuitBreakerPolicy | undefined {
+  function tenantBreaker(engine: string, tenant: string): Breaker | undefined {
     const policy = engines[engine]!.tenantBreaker;
     if (policy === null) return undefined;
     const map = tenants.get(engine)!;
@@ -120,7 +156,7 @@ export function createEngineBreakers(
     if (breaker === undefined) {
       if (map.size >= MAX_TENANT_BREAKERS) {
         for (const [key, b] of map) {
-          if (b.state === CircuitState.Closed) {
+          if (b.circuit.state === CircuitState.Closed) {
             map.delete(key);
             break;
           }
@@ -143,7 +179,7 @@ export function createEngineBreakers(
 
   /** One breaker: a half-open one lets its one probe through and fails every other call fast. */
   async function through<T>(
-    breaker: CircuitBreakerPolicy,
+    { circuit: breaker }: Breaker,
     error: () => SeleneError,
     fn: (probe: boolean) => Promise<T>,
   ) {
@@ -165,7 +201,7 @@ export function createEngineBreakers(
       // The tenant's refusal is decided before the engine's breaker sees the call: made inside it,
       // it would end an engine probe with no engine outcome, which cockatiel counts as a success
       // (it closes on any error it does not handle), closing the engine's breaker without evidence.
-      if (perTenant !== undefined && refuses(perTenant, policy.tenantBreaker!)) {
+      if (perTenant !== undefined && refuses(perTenant)) {
         return Promise.reject(openError(engine, policy.tenantBreaker!, tenant));
       }
       const inner =
@@ -181,7 +217,11 @@ export function createEngineBreakers(
     },
     state(engine, tenant) {
       const breaker = tenant === undefined ? own.get(engine) : tenants.get(engine)?.get(tenant);
-      return breaker === undefined ? "closed" : NAMES[breaker.state];
+      return breaker === undefined ? "closed" : NAMES[breaker.circuit.state];
+    },
+    reconnected(engine) {
+      const breaker = own.get(engine);
+      if (breaker?.circuit.state === CircuitState.Open) breaker.timer.release();
     },
   };
 }

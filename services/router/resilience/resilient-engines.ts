@@ -6,7 +6,9 @@
  * retry hint, never a queue); a retryable engine fault is retried with
  * backoff, and a slow read hedged, within the deadline and the engine's retry
  * budget. A commit is retried only with its idempotency key, the same key on
- * every attempt. A read whose engine cannot answer falls back as declared:
+ * every attempt, and waits within its deadline for the engine's channel, its
+ * breaker and a bulkhead slot instead of failing without reaching the engine.
+ * A read whose engine cannot answer falls back as declared:
  * to another engine's capability, or to its last good answer marked stale.
  */
 import { setTimeout as sleep } from "node:timers/promises";
@@ -188,8 +190,13 @@ export function createResilientEngines(deps: ResilientEnginesDeps): ResilientEng
     // full bulkhead) it never reached the engine, so it waits for the breaker or a slot within its
     // deadline instead of failing. Failing would nack the effect and spend one of the outbox's
     // attempts on nothing: through a fault that keeps a breaker open, effects ran out of attempts
-    // (dead-lettered) or were scheduled seconds past the fault's end. Turn calls still fail fast.
+    // (dead-lettered) or were scheduled seconds past the fault's end. For the same reason it waits
+    // for the engine's channel to connect (a channel in TRANSIENT_FAILURE fails a call at once,
+    // without reaching the engine): through a 10 s reset of the engine's connections, effects
+    // failed 6 to 8 times and came back up to 9 s after the fault, their confirmations failing
+    // until then. Turn calls still fail fast.
     const attempt = async (kind: AttemptKind, signal: AbortSignal | undefined) => {
+      if (method === "commit") await client.ready(deadline - MIN_ATTEMPT_MS);
       for (;;) {
         const sent = { engine: false };
         try {

@@ -96,4 +96,106 @@ describe("engine breakers", () => {
     expect(breakers.state("tools")).to.equal("closed");
     expect(breakers.state("tools", "acme")).to.equal("closed");
   });
+  describe("when the engine's breaker closes", () => {
+    /** Tenant breakers that open on a tenant's first failed call and stay open for a minute. */
+    const EAGER_TENANTS = { ...POLICY.tenantBreaker!, minimumRps: 0.2 };
+
+    /** Fails calls of tenants t0, t1, ... (each opening its own breaker) until the engine's breaker opens. */
+    async function engineFault(breakers: ReturnType<typeof createEngineBreakers>): Promise<string[]> {
+      const failed: string[] = [];
+      for (let i = 0; i < 20 && breakers.state("tools") !== "open"; i++) {
+        await breakers.execute("tools", `t${i}`, unavailable).catch(() => undefined);
+        failed.push(`t${i}`);
+      }
+      expect(breakers.state("tools")).to.equal("open");
+      for (const tenant of failed) expect(breakers.state("tools", tenant)).to.equal("open");
+      return failed;
+    }
+
+    /** The engine answers again: after its half-open time, a call of a tenant with no breaker open closes it. */
+    async function engineServes(breakers: ReturnType<typeof createEngineBreakers>) {
+      await sleep(ENGINE_HALF_OPEN_MS + 10);
+      expect(await breakers.execute("tools", "initech", answered)).to.equal("answered");
+      expect(breakers.state("tools")).to.equal("closed");
+    }
+
+    it("gives every tenant breaker that opened during the engine's fault its own probe at once, and its outcome decides", async () => {
+      const changes: BreakerChange[] = [];
+      const breakers = createEngineBreakers({ tools: { ...POLICY, tenantBreaker: EAGER_TENANTS } }, (change) =>
+        changes.push(change),
+      );
+      const [first, second, ...others] = await engineFault(breakers);
+      await engineServes(breakers);
+
+      // Each tenant's next call is its breaker's probe, a minute before its own timer would allow one.
+      const probes: boolean[] = [];
+      expect(
+        await breakers.execute("tools", first!, (probe) => {
+          probes.push(probe);
+          return answered();
+        }),
+      ).to.equal("answered");
+      expect(probes).to.deep.equal([true]);
+      expect(breakers.state("tools", first)).to.equal("closed");
+      expect(changes.filter((c) => c.tenant === first).map((c) => c.to)).to.deep.equal(["open", "half_open", "closed"]);
+
+      // A tenant whose probe fails is open again, on its own timer: its next call is refused unsent.
+      const failed = await reasonOf(breakers.execute("tools", second!, unavailable));
+      expect(failed.reason).to.equal(ReasonCode.ENGINE_UNAVAILABLE);
+      expect(breakers.state("tools", second)).to.equal("open");
+      let reached = 0;
+      const refused = await reasonOf(
+        breakers.execute("tools", second!, () => {
+          reached += 1;
+          return answered();
+        }),
+      );
+      expect(refused).to.deep.equal({ reason: ReasonCode.ENGINE_CIRCUIT_OPEN, scope: "tenant" });
+      expect(reached).to.equal(0);
+      // The engine's breaker saw that tenant's failure as one failed call among answered ones: still closed.
+      expect(breakers.state("tools")).to.equal("closed");
+
+      for (const tenant of others) {
+        expect(await breakers.execute("tools", tenant, answered)).to.equal("answered");
+        expect(breakers.state("tools", tenant)).to.equal("closed");
+      }
+    });
+
+    it("leaves a tenant breaker that opened before the engine's fault on its own timer", async () => {
+      const ENGINE_WINDOW_MS = 100;
+      const breakers = createEngineBreakers(
+        {
+          tools: {
+            ...POLICY,
+            breaker: { ...POLICY.breaker, windowMs: ENGINE_WINDOW_MS },
+            tenantBreaker: EAGER_TENANTS,
+          },
+        },
+        () => undefined,
+      );
+      // acme fails alone: its breaker opens, the engine's (two answered calls of three) does not.
+      await breakers.execute("tools", "globex", answered);
+      await breakers.execute("tools", "globex", answered);
+      await breakers.execute("tools", "acme", unavailable).catch(() => undefined);
+      expect(breakers.state("tools", "acme")).to.equal("open");
+      expect(breakers.state("tools")).to.equal("closed");
+
+      // Later than the engine's window, the engine fails for everyone, then serves again.
+      await sleep(ENGINE_WINDOW_MS + 50);
+      const [withEngine] = await engineFault(breakers);
+      await engineServes(breakers);
+
+      expect(await breakers.execute("tools", withEngine!, answered)).to.equal("answered");
+      let reached = 0;
+      const refused = await reasonOf(
+        breakers.execute("tools", "acme", () => {
+          reached += 1;
+          return answered();
+        }),
+      );
+      expect(refused).to.deep.equal({ reason: ReasonCode.ENGINE_CIRCUIT_OPEN, scope: "tenant" });
+      expect(reached).to.equal(0);
+      expect(breakers.state("tools", "acme")).to.equal("open");
+    });
+  });
 });

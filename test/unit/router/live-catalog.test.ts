@@ -8,6 +8,7 @@ import {
   DescribeResponseSchema,
   InvokeResponseSchema,
 } from "../../../gen/es/selene/engine/v1/engine_pb.js";
+import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import type { AppliedCatalog, CatalogEvents, RefusedCatalog } from "../../../services/router/catalog-events.js";
 import { createEngineChannels } from "../../../services/router/engine-channels.js";
 import type { EngineClient } from "../../../services/router/engine-client.js";
@@ -18,6 +19,7 @@ import { CURRENT_CONTRACT_VERSION } from "../../../services/runtime/contract-ver
 import { createLogger } from "../../../services/runtime/logger.js";
 import { CAPABILITY_KINDS } from "../../../services/runtime/policy/engine-catalog.js";
 import { policyPath } from "../../../services/runtime/policy/policy-file.js";
+import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { countingMetrics } from "../../support/test-resilience.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests edit the catalog as free JSON.
@@ -31,6 +33,8 @@ interface FakeEngine {
   /** Resolves a call held open (a turn in flight). */
   hold: Promise<void> | undefined;
   reconnect: (() => void) | undefined;
+  /** Fails every call but Describe as unreachable. */
+  failing: boolean;
 }
 
 const notesEntry = {
@@ -49,7 +53,14 @@ describe("live engine catalog", () => {
   let refused: RefusedCatalog[];
 
   const fakeClient = (name: string, address: string): EngineClient => {
-    const engine: FakeEngine = { describes: [], calls: [], closed: false, hold: undefined, reconnect: undefined };
+    const engine: FakeEngine = {
+      describes: [],
+      calls: [],
+      closed: false,
+      hold: undefined,
+      reconnect: undefined,
+      failing: false,
+    };
     engines.set(`${name}@${address}`, engine);
     // Each engine describes what the catalog gives it.
     engine.describes = [...(shipped.engines as Json[]), notesEntry]
@@ -65,6 +76,7 @@ describe("live engine catalog", () => {
             capabilities: engine.describes.map((c) => ({ ...c, requiredFields: [] })),
           });
         }
+        if (engine.failing) throw new SeleneError(ReasonCode.ENGINE_UNAVAILABLE, `${name} is unavailable`);
         await engine.hold;
         return create(InvokeResponseSchema, {});
       },
@@ -225,6 +237,39 @@ describe("live engine catalog", () => {
     expect(live.routes.lookup("calc.evaluate")).to.deep.include({ engine: "calc" });
     const calcChanges = changes.filter((c) => c.engine === "calc");
     expect(calcChanges.map((c) => c.withdrawn ?? "restored")).to.deep.equal(["not_described", "restored"]);
+    live.close();
+  });
+  it("makes an engine's open breaker due its probe when the engine's channel connects again", async () => {
+    const live = await start();
+    const calc = engines.get("calc@127.0.0.1:50064")!;
+    const capability = live.routes.lookup("calc.evaluate")!;
+    const invoke = (tenantId: string) =>
+      live.engines.call(
+        capability,
+        "invoke",
+        { envelope: { tenantId }, capability: "calc.evaluate" },
+        { deadline: Date.now() + 1000, correlationId: "breaker" },
+      );
+    const reasonOf = (call: Promise<unknown>) =>
+      call.then(
+        () => "answered",
+        (e: unknown) => (e instanceof SeleneError ? ReasonCode[e.reason] : String(e)),
+      );
+    calc.failing = true;
+    for (let i = 0; i < 20 && live.current().breakers.state("calc") !== "open"; i++) await reasonOf(invoke("acme"));
+    expect(live.current().breakers.state("calc")).to.equal("open");
+    calc.failing = false;
+    // Within its half-open time (the shipped 500 ms) the breaker refuses without calling the engine.
+    const sent = calc.calls.length;
+    expect(await reasonOf(invoke("globex"))).to.equal("ENGINE_CIRCUIT_OPEN");
+    expect(calc.calls.length).to.equal(sent);
+
+    calc.reconnect!();
+    expect(await reasonOf(invoke("globex"))).to.equal("answered");
+    expect(live.current().breakers.state("calc")).to.equal("closed");
+    // acme's own breaker opened with the engine's fault: its next call is its probe, not a refusal.
+    expect(await reasonOf(invoke("acme"))).to.equal("answered");
+    expect(live.current().breakers.state("calc", "acme")).to.equal("closed");
     live.close();
   });
 });

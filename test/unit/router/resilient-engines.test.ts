@@ -459,6 +459,66 @@ describe("commit retries", () => {
     expect(shed).to.equal(ReasonCode.ENGINE_CIRCUIT_OPEN);
   });
 
+  it("waits for the engine's channel to connect before a commit, within its deadline; a dry run does not wait", async () => {
+    const { registry, keys } = committing(0);
+    const client = registry.client("reminders");
+    let connected = false;
+    const waits: number[] = [];
+    const reconnecting: EngineRegistry = {
+      ...registry,
+      client: () =>
+        ({
+          ...client,
+          call: async (method: string, request: unknown, o: unknown) => {
+            if (!connected) throw new SeleneError(ReasonCode.ENGINE_UNAVAILABLE, "reminders is unavailable");
+            return (client.call as (m: string, r: unknown, o: unknown) => Promise<unknown>)(method, request, o);
+          },
+          // Resolves once the channel connects, or false at the deadline.
+          ready: (deadline: number) => {
+            waits.push(deadline);
+            return new Promise<boolean>((resolve) => {
+              const poll = setInterval(() => {
+                if (connected || Date.now() >= deadline) {
+                  clearInterval(poll);
+                  resolve(connected);
+                }
+              }, 5);
+            });
+          },
+        }) as unknown as EngineClient,
+    };
+    const { engines, metrics } = resilientEnginesOver(reconnecting);
+    const simulate = () =>
+      reasonOf(
+        engines.call(
+          REMIND,
+          "simulate",
+          { envelope: anEnvelope(), capability: "reminders.create", fields: {} },
+          options(),
+        ),
+      );
+    expect(await simulate()).to.equal(ReasonCode.ENGINE_UNAVAILABLE); // a turn's call fails at once
+    expect(waits).to.deep.equal([]);
+
+    const attempts = () =>
+      [...metrics.counts].filter(([k]) => k.startsWith("attempt:reminders:")).reduce((n, [, v]) => n + v, 0);
+    const firsts = () => metrics.counts.get("attempt:reminders:first") ?? 0;
+    const [attemptsBefore, firstsBefore] = [attempts(), firsts()];
+    const commit = engines.call(REMIND, "commit", commitRequest("effect-11"), options());
+    setTimeout(() => (connected = true), 50);
+    expect((await commit).effectId).to.equal("r-1");
+    expect(keys).to.deep.equal(["effect-11"]); // one attempt, sent once the channel was connected
+    expect([attempts() - attemptsBefore, firsts() - firstsBefore]).to.deep.equal([1, 1]); // no retry
+
+    // Not past its deadline: a commit whose channel never connects fails with the engine's reason.
+    connected = false;
+    const started = Date.now();
+    expect(await reasonOf(engines.call(REMIND, "commit", commitRequest("effect-12"), options(100)))).to.equal(
+      ReasonCode.ENGINE_UNAVAILABLE,
+    );
+    expect(Date.now() - started).to.be.below(500);
+  });
+
   it("allows a commit one attempt without its key, and the policy's attempts with it", () => {
     const policy = shippedPolicy().capabilities.get("reminders.create")!;
     expect(maxAttemptsOf("commit", policy, "")).to.equal(1);
