@@ -46,7 +46,9 @@ export interface ProxyFaultSpec {
 
 /**
  * The link's calls fail one in `failEvery` (2: half of them), or one in `delayEvery` is held
- * `delayMs` (a latency spike on a share of the calls), each call on its own, the connection up.
+ * `delayMs` (a latency spike on a share of the calls), or the answer of one call of the method
+ * `loseAnswerOf` in `loseAnswerEvery` is lost after the server did the call's work, each call on
+ * its own, the connection up.
  */
 export interface StreamFaultSpec {
   readonly kind: "streams";
@@ -54,6 +56,9 @@ export interface StreamFaultSpec {
   readonly failEvery: number | undefined;
   readonly delayEvery: number | undefined;
   readonly delayMs: number | undefined;
+  readonly loseAnswerEvery: number | undefined;
+  /** A method name, such as "Enqueue". */
+  readonly loseAnswerOf: string | undefined;
 }
 
 /** The links from the router to an engine (a stream fault needs an engine at the other end). */
@@ -151,18 +156,27 @@ function optionalDuration(fields: Fields, key: string): number | undefined {
 function readFault(f: Fields): FaultSpec {
   const kind = enumField(f, "kind", ["proxy", "streams", "process", "postgres"] as const);
   if (kind === "streams") {
-    onlyKeys(f, ["kind", "link", "fail_every", "delay_every", "delay"]);
+    onlyKeys(f, ["kind", "link", "fail_every", "delay_every", "delay", "lose_answer_every", "lose_answer_of"]);
     const spec: StreamFaultSpec = {
       kind,
       link: enumField(f, "link", STREAM_LINKS),
       failEvery: optionalNumberField(f, "fail_every", 2, 1000),
       delayEvery: optionalNumberField(f, "delay_every", 1, 1000),
       delayMs: optionalDuration(f, "delay"),
+      loseAnswerEvery: optionalNumberField(f, "lose_answer_every", 1, 1000),
+      loseAnswerOf: f.value.lose_answer_of === undefined ? undefined : stringField(f, "lose_answer_of"),
     };
     if ((spec.delayEvery === undefined) !== (spec.delayMs === undefined))
       throw new UsageError(f.at, "delay_every and delay go together");
-    if (spec.failEvery === undefined && spec.delayEvery === undefined)
-      throw new UsageError(f.at, "a streams fault needs fail_every, or delay_every and delay");
+    if ((spec.loseAnswerEvery === undefined) !== (spec.loseAnswerOf === undefined))
+      throw new UsageError(f.at, "lose_answer_every and lose_answer_of go together");
+    if (spec.loseAnswerOf !== undefined && !/^[A-Z][A-Za-z]{0,63}$/.test(spec.loseAnswerOf))
+      throw new UsageError(`${f.at}.lose_answer_of`, "must be a method name, such as Enqueue");
+    if (spec.failEvery === undefined && spec.delayEvery === undefined && spec.loseAnswerEvery === undefined)
+      throw new UsageError(
+        f.at,
+        "a streams fault needs fail_every, delay_every and delay, or lose_answer_every and lose_answer_of",
+      );
     return spec;
   }
   if (kind === "proxy") {

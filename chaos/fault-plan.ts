@@ -22,6 +22,7 @@ export function describeFault(f: FaultSpec): string {
     const parts = [
       f.failEvery !== undefined ? `1 call in ${f.failEvery} fails (UNAVAILABLE)` : "",
       f.delayEvery !== undefined ? `1 call in ${f.delayEvery} held ${f.delayMs} ms` : "",
+      f.loseAnswerEvery !== undefined ? `the answer of 1 ${f.loseAnswerOf} in ${f.loseAnswerEvery} lost` : "",
     ].filter((p) => p !== "");
     return `${f.link}: ${parts.join(", ")}`;
   }
@@ -48,6 +49,9 @@ export async function applyFaults(
       mesh.streamProxies.get(f.link)!.setFault({
         ...(f.failEvery !== undefined ? { failEvery: f.failEvery } : {}),
         ...(f.delayEvery !== undefined ? { delayEvery: f.delayEvery, delayMs: f.delayMs ?? 0 } : {}),
+        ...(f.loseAnswerEvery !== undefined
+          ? { loseAnswerEvery: f.loseAnswerEvery, loseAnswerOf: f.loseAnswerOf ?? "" }
+          : {}),
       });
     } else if (f.kind === "proxy") {
       mesh.proxies.get(f.link)!.setFault({
@@ -85,9 +89,9 @@ export async function clearFaults(
     log(`clear ${describeFault(f)}`);
     if (f.kind === "streams") {
       const proxy = mesh.streamProxies.get(f.link)!;
-      const { streams, failed, delayed } = proxy.stats();
+      const { streams, failed, delayed, lost } = proxy.stats();
       proxy.setFault(undefined);
-      log(`${f.link}: ${failed} of ${streams} calls failed, ${delayed} held`);
+      log(`${f.link}: ${failed} of ${streams} calls failed, ${delayed} held, ${lost} answers lost`);
     } else if (f.kind === "proxy") mesh.proxies.get(f.link)!.clear();
     else if (f.kind === "process") {
       const supervisor = mesh.bench.mesh;

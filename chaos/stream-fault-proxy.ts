@@ -5,6 +5,8 @@
  * `grpc-timeout`) untouched. Under its fault it fails every n-th stream itself, with UNAVAILABLE,
  * before anything reaches the server, and forwards the others: a call fails or succeeds on its own,
  * on a connection that stays up, which a TCP proxy cannot do (one connection carries every call).
+ * It can also lose answers: forward every n-th call of one method and, once the server has
+ * answered it (the call did its work), fail it with UNAVAILABLE instead of passing the answer on.
  */
 import {
   type ClientHttp2Session,
@@ -27,8 +29,8 @@ export interface StreamFaultProxy {
   arm(pkiDir: string): void;
   /** Applies `fault` from now on; undefined: forwards every stream at once. */
   setFault(fault: StreamFault | undefined): void;
-  /** Streams seen, failed and delayed since the last `setFault`. */
-  stats(): { streams: number; failed: number; delayed: number };
+  /** Streams seen, failed, delayed and whose answer was lost since the last `setFault`. */
+  stats(): { streams: number; failed: number; delayed: number; lost: number };
   close(): Promise<void>;
 }
 
@@ -39,6 +41,13 @@ export interface StreamFault {
   /** Holds every m-th stream (of those not failed) `delayMs` before forwarding it. */
   readonly delayEvery?: number;
   readonly delayMs?: number;
+  /**
+   * Loses the answer of every k-th call of `loseAnswerOf` (counted among that method's calls): the
+   * call reaches the server, which does its work and answers, and the client gets UNAVAILABLE.
+   */
+  readonly loseAnswerEvery?: number;
+  /** The method whose answers are lost, as its name in the path ("Enqueue"). */
+  readonly loseAnswerOf?: string;
 }
 
 // Connection-level headers HTTP/2 forbids forwarding, and pseudo-headers set anew.
@@ -75,6 +84,9 @@ export async function startStreamFaultProxy(workload: string, target: string): P
   let streams = 0;
   let failed = 0;
   let delayed = 0;
+  let lost = 0;
+  // Calls of the method whose answers are lost, counted apart from the streams.
+  let answered = 0;
   let upstream: ClientHttp2Session | undefined;
   let clientTls: ReturnType<typeof tlsContextOptions> | undefined;
   const checkServerIdentity = serverIdentityCheck(spiffeIdOf(workload));
@@ -115,16 +127,41 @@ export async function startStreamFaultProxy(workload: string, target: string): P
       stream.on("close", () => clearTimeout(timer));
       return;
     }
+    const method = String(headers[":path"] ?? "")
+      .split("/")
+      .at(-1);
+    if (fault?.loseAnswerEvery !== undefined && method === fault.loseAnswerOf) {
+      answered++;
+      if (answered % fault.loseAnswerEvery === 0) {
+        lost++;
+        forward(stream, headers, true);
+        return;
+      }
+    }
     forward(stream, headers);
   });
 
-  /** Forwards one stream to the server, both ways. */
-  function forward(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  /**
+   * Forwards one stream to the server, both ways; `loseAnswer`: the server's answer is read to its
+   * end (the call has done its work) and the client gets UNAVAILABLE instead.
+   */
+  function forward(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, loseAnswer = false): void {
     let up: ReturnType<ClientHttp2Session["request"]>;
     try {
       up = session().request(forwardable(headers, [":method", ":path", ":authority", ":scheme"]));
     } catch {
       failStream(stream, UNAVAILABLE, `${workload}: not reachable`);
+      return;
+    }
+    if (loseAnswer) {
+      up.on("response", () => {});
+      up.on("data", () => {});
+      up.on("close", () => failStream(stream, UNAVAILABLE, `${workload}: answer lost by the chaos stream fault`));
+      stream.on("data", (chunk: Buffer) => up.write(chunk));
+      stream.on("end", () => up.end());
+      stream.on("close", () => {
+        if (!up.closed) up.close(constants.NGHTTP2_CANCEL);
+      });
       return;
     }
     let trailers: IncomingHttpHeaders | undefined;
@@ -169,8 +206,10 @@ export async function startStreamFaultProxy(workload: string, target: string): P
       streams = 0;
       failed = 0;
       delayed = 0;
+      lost = 0;
+      answered = 0;
     },
-    stats: () => ({ streams, failed, delayed }),
+    stats: () => ({ streams, failed, delayed, lost }),
     async close() {
       upstream?.destroy();
       for (const s of sessions) s.destroy();

@@ -47,7 +47,10 @@ export interface EnqueueInput {
   readonly payloadDigest: string;
   /** The request chain that enqueued it (its audit records carry it). */
   readonly correlationId?: string;
-  /** Lease a newly stored effect to this executor at once (its first attempt); an existing one never. */
+  /**
+   * Lease a newly stored effect to this executor at once (its first attempt). An existing one is
+   * never leased here: its live lease comes back only to the executor that holds it.
+   */
   readonly lease?: { readonly executorId: string; readonly leaseMs: number };
 }
 
@@ -55,7 +58,10 @@ export interface EnqueueInput {
 export interface Enqueued {
   readonly effect: Effect;
   readonly created: boolean;
-  /** Set only when the input asked for a lease and this call created the effect. */
+  /**
+   * Set only when the input asked for a lease and the effect is leased to the asking executor, live:
+   * the lease this call took, or the one an earlier enqueue of the key took (its answer lost).
+   */
   readonly lease?: { readonly token: string; readonly expiresAt: Date };
 }
 
@@ -106,7 +112,8 @@ export interface DeadLetterPage {
 export interface EffectStore {
   /**
    * Stores the effect, leased to `input.lease`'s executor when it asks, or returns the one stored
-   * under its key (created false, never leased here) when the payload matches.
+   * under its key (created false, never leased here) when the payload matches; a stored effect
+   * comes back with its lease only to the executor that holds that lease, before it lapses.
    */
   enqueue(input: EnqueueInput): Promise<Enqueued>;
   /**
@@ -157,6 +164,23 @@ function stateConflict(row: EffectRow, operation: string): SeleneError {
     fieldPath: "effect_id",
     metadata: { state: row.state },
   });
+}
+
+/**
+ * The live lease `holder` holds on the effect, if any: what Enqueue hands back to the executor it
+ * leased the effect to, so an executor whose enqueue's answer was lost (and that retried it) gets
+ * the same lease, token and expiry, and performs the effect at once instead of after the lease
+ * lapsed. The same token, not a fresh one: the holder may have received the first answer after all
+ * (a concurrent confirmation, on the same router, of the same simulation), and one token is one
+ * lease, so only one ack can ever land whichever answer the executor acts on (it performs one
+ * token once). Nothing is written: the replay answers what the lost answer said. A lapsed lease
+ * is not renewed: the effect is due for any executor's Lease, with a new token and attempt.
+ */
+function leaseHeldBy(row: EffectRow, holder: string, at: Date): Enqueued["lease"] {
+  const live = row.state === "leased" && row.lease_expires_at !== null && row.lease_expires_at > at;
+  return live && row.lease_owner === holder && row.lease_token !== null
+    ? { token: row.lease_token, expiresAt: row.lease_expires_at! }
+    : undefined;
 }
 
 function leaseNotHeld(row: EffectRow): SeleneError {
@@ -304,10 +328,8 @@ export function createEffectStore(pool: Pool, policies: RetryPolicies, options: 
             { fieldPath: "envelope.idempotency_key" },
           );
         }
-        const leased = created && row.lease_token !== null && row.lease_expires_at !== null;
-        return leased
-          ? { effect: effectOf(row), created, lease: { token: row.lease_token!, expiresAt: row.lease_expires_at! } }
-          : { effect: effectOf(row), created };
+        const lease = input.lease === undefined ? undefined : leaseHeldBy(row, input.lease.executorId, now());
+        return lease === undefined ? { effect: effectOf(row), created } : { effect: effectOf(row), created, lease };
       }
       throw new Error("an effect's idempotency key was taken and freed three times in a row");
     },

@@ -1,7 +1,8 @@
 /**
  * The OutboxService handlers over the effect store. Two callers are admitted, each to its own
  * methods: the router (its executor and its confirmations) to Enqueue (which may lease the new
- * effect to the router's executor at once), Lease, Ack, Nack and GetEffect; the operator to the
+ * effect to the router's executor at once, and hands a replay from that executor its live lease
+ * back), Lease, Ack, Nack and GetEffect; the operator to the
  * dead-letter methods. The shared allow-list admits both; each handler then checks that the caller
  * is the one its method is for.
  */

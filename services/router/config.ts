@@ -13,6 +13,7 @@ import {
 } from "../runtime/service-config.js";
 import { spiffeIdOf } from "../runtime/workload-identities.js";
 import { CRASH_POINTS, type CrashPoint } from "./crash-points.js";
+import { EXECUTOR_NAME_MAX } from "./lease-holder.js";
 
 /** The router's settings. */
 export interface RouterConfig extends ServiceConfig {
@@ -45,7 +46,10 @@ export interface RouterConfig extends ServiceConfig {
   readonly executorLeaseMs: number;
   /** How long a turn's idempotency claim outlives its deadline, ms. */
   readonly claimMarginMs: number;
-  /** This router replica's executor id. */
+  /**
+   * SELENE_EXECUTOR_ID: this router replica's executor name (default router-<host>-<pid>); its leases'
+   * owner is the name and an instance of the process's own (lease-holder.ts).
+   */
   readonly executorId: string;
   /** SELENE_RESILIENCE_POLICY: the resilience policy file (default policy/resilience.json). */
   readonly resiliencePolicyPath: string;
@@ -73,6 +77,14 @@ function readAuditSwitch(env: Env): boolean {
   const value = env.SELENE_AUDIT ?? "on";
   if (value !== "on" && value !== "off") throw new ConfigError(`SELENE_AUDIT must be "on" or "off", got "${value}"`);
   return value === "on";
+}
+
+function readExecutorName(env: Env): string {
+  const name = env.SELENE_EXECUTOR_ID ?? `router-${env.HOSTNAME ?? "local"}-${process.pid}`;
+  if (name === "" || name.length > EXECUTOR_NAME_MAX) {
+    throw new ConfigError(`SELENE_EXECUTOR_ID must be 1-${EXECUTOR_NAME_MAX} characters, got ${name.length}`);
+  }
+  return name;
 }
 
 function readCrashPoint(env: Env): CrashPoint | undefined {
@@ -104,7 +116,7 @@ export function readRouterConfig(env: Env): RouterConfig {
     idempotencyRetentionMs: readPositiveMs(env, "SELENE_IDEMPOTENCY_RETENTION_MS", 24 * 3600_000),
     executorLeaseMs: readPositiveMs(env, "SELENE_EXECUTOR_LEASE_MS", 30_000),
     claimMarginMs: readPositiveMs(env, "SELENE_CLAIM_MARGIN_MS", 5000),
-    executorId: env.SELENE_EXECUTOR_ID ?? `router-${env.HOSTNAME ?? "local"}-${process.pid}`,
+    executorId: readExecutorName(env),
     resiliencePolicyPath: env.SELENE_RESILIENCE_POLICY || policyPath("resilience"),
     crashAt: readCrashPoint(env),
   });

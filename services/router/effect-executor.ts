@@ -8,7 +8,8 @@
  * idempotency key, so a commit that is retried after a crash (the lease lapses
  * and the effect comes back) returns the first result; the executor then acks.
  * A retryable failure is nacked for a later attempt; a permanent one
- * dead-letters the effect.
+ * dead-letters the effect. Each lease is performed at most once
+ * (held-effects.ts), however often it reaches the executor.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { type Duration, durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
@@ -23,11 +24,14 @@ import { SeleneError } from "../runtime/selene-error.js";
 import type { CrashHook } from "./crash-points.js";
 import { createEffectWatches, type EffectWatch } from "./effect-watches.js";
 import type { CapabilityRoutes } from "./engine-registry.js";
+import { createHeldEffects, type HeldEffect } from "./held-effects.js";
+import { leaseHolderOf } from "./lease-holder.js";
 import type { OutboxClient } from "./outbox-client.js";
 import type { ResilientEngines } from "./resilience/resilient-engines.js";
 
 /** Settings of the executor. */
 export interface ExecutorOptions {
+  /** The router replica's executor name (at most EXECUTOR_NAME_MAX characters, lease-holder.ts); the process adds its own instance. */
   readonly executorId: string;
   readonly batchSize: number;
   readonly leaseMs: number;
@@ -59,7 +63,8 @@ export interface EffectExecutor {
   enqueueLease(): EnqueueLeaseAsk | undefined;
   /**
    * Performs an effect that Enqueue handed back already leased to this executor, at once and
-   * without a Lease call; its outcome reaches the watches as any other.
+   * without a Lease call; its outcome reaches the watches as any other. An effect this executor
+   * performs already is not performed twice: a newer lease replaces the one the attempt acks with.
    */
   adopt(leased: LeasedEffect): void;
 }
@@ -89,10 +94,9 @@ export function startEffectExecutor(
   const watches = createEffectWatches();
   // Effects handed over by Enqueue, still being performed: stop() waits for them.
   const adopted = new Set<Promise<void>>();
-  const leaseAsk: EnqueueLeaseAsk = {
-    executorId: options.executorId,
-    leaseDuration: durationFromMs(options.leaseMs),
-  };
+  const held = createHeldEffects(options.leaseMs);
+  const holder = leaseHolderOf(options.executorId);
+  const leaseAsk: EnqueueLeaseAsk = { executorId: holder, leaseDuration: durationFromMs(options.leaseMs) };
   const system = (correlationId: string) => ({ contractVersion: CURRENT_CONTRACT_VERSION, correlationId });
   const callOptions = (correlationId: string) => ({ deadline: Date.now() + options.commitTimeoutMs, correlationId });
 
@@ -101,24 +105,27 @@ export function startEffectExecutor(
    * or no answer in time) is sent again as soon as the channel is connected, until the lease lapses,
    * so the effect's outcome reaches the outbox, and the turns waiting on it, within moments of the
    * outbox coming back instead of after the lease (30 s), when the effect would run again only for
-   * the engine to dedupe it by its key. The same lease token every time: the outbox acks it once.
+   * the engine to dedupe it by its key. The token of the newest lease held on the effect every time
+   * (the same one, unless a newer lease on it reached the executor meanwhile): the outbox acks it once.
    */
-  async function acknowledge(leased: LeasedEffect, resultId: string, correlationId: string, log: Logger) {
-    const lapsesAt =
-      leased.leaseExpiresAt === undefined ? Date.now() + options.leaseMs : timestampMs(leased.leaseExpiresAt);
+  async function acknowledge(effect: HeldEffect, resultId: string, correlationId: string, log: Logger) {
     for (let retry = 0; ; retry++) {
+      const leased = effect.lease;
+      const lapsesAt =
+        leased.leaseExpiresAt === undefined ? Date.now() + options.leaseMs : timestampMs(leased.leaseExpiresAt);
       try {
         return await outbox.call(
           "ack",
           {
             envelope: system(correlationId),
-            effectId: leased.effect!.effectId,
+            effectId: effect.effectId,
             leaseToken: leased.leaseToken,
             resultId,
           },
           { ...callOptions(correlationId), deadline: Math.min(Date.now() + options.commitTimeoutMs, lapsesAt) },
         );
       } catch (e) {
+        if (effect.lease !== leased) continue; // a newer lease came while the ack was out: ack with it
         const pause = Math.min(ACK_RETRY_MAX_MS, ACK_RETRY_FIRST_MS * 2 ** retry);
         if (!toSeleneError(e).retryable || !running || Date.now() + pause >= lapsesAt) throw e;
         log.warn({ retry: retry + 1 }, "the outbox did not get the ack; sending it again once it is reachable");
@@ -130,8 +137,16 @@ export function startEffectExecutor(
     }
   }
 
-  async function perform(leased: LeasedEffect): Promise<void> {
-    const effect = leased.effect!;
+  /** Performs `leased` unless this executor performs or performed it already (held-effects.ts). */
+  function take(leased: LeasedEffect): Promise<void> | undefined {
+    const effect = held.take(leased, Date.now());
+    if (effect === undefined) return undefined;
+    return perform(effect).then((reported) => held.release(effect, reported, Date.now()));
+  }
+
+  /** One attempt; resolves true once the outbox has its ack or nack. */
+  async function perform(holding: HeldEffect): Promise<boolean> {
+    const effect = holding.lease.effect!;
     const correlationId = `effect-${effect.effectId}`.slice(0, 64);
     const log = logger.child({ correlation_id: correlationId, effect_id: effect.effectId, tenant_id: effect.tenantId });
     options.crash("while-leased");
@@ -144,30 +159,38 @@ export function startEffectExecutor(
       options.crash("after-commit");
       // The effect is performed: a waiting turn may record it and store its outcome while the ack goes out.
       watches.settle(effect.simulationId, "committed");
-      const acked = await acknowledge(leased, result.effectId, correlationId, log);
+      const acked = await acknowledge(holding, result.effectId, correlationId, log);
       log.info({ attempt: effect.attempts, deduplicated: result.deduplicated }, "effect done");
       watches.settle(effect.simulationId, acked.effect?.state === EffectState.DONE ? "done" : "attempted");
+      return true;
     } catch (e) {
       const error = toSeleneError(e);
       log.warn(
         { reason: error.reasonName, retryable: error.retryable, attempt: effect.attempts },
         "effect attempt failed",
       );
-      await outbox
+      const reported = await outbox
         .call(
           "nack",
           {
             envelope: system(correlationId),
             effectId: effect.effectId,
-            leaseToken: leased.leaseToken,
+            leaseToken: holding.lease.leaseToken,
             error: error.message.slice(0, 2048),
             reason: error.reason,
             retryable: error.retryable,
           },
           callOptions(correlationId),
         )
-        .catch((err: unknown) => log.warn({ err }, "nack failed; the lease will lapse and the effect come back"));
+        .then(
+          () => true,
+          (err: unknown) => {
+            log.warn({ err }, "nack failed; the lease will lapse and the effect come back");
+            return false;
+          },
+        );
       watches.settle(effect.simulationId, "attempted");
+      return reported;
     }
   }
 
@@ -181,7 +204,7 @@ export function startEffectExecutor(
           "lease",
           {
             envelope: system(`lease-${options.executorId}`.slice(0, 64)),
-            executorId: options.executorId,
+            executorId: holder,
             maxEffects: options.batchSize,
             leaseDuration: durationFromMs(options.leaseMs),
           },
@@ -196,7 +219,7 @@ export function startEffectExecutor(
         await outbox.ready(Date.now() + OUTBOX_WAIT_MS);
         pauseMs = 0;
       }
-      await Promise.all(leases.map(perform));
+      await Promise.all(leases.map(take));
       if (leases.length < options.batchSize && running && !poked) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pauseMs);
@@ -226,7 +249,10 @@ export function startEffectExecutor(
     watch: (simulationId) => watches.watch(simulationId),
     enqueueLease: () => (running ? leaseAsk : undefined),
     adopt(leased) {
-      const performing = perform(leased).finally(() => adopted.delete(performing));
+      // Performed or being performed here already: its watchers hear from that attempt.
+      const taken = take(leased);
+      if (taken === undefined) return;
+      const performing = taken.finally(() => adopted.delete(performing));
       adopted.add(performing);
     },
   };

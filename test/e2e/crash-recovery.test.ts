@@ -125,22 +125,30 @@ describe("mesh end to end: crashes on the commit path lose nothing and duplicate
           [simulationId],
         )
       ).rows;
-    // The effect was stored already leased to the router that died, on its first attempt.
-    expect(await effectOf()).to.deep.equal([
-      { state: "leased", attempts: 1, lease_owner: "router-dead", history: ["pending>leased#1"] },
-    ]);
-    await mesh.mesh.restart("router", { ...FAST, SELENE_EXECUTOR_ID: "router-next" });
+    // The effect was stored already leased to the router that died (its name and its process's
+    // instance), on its first attempt.
+    const owner = /^router-dead~[0-9a-f]{12}$/;
+    const [stored] = await effectOf();
+    expect(stored.lease_owner).to.match(owner);
+    expect({ ...stored, lease_owner: "" }).to.deep.equal({
+      state: "leased",
+      attempts: 1,
+      lease_owner: "",
+      history: ["pending>leased#1"],
+    });
+    // Restarted under the same name: a process of its own, which the dead one's lease is not handed back to.
+    await mesh.mesh.restart("router", { ...FAST, SELENE_EXECUTOR_ID: "router-dead" });
     const r = await confirmUntilExecuted(simulationId, "key-enqueue-lease");
     expect(r.outcome.case).to.equal("executed");
     expect(await effectsOf(text)).to.deep.equal({ reminders: 1, done: 1, processed: 1 });
-    expect(await effectOf()).to.deep.equal([
-      {
-        state: "done",
-        attempts: 2,
-        lease_owner: "router-next",
-        history: ["pending>leased#1", "leased>leased#2", "leased>done#2"],
-      },
-    ]);
+    const [done] = await effectOf();
+    expect(done.lease_owner).to.match(owner).and.not.equal(stored.lease_owner);
+    expect({ ...done, lease_owner: "" }).to.deep.equal({
+      state: "done",
+      attempts: 2,
+      lease_owner: "",
+      history: ["pending>leased#1", "leased>leased#2", "leased>done#2"],
+    });
   });
 
   it("retries while the engine is down and performs the effect once when it is back", async () => {

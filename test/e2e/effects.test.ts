@@ -2,11 +2,14 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Client, type ServiceError, status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import pg from "pg";
+import { startStreamFaultProxy } from "../../chaos/stream-fault-proxy.js";
+import { grpcAddress } from "../../deploy/mesh-processes.js";
 import { Decision, Gate } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { SubmitTurnRequestSchema } from "../../gen/es/selene/os/v1/turn_pb.js";
 import { decodeStatusDetails, REASON_KEY, STATUS_DETAILS_KEY } from "../../services/runtime/error-status.js";
 import type { SeleneError } from "../../services/runtime/selene-error.js";
+import { addressVariable } from "../../services/runtime/service-config.js";
 import { clientCredentials } from "../../services/runtime/tls-credentials.js";
 import { spiffeIdOf } from "../../services/runtime/workload-identities.js";
 import { startTestMesh, type TestMesh } from "../support/mesh-fixture.js";
@@ -205,5 +208,40 @@ describe("mesh end to end: confirmed effects happen once", function () {
     expect(first.outcome.case).to.equal("executed");
     expect(again.outcome).to.deep.equal(first.outcome);
     expect(await remindersLike("renew the passport")).to.equal(1);
+  });
+
+  it("executes an effect whose Enqueue answer was lost at once: grpc-js's retry gets the lease back, not after the 30 s lease", async () => {
+    // The router reaches the outbox through a proxy that loses the answer of every second Enqueue.
+    const proxy = await startStreamFaultProxy("outbox", grpcAddress("outbox", mesh.layout.portOffset));
+    proxy.arm(mesh.pkiDir);
+    try {
+      await mesh.mesh.kill("router", "SIGTERM");
+      await mesh.mesh.restart("router", { [addressVariable("outbox")]: proxy.address });
+      proxy.setFault({ loseAnswerEvery: 2, loseAnswerOf: "Enqueue" });
+      const before = await confirm(await simulate("remind me to check the mail at 1pm"));
+      expect(before.outcome.case, "the 1st Enqueue is answered").to.equal("executed");
+      const simulationId = await simulate("remind me to lock the door at 10pm");
+      // The 2nd Enqueue stores the effect leased to the router's executor; its answer is lost and
+      // grpc-js sends it again (the 3rd). Within the turn's deadline (5 s), not the lease's 30 s.
+      const r = await confirm(simulationId);
+      expect(r.outcome.case).to.equal("executed");
+      expect(proxy.stats()).to.include({ lost: 1 });
+      const { rows } = await db.query(
+        `SELECT e.state, e.attempts, e.lease_owner,
+                array(SELECT ev.from_state || '>' || ev.to_state || '#' || ev.attempt FROM outbox.effect_events ev
+                      WHERE ev.effect_id = e.effect_id ORDER BY ev.event_id) AS history
+         FROM outbox.effects e WHERE e.simulation_id = $1`,
+        [simulationId],
+      );
+      // Performed on its first attempt, under the lease the lost answer carried: no lease lapsed.
+      expect(rows).to.have.length(1);
+      expect(rows[0]).to.deep.include({ state: "done", attempts: 1, history: ["pending>leased#1", "leased>done#1"] });
+      expect(rows[0].lease_owner).to.match(/^router-.+~[0-9a-f]{12}$/);
+      expect(await remindersLike("lock the door")).to.equal(1);
+    } finally {
+      await mesh.mesh.kill("router", "SIGTERM");
+      await mesh.mesh.restart("router");
+      await proxy.close();
+    }
   });
 });

@@ -172,7 +172,7 @@ describe("outbox service over mTLS", () => {
     expect(hidden.reason).to.equal(ReasonCode.EFFECT_NOT_FOUND);
   });
 
-  it("hands a new effect back leased to the router's executor when its Enqueue asks, and a replay unleased", async () => {
+  it("hands a new effect back leased to the router's executor when its Enqueue asks; a replay gets that lease only from that executor", async () => {
     const request = {
       ...anEnqueue(),
       lease: { executorId: "router-test", leaseDuration: durationFromMs(30_000) },
@@ -182,7 +182,10 @@ describe("outbox service over mTLS", () => {
     expect(enqueued.effect).to.include({ state: EffectState.LEASED, attempts: 1 });
     expect(enqueued.leaseToken).to.match(/^[0-9a-f-]{36}$/);
     expect(enqueued.leaseExpiresAt).to.not.equal(undefined);
-    const replay = await router.call("enqueue", request, withDeadline());
+    const again = await router.call("enqueue", request, withDeadline());
+    expect(again).to.deep.equal({ ...enqueued, created: false });
+    const other = { ...request, lease: { ...request.lease, executorId: "router-other" } };
+    const replay = await router.call("enqueue", other, withDeadline());
     expect(replay).to.include({ created: false, leaseToken: "" });
     expect(replay.leaseExpiresAt).to.equal(undefined);
     const leases = await leaseAll();
@@ -252,6 +255,47 @@ describe("outbox service over mTLS", () => {
       );
       expect(acked.effect!.state).to.equal(EffectState.DONE);
       expect(proxy.stats()).to.include({ streams: 7, failed: 3 });
+    } finally {
+      client.close();
+      await proxy.close();
+    }
+  });
+
+  it("hands the lease back to grpc-js's retry of an Enqueue whose answer was lost after the outbox stored it", async () => {
+    const proxy = await startStreamFaultProxy("outbox", `127.0.0.1:${server.port}`);
+    proxy.arm(pkiDir);
+    const client = createOutboxClient(proxy.address, pkiDir, createBoundaryValidator());
+    try {
+      proxy.setFault({ loseAnswerEvery: 1, loseAnswerOf: "Enqueue" });
+      const request = { ...anEnqueue(), lease: { executorId: "router-lost", leaseDuration: durationFromMs(30_000) } };
+      // Every Enqueue's answer is lost: grpc-js's 3 attempts all store-or-find the one effect.
+      expect((await errorOf(client.call("enqueue", request, withDeadline()))).reason).to.equal(
+        ReasonCode.DEPENDENCY_UNAVAILABLE,
+      );
+      expect(proxy.stats()).to.include({ lost: 3 });
+      // The next answer arrives: the effect was stored by the first attempt, leased to this executor.
+      proxy.setFault({ loseAnswerEvery: 2, loseAnswerOf: "Enqueue" });
+      const replay = await client.call("enqueue", request, withDeadline());
+      expect(replay.created).to.equal(false);
+      expect(replay.effect).to.include({ state: EffectState.LEASED, attempts: 1 });
+      expect(replay.leaseToken).to.match(/^[0-9a-f-]{36}$/);
+      // The answer of the 2nd call is lost and grpc-js retries it as the 3rd: the same lease again.
+      const retried = await client.call("enqueue", request, withDeadline());
+      expect(retried.leaseToken).to.equal(replay.leaseToken);
+      expect(proxy.stats()).to.include({ lost: 1 });
+      const { rows } = await pool.query(
+        "select state, attempts, lease_owner, lease_token from outbox.effects where effect_id = $1",
+        [replay.effect!.effectId],
+      );
+      expect(rows).to.deep.equal([
+        { state: "leased", attempts: 1, lease_owner: "router-lost", lease_token: replay.leaseToken },
+      ]);
+      const acked = await client.call(
+        "ack",
+        { envelope: SYSTEM, effectId: replay.effect!.effectId, leaseToken: replay.leaseToken, resultId: "r-lost" },
+        withDeadline(),
+      );
+      expect(acked.effect!.state).to.equal(EffectState.DONE);
     } finally {
       client.close();
       await proxy.close();

@@ -209,6 +209,96 @@ describe("outbox effect store", () => {
       expect(await events(leasedFirst.effect.effectId)).to.have.length(1); // the replay changes nothing
     });
 
+    describe("a replay from the executor holding the effect's lease (its first answer lost)", () => {
+      it("gets the same lease back, token and expiry, while it is live, and changes nothing", async () => {
+        const input = anEffect({ lease: asked });
+        const first = await store.enqueue(input);
+        clock += 29_999;
+        const replay = await store.enqueue({ ...input, lease: { ...asked, leaseMs: 5000 } });
+        expect(replay.created).to.equal(false);
+        expect(replay.lease).to.deep.equal(first.lease);
+        expect(replay.effect).to.deep.equal(first.effect); // what the lost answer said
+        expect(await events(first.effect.effectId)).to.deep.equal([{ from: "pending", to: "leased", attempt: 1 }]);
+        // One lease: its token acks once, a second ack with it is a replay of the first.
+        const done = await store.ack({
+          effectId: first.effect.effectId,
+          leaseToken: replay.lease!.token,
+          resultId: "r-1",
+        });
+        expect(done).to.include({ state: EffectState.DONE, attempts: 1 });
+        const again = await store.ack({
+          effectId: first.effect.effectId,
+          leaseToken: first.lease!.token,
+          resultId: "r-1",
+        });
+        expect(again).to.deep.equal(done);
+      });
+
+      it("gets no lease from another executor's replay, and the other executor's Lease cannot take it", async () => {
+        const input = anEffect({ lease: asked });
+        const first = await store.enqueue(input);
+        const other = await store.enqueue({ ...input, lease: { executorId: "executor-2", leaseMs: 30_000 } });
+        expect(other.created).to.equal(false);
+        expect(other.lease).to.equal(undefined);
+        expect(other.effect).to.include({ effectId: first.effect.effectId, state: EffectState.LEASED });
+        expect(await store.lease({ executorId: "executor-2", maxEffects: 10, leaseMs: 30_000 })).to.deep.equal([]);
+        const plain = await store.enqueue({ ...input, lease: undefined });
+        expect(plain.lease, "a replay that asks for no lease gets none").to.equal(undefined);
+      });
+
+      it("gets no lease once the effect is done, nor once it was nacked back to pending", async () => {
+        const input = anEffect({ lease: asked });
+        const first = await store.enqueue(input);
+        await store.ack({ effectId: first.effect.effectId, leaseToken: first.lease!.token, resultId: "r-1" });
+        const afterDone = await store.enqueue(input);
+        expect(afterDone.lease).to.equal(undefined);
+        expect(afterDone.effect).to.include({ state: EffectState.DONE, resultId: "r-1" });
+
+        const flaky = anEffect({ effectType: "test.flaky", lease: asked });
+        const failed = await store.enqueue(flaky);
+        await store.nack({
+          effectId: failed.effect.effectId,
+          leaseToken: failed.lease!.token,
+          error: "engine down",
+          reason: ReasonCode.DEPENDENCY_UNAVAILABLE,
+          retryable: true,
+        });
+        const afterNack = await store.enqueue(flaky);
+        expect(afterNack.lease).to.equal(undefined);
+        expect(afterNack.effect).to.include({ state: EffectState.PENDING, attempts: 1 });
+      });
+
+      it("gets no lease once it lapsed: the effect is due, and a Lease takes it with a new token and attempt", async () => {
+        const input = anEffect({ lease: { executorId: "executor-1", leaseMs: 1000 } });
+        const first = await store.enqueue(input);
+        clock += 1000;
+        const lapsed = await store.enqueue(input);
+        expect(lapsed.lease).to.equal(undefined);
+        expect(lapsed.effect).to.include({ state: EffectState.LEASED, attempts: 1 });
+        const next = await leaseOne("executor-1", 1000);
+        expect(next.effect).to.include({ effectId: first.effect.effectId, attempts: 2 });
+        expect(next.leaseToken).to.not.equal(first.lease!.token);
+        // The new lease is live and this executor's: a replay now gets that one back, not the first.
+        const replay = await store.enqueue(input);
+        expect(replay.lease?.token).to.equal(next.leaseToken);
+        expect(replay.lease?.expiresAt.getTime()).to.equal(ms(next.leaseExpiresAt));
+        expect(
+          await reasonOf(store.ack({ effectId: first.effect.effectId, leaseToken: first.lease!.token, resultId: "r" })),
+        ).to.equal("LEASE_NOT_HELD");
+      });
+
+      it("gets no lease when the effect is leased to another executor after the first lease lapsed", async () => {
+        const input = anEffect({ lease: { executorId: "executor-1", leaseMs: 1000 } });
+        await store.enqueue(input);
+        clock += 1000;
+        const taken = await leaseOne("executor-2", 30_000);
+        const replay = await store.enqueue(input);
+        expect(replay.lease).to.equal(undefined);
+        const theirs = await store.enqueue({ ...input, lease: { executorId: "executor-2", leaseMs: 30_000 } });
+        expect(theirs.lease?.token).to.equal(taken.leaseToken);
+      });
+    });
+
     it("gives an effect whose enqueued lease lapsed (its executor died) to another executor, once", async () => {
       const { effect, lease } = await store.enqueue(anEffect({ lease: { executorId: "executor-1", leaseMs: 1000 } }));
       clock += 999;
@@ -250,12 +340,27 @@ describe("outbox effect store", () => {
       expect(takenByOther).to.deep.equal([]);
     });
 
-    it("stores and leases one effect for 50 concurrent leased enqueues of one key", async () => {
+    it("stores and leases one effect for 50 concurrent leased enqueues of one key: one lease, handed to each", async () => {
       const input = anEffect({ lease: asked });
       const results = await Promise.all(Array.from({ length: 50 }, () => store.enqueue(input)));
       expect(results.filter((r) => r.created)).to.have.length(1);
-      expect(results.filter((r) => r.lease !== undefined)).to.have.length(1);
+      expect(new Set(results.map((r) => r.lease?.token))).to.deep.equal(new Set([results[0]!.lease!.token]));
       expect(new Set(results.map((r) => r.effect.effectId)).size).to.equal(1);
+      expect(await events(results[0]!.effect.effectId)).to.have.length(1);
+    });
+
+    it("hands one effect's lease to one executor of two enqueuing it concurrently, never to both", async () => {
+      const input = anEffect();
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          store
+            .enqueue({ ...input, lease: { executorId: `executor-${i % 2}`, leaseMs: 30_000 } })
+            .then((r) => ({ i, r })),
+        ),
+      );
+      const holders = new Set(results.filter(({ r }) => r.lease !== undefined).map(({ i }) => i % 2));
+      expect(holders.size).to.equal(1);
+      expect(new Set(results.map(({ r }) => r.lease?.token).filter((t) => t !== undefined)).size).to.equal(1);
     });
   });
 

@@ -74,7 +74,7 @@ describe("chaos stream fault proxy (real mTLS, real HTTP/2)", () => {
     for (let i = 0; i < 6; i++) codes.push((await call("Echo", String(i))).code);
     expect(codes).to.deep.equal([0, 14, 0, 14, 0, 14]);
     expect(peers.length - reached).to.equal(3);
-    expect(proxy.stats()).to.deep.equal({ streams: 6, failed: 3, delayed: 0 });
+    expect(proxy.stats()).to.deep.equal({ streams: 6, failed: 3, delayed: 0, lost: 0 });
     proxy.setFault(undefined);
     for (let i = 0; i < 4; i++) expect((await call("Echo", "x")).code).to.equal(status.OK);
   });
@@ -89,7 +89,29 @@ describe("chaos stream fault proxy (real mTLS, real HTTP/2)", () => {
     }
     const slow = took.map((ms) => ms >= 300);
     expect(slow).to.deep.equal([false, false, true, false, false, true]);
-    expect(proxy.stats()).to.deep.equal({ streams: 6, failed: 0, delayed: 2 });
+    expect(proxy.stats()).to.deep.equal({ streams: 6, failed: 0, delayed: 2, lost: 0 });
+    proxy.setFault(undefined);
+  });
+
+  it("loses the answer of every second call of one method after the server did it, and forwards the others", async () => {
+    const reached = peers.length;
+    proxy.setFault({ loseAnswerEvery: 2, loseAnswerOf: "Echo" });
+    const outcomes: Array<{ code: number; body?: string }> = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await call("Echo", String(i));
+      outcomes.push(r.code === status.OK ? { code: r.code, body: r.body! } : { code: r.code });
+      expect((await call("Refuse", String(i))).code, "another method's calls are not counted").to.equal(
+        status.INVALID_ARGUMENT,
+      );
+    }
+    expect(outcomes).to.deep.equal([
+      { code: status.OK, body: "echo:0" },
+      { code: status.UNAVAILABLE },
+      { code: status.OK, body: "echo:2" },
+      { code: status.UNAVAILABLE },
+    ]);
+    expect(peers.length - reached, "every call reached the server, those whose answer was lost too").to.equal(4);
+    expect(proxy.stats()).to.deep.equal({ streams: 8, failed: 0, delayed: 0, lost: 2 });
     proxy.setFault(undefined);
   });
 

@@ -150,7 +150,9 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
     deps.crash("after-enqueue");
     const adopted = enqueued.leaseToken !== "" && enqueued.leaseExpiresAt !== undefined;
     if (adopted) {
-      // Ours already: performed at once, in the turn's trace, with no Lease call and no wake-up.
+      // Ours: performed at once, in the turn's trace, with no Lease call and no wake-up. A replay
+      // whose first answer was lost gets the lease back too; one this executor performs already
+      // is not performed twice (held-effects.ts), and the turn hears from that attempt.
       deps.executor.adopt(
         create(LeasedEffectSchema, {
           effect,
@@ -159,7 +161,8 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
         }),
       );
     } else {
-      // Already queued by an earlier attempt (or not leased to us): the executor's loop takes it.
+      // Queued by an earlier attempt and not under a live lease of this executor (another router's,
+      // or lapsed, or not leased at all): the executor's loop, or another's, takes it.
       deps.executor.poke();
     }
     const [, done] = await Promise.all([

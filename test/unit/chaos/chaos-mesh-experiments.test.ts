@@ -64,7 +64,8 @@ const ACTIONS: Record<string, string[]> = {
 function actionKey(fault: FaultSpec): string {
   if (fault.kind === "postgres") return "postgres";
   if (fault.kind === "process") return fault.action;
-  if (fault.kind === "streams") return fault.failEvery === undefined ? "delay" : "streams";
+  if (fault.kind === "streams")
+    return fault.failEvery === undefined && fault.loseAnswerEvery === undefined ? "delay" : "streams";
   if (fault.mode !== "pass") return fault.mode;
   return fault.bandwidthBytesPerSec !== undefined ? "bandwidth" : "delay";
 }

@@ -1,4 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
 import { CommitRequestSchema } from "../../../gen/es/selene/engine/v1/engine_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
@@ -153,7 +154,7 @@ describe("effect executor", () => {
     leases[0]!.resolve({ leases: [] }); // the loop now sleeps its idle minute
     const watch = executor.watch("sim-9");
     executor.adopt(anEffect("sim-9"));
-    expect(executor.enqueueLease()).to.deep.include({ executorId: "test" });
+    expect(executor.enqueueLease()?.executorId).to.match(/^test~[0-9a-f]{12}$/);
     const stopped = executor.stop();
     expect(executor.enqueueLease(), "no lease is asked for once stopping").to.equal(undefined);
     expect(await within(stopped, 50)).to.equal("did not happen");
@@ -163,5 +164,127 @@ describe("effect executor", () => {
     expect(await within(stopped, 1000)).to.equal("happened");
     expect(leases).to.have.length(1); // the adopted effect needed no lease of its own
     watch.close();
+  });
+
+  describe("performs each lease once, however often it arrives", () => {
+    /** The effect under one lease: `token`, lapsing `inMs` from now. */
+    const underLease = (token: string, inMs: number) =>
+      create(LeasedEffectSchema, {
+        ...anEffect("sim-7"),
+        leaseToken: token,
+        leaseExpiresAt: timestampFromMs(Date.now() + inMs),
+      });
+
+    /**
+     * An outbox that leases nothing (or `leased`, once) and records every ack and nack;
+     * `leasedAgain` resolves at the lease after that one (the loop has taken its batch).
+     */
+    function recordingOutbox(leased?: () => unknown) {
+      const reports: Array<{ method: string; leaseToken: string }> = [];
+      const leasedAgain = deferred<void>();
+      let leasedOnce = false;
+      const outbox = {
+        async call(method: string, request: { leaseToken?: string }) {
+          if (method === "lease") {
+            if (leasedOnce) leasedAgain.resolve();
+            if (leased === undefined || leasedOnce) return { leases: [] };
+            leasedOnce = true;
+            return { leases: [leased()] };
+          }
+          reports.push({ method, leaseToken: request.leaseToken ?? "" });
+          return { effect: create(EffectSchema, { effectId: "effect-1", state: EffectState.DONE }) };
+        },
+        async ready() {
+          return true;
+        },
+        close() {},
+      } as unknown as OutboxClient;
+      return { outbox, reports, leasedAgain: leasedAgain.promise };
+    }
+
+    function gatedEngines() {
+      const gate = deferred<void>();
+      let commits = 0;
+      const engines = {
+        call: async () => {
+          commits += 1;
+          await gate.promise;
+          return { effectId: "r-7", deduplicated: false };
+        },
+      } as unknown as ResilientEngines;
+      return { engines, open: () => gate.resolve(), commits: () => commits };
+    }
+
+    it("adopts a lease handed to it twice (a replayed Enqueue's, a concurrent confirmation's) once, during and after the attempt", async () => {
+      const { outbox, reports } = recordingOutbox();
+      const gated = gatedEngines();
+      const executor = startEffectExecutor(outbox, registry, gated.engines, logger, options);
+      const watch = executor.watch("sim-7");
+      const lease = underLease("lease-a", 30_000);
+      executor.adopt(lease);
+      executor.adopt(create(LeasedEffectSchema, lease)); // the replay's answer: the same lease
+      gated.open();
+      expect(await watch.next(1000)).to.equal("committed");
+      expect(await watch.next(1000)).to.equal("done");
+      executor.adopt(create(LeasedEffectSchema, lease)); // a hand-back read before the ack landed
+      await executor.stop();
+      expect(gated.commits()).to.equal(1);
+      expect(reports).to.deep.equal([{ method: "ack", leaseToken: "lease-a" }]);
+      watch.close();
+    });
+
+    it("lets a newer lease of an effect in progress replace the older one: one attempt, acked with the newer token", async () => {
+      // The loop leases the effect again (its first lease lapsed) while the adopted attempt is still out.
+      const { outbox, reports, leasedAgain } = recordingOutbox(() => underLease("lease-new", 60_000));
+      const gated = gatedEngines();
+      const executor = startEffectExecutor(outbox, registry, gated.engines, logger, { ...options, idleMs: 10 });
+      const watch = executor.watch("sim-7");
+      executor.adopt(underLease("lease-old", 30_000));
+      executor.poke();
+      await leasedAgain; // the loop has taken (and not performed) the effect it leased
+      executor.adopt(underLease("lease-older", 20_000)); // a stale hand-back does not replace it
+      gated.open();
+      expect(await watch.next(1000)).to.equal("committed");
+      expect(await watch.next(1000)).to.equal("done");
+      await executor.stop();
+      expect(gated.commits()).to.equal(1);
+      expect(reports).to.deep.equal([{ method: "ack", leaseToken: "lease-new" }]);
+      watch.close();
+    });
+
+    it("performs again a lease whose attempt's ack and nack never reached the outbox, when it is handed back", async () => {
+      let reachable = false;
+      const reports: string[] = [];
+      const outbox = {
+        async call(method: string, request: { leaseToken?: string }) {
+          if (method === "lease") return { leases: [] };
+          if (!reachable) throw new SeleneError(ReasonCode.LEASE_NOT_HELD, "refused");
+          reports.push(`${method} ${request.leaseToken}`);
+          return { effect: create(EffectSchema, { effectId: "effect-1", state: EffectState.DONE }) };
+        },
+        async ready() {
+          return true;
+        },
+        close() {},
+      } as unknown as OutboxClient;
+      let commits = 0;
+      const counting = {
+        call: async () => ({ effectId: "r-7", deduplicated: ++commits > 1 }),
+      } as unknown as ResilientEngines;
+      const executor = startEffectExecutor(outbox, registry, counting, logger, options);
+      const watch = executor.watch("sim-7");
+      const lease = underLease("lease-a", 30_000);
+      executor.adopt(lease);
+      expect(await watch.next(1000)).to.equal("committed");
+      expect(await watch.next(1000)).to.equal("attempted"); // neither the ack nor the nack got through
+      reachable = true;
+      executor.adopt(create(LeasedEffectSchema, lease));
+      expect(await watch.next(1000)).to.equal("committed");
+      expect(await watch.next(1000)).to.equal("done");
+      await executor.stop();
+      expect(commits).to.equal(2); // the engine deduplicated the second
+      expect(reports).to.deep.equal(["ack lease-a"]);
+      watch.close();
+    });
   });
 });

@@ -183,7 +183,9 @@ export type EnqueueRequest = Message<"selene.outbox.v1.EnqueueRequest"> & {
   /**
    * When set, a newly stored effect comes back already leased to this executor (its first
    * attempt), so the caller performs it at once with no Lease call. An effect that already existed
-   * under the key is returned as it is, never leased by Enqueue.
+   * under the key is never leased by Enqueue: it comes back with its lease only when that lease is
+   * live and held by this same executor_id (a retried Enqueue whose first answer was lost), with
+   * the same token and expiry; otherwise as it is.
    *
    * @generated from field: selene.outbox.v1.EnqueueLease lease = 6;
    */
@@ -204,7 +206,8 @@ export const EnqueueRequestSchema: GenMessage<EnqueueRequest> = /*@__PURE__*/
  */
 export type EnqueueLease = Message<"selene.outbox.v1.EnqueueLease"> & {
   /**
-   * A stable id of the executor, for operators (as LeaseRequest.executor_id).
+   * The executor's id (as LeaseRequest.executor_id), one live process's alone: the outbox hands
+   * a stored effect's live lease back to an Enqueue with the id that holds it.
    *
    * @generated from field: string executor_id = 1;
    */
@@ -247,8 +250,9 @@ export type EnqueueResponse = Message<"selene.outbox.v1.EnqueueResponse"> & {
   created: boolean;
 
   /**
-   * Proof of holding the lease, set only when the request asked for a lease and the effect was
-   * created by this call (effect.state is then LEASED); required by Ack and Nack.
+   * Proof of holding the lease, set only when the request asked for a lease and the effect is
+   * leased to that executor_id, live: created by this call, or by an earlier Enqueue of the key
+   * whose answer was lost (the same token then). effect.state is LEASED; required by Ack and Nack.
    *
    * @generated from field: string lease_token = 3;
    */
@@ -283,7 +287,7 @@ export type LeaseRequest = Message<"selene.outbox.v1.LeaseRequest"> & {
   envelope?: SystemEnvelope | undefined;
 
   /**
-   * A stable id of the executor, for operators.
+   * The executor's id, its leases' owner (operators see it).
    *
    * @generated from field: string executor_id = 2;
    */
