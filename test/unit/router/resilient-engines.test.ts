@@ -13,7 +13,7 @@ import type { EngineClient } from "../../../services/router/engine-client.js";
 import type { EngineRegistry, RegisteredCapability } from "../../../services/router/engine-registry.js";
 import { LAST_GOOD_SOURCE } from "../../../services/router/resilience/last-good-answers.js";
 import { parseResiliencePolicy, type ResiliencePolicy } from "../../../services/router/resilience/resilience-policy.js";
-import { maxAttemptsOf } from "../../../services/router/resilience/resilient-engines.js";
+import { maxAttemptsOf, type ResilientEngines } from "../../../services/router/resilience/resilient-engines.js";
 import { SeleneError } from "../../../services/runtime/selene-error.js";
 import { anEnvelope, aReadResponse } from "../../support/builders.js";
 import { fakeEngineRegistry } from "../../support/fake-engine-registry.js";
@@ -73,6 +73,11 @@ const reasonOf = (p: Promise<unknown>) =>
   p.then(
     () => undefined,
     (e: SeleneError) => e.reason,
+  );
+/** A reminder's dry run through `engines`: its refusal's reason, or undefined when it answered. */
+const simulateReminder = (engines: ResilientEngines) =>
+  reasonOf(
+    engines.call(REMIND, "simulate", { envelope: anEnvelope(), capability: "reminders.create", fields: {} }, options()),
   );
 
 describe("resilient engine calls", () => {
@@ -433,15 +438,7 @@ describe("commit retries", () => {
         }) as unknown as EngineClient,
     };
     const { engines, changes } = resilientEnginesOver(healing, policy);
-    const simulate = () =>
-      reasonOf(
-        engines.call(
-          REMIND,
-          "simulate",
-          { envelope: anEnvelope(), capability: "reminders.create", fields: {} },
-          options(),
-        ),
-      );
+    const simulate = () => simulateReminder(engines);
     for (let i = 0; i < 40 && (await simulate()) !== ReasonCode.ENGINE_CIRCUIT_OPEN; i++);
     expect(changes.at(-1)?.to).to.equal("open");
     const before = engineCalls();
@@ -488,15 +485,7 @@ describe("commit retries", () => {
         }) as unknown as EngineClient,
     };
     const { engines, metrics } = resilientEnginesOver(reconnecting);
-    const simulate = () =>
-      reasonOf(
-        engines.call(
-          REMIND,
-          "simulate",
-          { envelope: anEnvelope(), capability: "reminders.create", fields: {} },
-          options(),
-        ),
-      );
+    const simulate = () => simulateReminder(engines);
     expect(await simulate()).to.equal(ReasonCode.ENGINE_UNAVAILABLE); // a turn's call fails at once
     expect(waits).to.deep.equal([]);
 
