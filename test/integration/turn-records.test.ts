@@ -2,7 +2,7 @@ import { expect } from "chai";
 import pg from "pg";
 import { ROLES } from "../../deploy/grants-matrix.js";
 import { createTurnRecords, type TurnRecords } from "../../services/router/turn-records.js";
-import { A_DIGEST } from "../support/builders.js";
+import { A_DIGEST, NOT_DIGESTS } from "../support/builders.js";
 import { createMigratedTestDatabase, type MigratedTestDatabase } from "../support/test-database.js";
 
 const OTHER_DIGEST = `sha256:${"cd".repeat(32)}`;
@@ -61,5 +61,13 @@ describe("turn records (turn-level idempotency)", () => {
     await pool.query("SELECT pg_sleep(0.01)");
     expect(await shortLived.purgeExpired()).to.be.at.least(1);
     expect(await records.claim("t3", "old", OTHER_DIGEST, 10_000)).to.deep.equal({ kind: "claimed" });
+  });
+
+  it("stores a request digest only as sha256: and 64 lower-case hex digits (the database's check)", async () => {
+    for (const digest of NOT_DIGESTS) {
+      const error = await records.claim("t4", "digest", digest, 10_000).catch((e: unknown) => e);
+      expect((error as { code?: string }).code, digest).to.equal("23514"); // check_violation
+    }
+    expect(await records.claim("t4", "digest", A_DIGEST, 10_000)).to.deep.equal({ kind: "claimed" });
   });
 });
