@@ -70,4 +70,21 @@ describe("turn records (turn-level idempotency)", () => {
     }
     expect(await records.claim("t4", "digest", A_DIGEST, 10_000)).to.deep.equal({ kind: "claimed" });
   });
+
+  it("gives each of many concurrent claims and completions its own verdict, a bad row failing only its own", async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `many-${i}`);
+    const claims = await Promise.all([
+      ...keys.map((key) => records.claim("t5", key, A_DIGEST, 10_000)),
+      records.claim("t5", "many-bad", NOT_DIGESTS[0]!, 10_000).catch((e: unknown) => e),
+      records.claim("t5", "many-0", A_DIGEST, 10_000),
+    ]);
+    expect(claims.slice(0, keys.length)).to.deep.equal(keys.map(() => ({ kind: "claimed" })));
+    expect((claims[keys.length] as { code?: string }).code).to.equal("23514");
+    expect((claims[keys.length + 1] as { kind: string }).kind).to.equal("in_flight");
+    await Promise.all(keys.map((key, i) => records.complete("t5", key, { response: Uint8Array.from([i]) })));
+    const replays = await Promise.all(keys.map((key) => records.claim("t5", key, A_DIGEST, 10_000)));
+    expect(replays.map((r) => (r.kind === "replay" ? [...(r.response ?? [])] : r.kind))).to.deep.equal(
+      keys.map((_, i) => [i]),
+    );
+  });
 });
