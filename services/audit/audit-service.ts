@@ -94,7 +94,7 @@ export function createAuditHandlers(ledger: AuditLedger): AuditHandlers {
       const chain = { tenantId: envelope.tenantId, correlationId: envelope.correlationId, turnId: envelope.turnId };
       const event = withEventId(ownEvent(request.event!, context, -1), chain);
       const entry: LedgerEntry = { ...chain, event, contractVersion: versionOf(envelope.contractVersion) };
-      requireServable(entry, "event");
+      requireServable(entry, "event", context.requestBytes);
       await ledger.append([entry]);
       return { record: await ledger.record(event.eventId) };
     },
@@ -105,7 +105,7 @@ export function createAuditHandlers(ledger: AuditLedger): AuditHandlers {
       const entries: LedgerEntry[] = request.entries.map((entry, i) => {
         const chain = { tenantId: entry.tenantId, correlationId: entry.correlationId, turnId: entry.turnId };
         const stored = { ...chain, event: withEventId(ownEvent(entry.event!, context, i), chain), contractVersion };
-        requireServable(stored, `entries[${i}]`);
+        requireServable(stored, `entries[${i}]`, context.requestBytes);
         return stored;
       });
       return { appended: await ledger.append(entries) };

@@ -6,7 +6,7 @@
  * back and verify.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { type AuditEvent, AuditRecordSchema } from "../../gen/es/selene/audit/v1/audit_pb.js";
+import { type AuditEvent, AuditEventSchema, AuditRecordSchema } from "../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { MAX_PAGE_ITEM_BYTES } from "../runtime/response-page.js";
 import { SeleneError } from "../runtime/selene-error.js";
@@ -37,8 +37,29 @@ export function storedRecordBytes(content: RecordContent): number {
   return toBinary(AuditRecordSchema, record).length;
 }
 
-/** Refuses `content` with MESSAGE_TOO_LARGE at `fieldPath` when its record could not fit a page alone. */
-export function requireServable(content: RecordContent, fieldPath: string): void {
+/**
+ * The most bytes a stored record takes beyond the request that carried its content. The request
+ * holds the record's tenant, correlation and turn ids and its event, encoded alike (an
+ * AppendRequest's envelope carries the ids); the record adds a sequence, two hashes, a time and
+ * the contract version ("major.minor" of two uint32), and gives an event sent without an id one
+ * ("derived:" and 64 hex digits), which can also lengthen the event's length prefix by 2 bytes.
+ */
+export const RECORD_GROWTH_BYTES =
+  storedRecordBytes({
+    tenantId: "",
+    correlationId: "",
+    turnId: "",
+    event: create(AuditEventSchema, { eventId: `derived:${"f".repeat(64)}` }),
+    contractVersion: "4294967295.4294967295",
+  }) + 2;
+
+/**
+ * Refuses `content` with MESSAGE_TOO_LARGE at `fieldPath` when its record could not fit a page
+ * alone. `requestBytes`, the size of the request that carried it, bounds the record without
+ * encoding it: only a request near the page's size has its records measured one by one.
+ */
+export function requireServable(content: RecordContent, fieldPath: string, requestBytes: number): void {
+  if (requestBytes + RECORD_GROWTH_BYTES <= MAX_PAGE_ITEM_BYTES) return;
   const size = storedRecordBytes(content);
   if (size <= MAX_PAGE_ITEM_BYTES) return;
   throw new SeleneError(

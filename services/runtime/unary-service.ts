@@ -35,6 +35,8 @@ export interface CallContext {
   readonly logger: Logger;
   /** The incoming metadata. */
   readonly metadata: CallMetadata;
+  /** The size of the request's binary encoding, as the boundary admitted it (within its size limit). */
+  readonly requestBytes: number;
   /**
    * Whether the answer reaches the caller as the handler builds it: a caller of this build at the
    * current version. False when it is shaped to the caller's release, which drops what that release

@@ -9,6 +9,7 @@ import { ReasonCode } from "../../gen/es/selene/kernel/v1/reason_pb.js";
 import { type AuditLedger, createAuditLedger, type LedgerEntry } from "../../services/audit/audit-ledger.js";
 import { genesisHash, linkOfRecord, recordHash } from "../../services/runtime/audit-chain/chain-hash.js";
 import { SeleneError } from "../../services/runtime/selene-error.js";
+import { A_DIGEST, NOT_DIGESTS } from "../support/builders.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 
 let ids = 0;
@@ -127,22 +128,11 @@ describe("audit ledger", () => {
   });
 
   it("stores a digest only as sha256: and 64 lower-case hex digits (the database's check)", async () => {
-    const hex = "0123456789abcdef".repeat(4);
-    const bad = [
-      `sha256:${hex.toUpperCase()}`,
-      `sha256:${hex.slice(1)}`,
-      `sha256:${hex}0`,
-      `sha256:${hex.slice(1)}g`,
-      `sha256:${hex.slice(1)}é`,
-      `sha256:${hex.slice(1)}\n`,
-      `sha512:${hex}`,
-      ` sha256:${hex.slice(1)}`,
-    ];
-    for (const inputDigest of bad) {
+    for (const inputDigest of NOT_DIGESTS) {
       const error = await ledger.append([anEntry("chain-digest", { inputDigest })]).catch((e: unknown) => e);
       expect((error as { code?: string }).code, inputDigest).to.equal("23514"); // check_violation
     }
-    const [stored] = await ledger.append([anEntry("chain-digest", { inputDigest: `sha256:${hex}` })]);
+    const [stored] = await ledger.append([anEntry("chain-digest", { inputDigest: A_DIGEST })]);
     expect(stored!.sequence).to.equal(1n);
   });
 

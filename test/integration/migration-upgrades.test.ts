@@ -54,6 +54,10 @@ select 'acme', 0, 'router/t-' || n, 'c-1', 't-' || n, 1, 1, 0, case when n = 1 t
   '{"intent": "kb.lookup"}', 'spiffe://selene.local/ns/selene/sa/router', '1.1', now(), now(), '${DIGEST}', '${DIGEST}'
 from generate_series(1, 3) n order by n;`;
 
+const ROUTER_SEED = `insert into router.simulations (simulation_id, tenant_id, user_id, capability, fields, effect_digest,
+    preview, expires_at, turn_correlation_id)
+  values ('s-1', 'acme', 'u-1', 'reminders.create', '{"text": "call mom"}', '${DIGEST}', '{}', now() + interval '5 minutes', 'c-1');`;
+
 const UPGRADES: readonly Upgrade[] = [
   ...["0001_events", "0002_ledger_guard"].map((from) => ({
     service: "audit",
@@ -102,15 +106,30 @@ const UPGRADES: readonly Upgrade[] = [
       ["select relrowsecurity from pg_class where oid = 'reminders.reminders'::regclass", [{ relrowsecurity: true }]],
     ],
   },
-  {
+  ...["0001_simulations", "0002_turn_records"].map((from) => ({
     service: "router",
-    from: "0001_simulations",
-    seed: `insert into router.simulations (simulation_id, tenant_id, user_id, capability, fields, effect_digest, preview,
-      expires_at, turn_correlation_id)
-      values ('s-1', 'acme', 'u-1', 'reminders.create', '{"text": "call mom"}', '${DIGEST}', '{}', now() + interval '5 minutes', 'c-1');`,
-    kept: ["select simulation_id, tenant_id, capability, fields, status from router.simulations"],
-    after: [["select count(*)::int as n from router.turn_records", [{ n: 0 }]]],
-  },
+    from,
+    seed:
+      ROUTER_SEED +
+      (from === "0001_simulations"
+        ? ""
+        : `insert into router.turn_records (tenant_id, idempotency_key, request_digest, state, response, claimed_until,
+             completed_at, expires_at)
+           values ('acme', 'k-1', '${DIGEST}', 'done', '\\x0a00', now(), now(), now() + interval '1 day');`),
+    kept: [
+      "select simulation_id, tenant_id, capability, fields, effect_digest, status from router.simulations",
+      ...(from === "0001_simulations"
+        ? []
+        : ["select tenant_id, idempotency_key, request_digest, state from router.turn_records"]),
+    ],
+    after: [
+      [
+        "select count(*)::int as n from pg_constraint where conrelid in ('router.simulations'::regclass, " +
+          "'router.turn_records'::regclass) and pg_get_constraintdef(oid) like '%{64}%'",
+        [{ n: 0 }],
+      ],
+    ] as const,
+  })),
 ];
 
 /** A migrations root holding the ledger guard's and `service`'s files up to and including `last`. */

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import pg from "pg";
 import { ROLES } from "../../deploy/grants-matrix.js";
 import { createSimulationStore, type SimulationStore } from "../../services/router/simulation-store.js";
+import { NOT_DIGESTS } from "../support/builders.js";
 import { createMigratedTestDatabase, type MigratedTestDatabase } from "../support/test-database.js";
 import { aSimulation } from "../unit/router/a-simulation.js";
 
@@ -57,5 +58,17 @@ describe("simulation store (PostgreSQL)", () => {
     expect((await store.resolve("acme", "sim-resolve-1", "confirmed"))?.status).to.equal("confirmed");
     expect((await store.resolve("acme", "sim-resolve-1", "declined"))?.status).to.equal("confirmed");
     expect(await store.resolve("acme", "sim-unknown", "declined")).to.equal(undefined);
+  });
+
+  it("stores an effect digest only as sha256: and 64 lower-case hex digits (the database's check)", async () => {
+    const { status: _, ...simulation } = aSimulation({
+      simulationId: "sim-digest",
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    for (const effectDigest of NOT_DIGESTS) {
+      const error = await store.save({ ...simulation, effectDigest }, "corr-1").catch((e: unknown) => e);
+      expect((error as { code?: string }).code, effectDigest).to.equal("23514"); // check_violation
+    }
+    expect((await store.save(simulation, "corr-1")).status).to.equal("active");
   });
 });

@@ -19,6 +19,19 @@ export const FIXED_MS = Date.UTC(2026, 0, 1, 12, 0, 0);
 /** A sha256 digest string of the right shape. */
 export const A_DIGEST = `sha256:${"ab".repeat(32)}`;
 
+const HEX = "0123456789abcdef".repeat(4);
+/** Strings a digest column's check refuses: upper case, 63 and 65 digits, a non-hex letter, a multibyte character, a newline, another prefix, a leading space. */
+export const NOT_DIGESTS: readonly string[] = Object.freeze([
+  `sha256:${HEX.toUpperCase()}`,
+  `sha256:${HEX.slice(1)}`,
+  `sha256:${HEX}0`,
+  `sha256:${HEX.slice(1)}g`,
+  `sha256:${HEX.slice(1)}é`,
+  `sha256:${HEX.slice(1)}\n`,
+  `sha512:${HEX}`,
+  ` sha256:${HEX.slice(1)}`,
+]);
+
 /** Fields of an envelope a test may override; `contractVersion: undefined` removes it. */
 export interface EnvelopeOverrides {
   contractVersion?: { major: number; minor: number } | undefined;

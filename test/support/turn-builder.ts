@@ -61,6 +61,8 @@ export function aCallContext(overrides: Partial<CallContext> = {}): CallContext 
     deadline: undefined,
     logger: createLogger("test", "silent"),
     metadata: grpcCallMetadata(new Metadata()),
+    // The size only the audit service reads (its record-size bound); the router's handlers do not.
+    requestBytes: 0,
     answeredAsBuilt: true,
     ...overrides,
   };

@@ -155,14 +155,17 @@ function methodBoundary(
       correlationId: correlationOf({}, call.metadata),
     });
 
-  function admit(body: RequestBody): Verdict<MessageShape<DescMessage>> {
-    if (body.format === "binary") return validator.validate(method.input, body.bytes);
-    if (body.format === "refused") return { ok: false, error: body.error };
+  /** The request's verdict, and the size of its binary encoding (of a JSON request, once encoded). */
+  function admit(body: RequestBody): { verdict: Verdict<MessageShape<DescMessage>>; bytes: number } {
+    if (body.format === "binary")
+      return { verdict: validator.validate(method.input, body.bytes), bytes: body.bytes.length };
+    if (body.format === "refused") return { verdict: { ok: false, error: body.error }, bytes: 0 };
     try {
       const json = decodeJsonRequest(method.input, body.bytes);
-      return validator.validate(method.input, toBinary(method.input, json.message), json.unknown);
+      const binary = toBinary(method.input, json.message);
+      return { verdict: validator.validate(method.input, binary, json.unknown), bytes: binary.length };
     } catch (e) {
-      return { ok: false, error: toSeleneError(e) };
+      return { verdict: { ok: false, error: toSeleneError(e) }, bytes: 0 };
     }
   }
 
@@ -190,7 +193,7 @@ function methodBoundary(
       return { ok: false, error: denied };
     }
     if (call.callerSerial !== undefined) noteCertificate(caller, call.callerSerial);
-    const verdict = admit(call.body);
+    const { verdict, bytes: requestBytes } = admit(call.body);
     if (!verdict.ok) {
       const { error } = verdict;
       refused(call, error.reason);
@@ -215,6 +218,7 @@ function methodBoundary(
         return logger();
       },
       metadata: call.metadata,
+      requestBytes,
       answeredAsBuilt: negotiated.surface === undefined,
     };
     let message: MessageShape<DescMessage>;

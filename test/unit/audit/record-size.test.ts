@@ -2,6 +2,8 @@ import { create, type DescField, getOption, toBinary } from "@bufbuild/protobuf"
 import { field as fieldRules } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { expect } from "chai";
 import {
+  AppendEventsRequestSchema,
+  AppendRequestSchema,
   AuditEntrySchema,
   type AuditEvent,
   AuditEventSchema,
@@ -10,7 +12,12 @@ import {
   Gate,
 } from "../../../gen/es/selene/audit/v1/audit_pb.js";
 import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
-import { type RecordContent, requireServable, storedRecordBytes } from "../../../services/audit/record-size.js";
+import {
+  RECORD_GROWTH_BYTES,
+  type RecordContent,
+  requireServable,
+  storedRecordBytes,
+} from "../../../services/audit/record-size.js";
 import { MAX_PAGE_ITEM_BYTES } from "../../../services/runtime/response-page.js";
 import { SeleneError } from "../../../services/runtime/selene-error.js";
 
@@ -45,9 +52,19 @@ function longestContent(attributes: Record<string, string> = {}): RecordContent 
   };
 }
 
+/** The size of an AppendEvents request carrying `content` (with `event` as the writer sent it). */
+function appendEventsBytes(content: RecordContent, event: AuditEvent = content.event): number {
+  const { tenantId, correlationId, turnId } = content;
+  const request = create(AppendEventsRequestSchema, {
+    envelope: { contractVersion: { major: 1, minor: 0 }, correlationId },
+    entries: [{ tenantId, correlationId, turnId, event }],
+  });
+  return toBinary(AppendEventsRequestSchema, request).length;
+}
+
 function refusal(content: RecordContent): SeleneError | undefined {
   try {
-    requireServable(content, "entries[3]");
+    requireServable(content, "entries[3]", appendEventsBytes(content));
   } catch (e) {
     return e as SeleneError;
   }
@@ -102,5 +119,43 @@ describe("audit record size", () => {
     const over = fill(3);
     expect(storedRecordBytes(over)).to.be.above(MAX_PAGE_ITEM_BYTES);
     expect(refusal(over)?.reason).to.equal(ReasonCode.MESSAGE_TOO_LARGE);
+  });
+
+  it("bounds a record by the request that carried it, an event sent without an id included", () => {
+    const sent = longestContent({ k: "v".repeat(512) });
+    const withoutId = create(AuditEventSchema, { ...sent.event, eventId: "" });
+    // The ledger gives an event without an id a derived one.
+    const stored: RecordContent = {
+      ...sent,
+      contractVersion: "4294967295.4294967295",
+      event: create(AuditEventSchema, { ...sent.event, eventId: `derived:${"f".repeat(64)}` }),
+    };
+    const single = create(AppendRequestSchema, {
+      envelope: {
+        contractVersion: { major: 1, minor: 0 },
+        tenantId: sent.tenantId,
+        userId: "u",
+        correlationId: sent.correlationId,
+        turnId: sent.turnId,
+        idempotencyKey: "k",
+      },
+      event: withoutId,
+    });
+    for (const requestBytes of [appendEventsBytes(sent, withoutId), toBinary(AppendRequestSchema, single).length]) {
+      expect(storedRecordBytes(stored)).to.be.at.most(requestBytes + RECORD_GROWTH_BYTES);
+    }
+  });
+
+  it("measures no record of a request well under a page, and each record of one near it", () => {
+    const attributes: Record<string, string> = {};
+    for (let i = 0; i < 8; i++) attributes[`k${i}`] = "v".repeat(1024);
+    const tooLarge = longestContent(attributes);
+    // Told the true size of its request, the record is measured and refused ...
+    expect(refusal(tooLarge)?.reason).to.equal(ReasonCode.MESSAGE_TOO_LARGE);
+    // ... while a size that leaves the growth's room in a page takes no measurement at all.
+    expect(() => requireServable(tooLarge, "entries[0]", MAX_PAGE_ITEM_BYTES - RECORD_GROWTH_BYTES)).not.to.throw();
+    expect(() => requireServable(tooLarge, "entries[0]", MAX_PAGE_ITEM_BYTES - RECORD_GROWTH_BYTES + 1)).to.throw(
+      SeleneError,
+    );
   });
 });
