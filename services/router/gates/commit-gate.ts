@@ -9,8 +9,9 @@
  * An effect still running at the deadline is DEADLINE_EXCEEDED, retryable with
  * the same key. The turn hears from the local executor as soon as it has
  * performed the effect (effect-watches.ts), and looks at the effect itself after
- * any other attempt and, unless its own executor holds the effect, every POLL_MS
- * (another router's executor may have taken it).
+ * any other attempt and, unless its own executor holds the effect, from every
+ * POLL_MS to every MAX_POLL_MS (another router's executor may have taken it; a
+ * wait through an engine's outage must not turn into a stream of reads).
  */
 import { create } from "@bufbuild/protobuf";
 import { Decision, Gate } from "../../../gen/es/selene/audit/v1/audit_pb.js";
@@ -45,8 +46,13 @@ export interface CommitGateDeps {
 /** Commits a confirmed simulation: EXECUTED, or REFUSED when the effect was dead-lettered. */
 export type CommitGate = (turn: Turn, confirmed: Confirmed) => Promise<Outcome>;
 
-/** How often the turn looks at its effect while the local executor has not reported on it, ms. */
+/**
+ * How often the turn looks at its effect while the local executor has not reported on it, ms: first
+ * after POLL_MS, then twice as long after each look that found it still queued or running, up to
+ * MAX_POLL_MS. The local executor's report still wakes the turn at once, whoever queued the effect.
+ */
 const POLL_MS = 50;
+const MAX_POLL_MS = 400;
 
 /** What the turn learns of its effect once it is no longer queued or running. */
 interface Settled {
@@ -79,6 +85,7 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
     local: boolean,
   ): Promise<Settled> {
     let ours = local;
+    let pollMs = POLL_MS;
     const notYet = () =>
       new SeleneError(ReasonCode.DEADLINE_EXCEEDED, "the effect is queued but not done yet; retry with the same key", {
         retryAfterMs: 500,
@@ -87,7 +94,7 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
     for (;;) {
       const left = turn.deadline - HOP_RESERVE_MS - now();
       if (left <= 0) throw notYet();
-      const heard = await watch.next(ours ? left : Math.min(POLL_MS, left));
+      const heard = await watch.next(ours ? left : Math.min(pollMs, left));
       if (heard === "done") return { state: EffectState.DONE, effectId, lastError: "", acked: true };
       if (heard === "committed") {
         if (until === "committed") return { state: EffectState.DONE, effectId, lastError: "", acked: false };
@@ -99,6 +106,7 @@ export function createCommitGate(deps: CommitGateDeps): CommitGate {
       const { effect } = await deps.outbox.call("getEffect", { envelope: turn.envelope, effectId }, turn.hop());
       if (effect !== undefined && effect.state !== EffectState.PENDING && effect.state !== EffectState.LEASED)
         return { state: effect.state, effectId, lastError: effect.lastError, acked: true };
+      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
     }
   }
 

@@ -3,12 +3,13 @@ import { ReasonCode } from "../../../gen/es/selene/kernel/v1/reason_pb.js";
 import { EffectState } from "../../../gen/es/selene/outbox/v1/outbox_pb.js";
 import { createCommitGate } from "../../../services/router/gates/commit-gate.js";
 import { effectKeyOf, effectPayload } from "../../../services/router/gates/confirm-gate.js";
+import { HOP_RESERVE_MS } from "../../../services/router/turn-deadline.js";
 import type { SeleneError } from "../../../services/runtime/selene-error.js";
 import { FIXED_MS } from "../../support/builders.js";
 import { FAKE_EXECUTOR_ID, fakeExecutor } from "../../support/fake-executor.js";
 import { type FakeLeasing, fakeOutbox } from "../../support/fake-outbox.js";
 import { fakeSimulationStore } from "../../support/fake-simulation-store.js";
-import { aTurn } from "../../support/turn-builder.js";
+import { aTurn, DEFAULT_DEADLINE_MS } from "../../support/turn-builder.js";
 import { aSimulation } from "./a-simulation.js";
 
 describe("commit gate", () => {
@@ -146,6 +147,28 @@ describe("commit gate", () => {
     const { run, decisions } = committing(EffectState.DEAD_LETTER, "engine said no", () => FIXED_MS, executor);
     expect(await run()).to.deep.include({ case: "refused" });
     expect(await decisions()).to.deep.equal(["COMMIT DENY EFFECT_DEAD_LETTERED"]);
+  });
+
+  it("looks at an effect someone else holds less and less often: from every 50 ms to every 400 ms", async () => {
+    // The turn is built at FIXED_MS; then 1.2 s of its budget are left, in real time: it looks at
+    // 50, 150, 350, 750 and 1150 ms.
+    let skew = 0;
+    const started = Date.now();
+    const now = () => FIXED_MS + skew + (Date.now() - started);
+    const { run, outbox } = committing(EffectState.LEASED, "", now);
+    skew = DEFAULT_DEADLINE_MS - HOP_RESERVE_MS - 1200;
+    let looks = 0;
+    const call = outbox.call.bind(outbox);
+    outbox.call = ((method: string, init: unknown, options: unknown) => {
+      if (method === "getEffect") looks += 1;
+      return (call as (m: string, i: unknown, o: unknown) => Promise<unknown>)(method, init, options);
+    }) as typeof outbox.call;
+    const error = await run().then(
+      () => undefined,
+      (e: SeleneError) => e,
+    );
+    expect(error).to.include({ reason: ReasonCode.DEADLINE_EXCEEDED, retryable: true });
+    expect(looks).to.be.within(4, 6); // every 50 ms would be about 24
   });
 
   it("refuses with EFFECT_DEAD_LETTERED when the effect could not be performed", async () => {
